@@ -1,0 +1,75 @@
+"""Digests: pick the candidate papers of a period and store one ranked Digest per subscriber."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max, QuerySet
+
+from accounts.models import InterestProfile, Subscriber
+
+from . import ranking
+from .models import Digest, DigestItem, Paper
+
+
+def period_start_for(profile: InterestProfile, moment: datetime) -> date:
+    """The local date a digest sent at `moment` is for; weekly digests key on their Monday."""
+    local_day = moment.astimezone(profile.zone()).date()
+    if profile.frequency == InterestProfile.Frequency.WEEKLY:
+        return local_day - timedelta(days=local_day.weekday())
+    return local_day
+
+
+def candidate_papers(subscriber: Subscriber) -> QuerySet[Paper]:
+    """New papers of the period that the subscriber has not been sent and nobody hid.
+
+    "New" is measured against the newest listing day we hold rather than the wall clock, so a
+    late ingestion or a replayed archive still produces a digest of the latest papers.
+    """
+    newest = Paper.objects.aggregate(newest=Max("first_seen"))["newest"]
+    if newest is None:
+        return Paper.objects.none()
+    lookback = settings.DIGEST_LOOKBACK_DAYS[subscriber.profile.frequency]
+    already_sent = DigestItem.objects.filter(digest__subscriber=subscriber).values("paper_id")
+    return (
+        Paper.objects.filter(first_seen__gt=newest - timedelta(days=lookback))
+        .exclude(curation=Paper.Curation.HIDDEN)
+        .exclude(pk__in=already_sent)
+    )
+
+
+def build_digest(subscriber: Subscriber, *, moment: datetime) -> tuple[Digest, bool]:
+    """Build the subscriber's digest for the period containing `moment`.
+
+    Returns (digest, created). The unique constraint on (subscriber, period_start) decides races:
+    a second builder for the same period gets the existing digest back instead of a duplicate.
+    """
+    profile = subscriber.profile
+    period = period_start_for(profile, moment)
+    existing = Digest.objects.filter(subscriber=subscriber, period_start=period).first()
+    if existing:
+        return existing, False
+
+    picks = ranking.rank_papers(
+        profile, candidate_papers(subscriber), limit=settings.DIGEST_MAX_ITEMS
+    )
+    try:
+        with transaction.atomic():
+            digest = Digest.objects.create(
+                subscriber=subscriber,
+                period_start=period,
+                frequency=profile.frequency,
+                ranker=ranking.PLACEHOLDER_RANKER,
+                status=Digest.Status.BUILT if picks else Digest.Status.SKIPPED,
+                note="" if picks else "No new papers matched these interests.",
+            )
+            DigestItem.objects.bulk_create(
+                DigestItem(digest=digest, paper=pick.paper, rank=rank, score=pick.score,
+                           reason=pick.reason[:300])
+                for rank, pick in enumerate(picks, start=1)
+            )
+    except IntegrityError:
+        return Digest.objects.get(subscriber=subscriber, period_start=period), False
+    return digest, True

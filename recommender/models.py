@@ -1,0 +1,230 @@
+"""Papers, what subscribers think of them, the digests we build and what happened to each email.
+
+Data flows: ingestion -> Paper; ranking reads Paper + accounts.InterestProfile + FeedbackEvent and
+writes Digest + DigestItem; delivery sends a Digest and records DeliveryEvent rows; bounces and
+complaints add to Suppression.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+def normalise_title(title: str) -> str:
+    """A title key that survives the differences between sources: case, accents, punctuation,
+    LaTeX braces and line breaks. Used to match papers that arrive without an arXiv id."""
+    text = unicodedata.normalize("NFKD", title)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = re.sub(r"[^0-9a-z]+", " ", text.lower())
+    return " ".join(text.split())[:300]
+
+
+class Paper(models.Model):
+    class Curation(models.TextChoices):
+        NORMAL = "normal", "Normal"
+        # Featured papers get a ranking boost; pinned ones go to the top of every digest whose
+        # window they fall in; hidden ones are never shown.
+        FEATURED = "featured", "Featured"
+        PINNED = "pinned", "Pinned"
+        HIDDEN = "hidden", "Hidden"
+
+    # Stable external id, without version ("2503.11731"); null only for sources that carry none,
+    # where title_key is the identity instead.
+    arxiv_id = models.CharField(max_length=32, unique=True, null=True, blank=True)
+    title = models.TextField()
+    title_key = models.CharField(max_length=300, db_index=True)
+    abstract = models.TextField()
+    authors = models.JSONField(default=list, blank=True)
+    # First entry is the primary category; primary_category repeats it for indexed filtering.
+    categories = models.JSONField(default=list, blank=True)
+    primary_category = models.CharField(max_length=32, blank=True, db_index=True)
+    comment = models.TextField(blank=True)
+    keywords = models.JSONField(default=list, blank=True, help_text="Keywords a source supplied.")
+    abs_url = models.URLField(max_length=500, blank=True)
+    pdf_url = models.URLField(max_length=500, blank=True)
+    code_url = models.URLField(max_length=500, blank=True)
+    project_url = models.URLField(max_length=500, blank=True)
+
+    published_at = models.DateTimeField(null=True, blank=True)
+    # The listing day the paper first appeared in any source: what "new today" means.
+    first_seen = models.DateField(db_index=True)
+    ingested_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    sources = models.JSONField(default=list, blank=True, help_text="Sources that supplied it.")
+
+    # Trending signals, refreshed on every re-ingestion from sources that carry them.
+    upvotes = models.PositiveIntegerField(default=0)
+    num_comments = models.PositiveIntegerField(default=0)
+
+    curation = models.CharField(
+        max_length=16, choices=Curation, default=Curation.NORMAL, db_index=True
+    )
+    curation_note = models.CharField(max_length=300, blank=True)
+    curated_at = models.DateTimeField(null=True, blank=True)
+    curated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        ordering = ["-first_seen", "-upvotes"]
+        indexes = [models.Index(fields=["first_seen", "curation"])]
+
+    def __str__(self) -> str:
+        return f"{self.arxiv_id or 'untracked'}: {self.title[:80]}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.title_key = normalise_title(self.title)
+        if self.categories and not self.primary_category:
+            self.primary_category = self.categories[0]
+        super().save(*args, **kwargs)
+
+    @property
+    def url(self) -> str:
+        if self.abs_url:
+            return self.abs_url
+        return f"https://arxiv.org/abs/{self.arxiv_id}" if self.arxiv_id else ""
+
+
+class FeedbackEvent(models.Model):
+    """One reaction of a subscriber to a paper; the recommender folds these into the profile."""
+
+    class Kind(models.TextChoices):
+        UP = "up", "More like this"
+        DOWN = "down", "Less like this"
+        CLICK = "click", "Opened"
+
+    subscriber = models.ForeignKey(
+        "accounts.Subscriber", on_delete=models.CASCADE, related_name="feedback"
+    )
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="feedback")
+    kind = models.CharField(max_length=8, choices=Kind)
+    digest_item = models.ForeignKey(
+        "DigestItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["subscriber", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.subscriber} {self.kind} {self.paper_id}"
+
+
+class Digest(models.Model):
+    """The papers chosen for one subscriber for one period, and the state of its email."""
+
+    class Status(models.TextChoices):
+        BUILT = "built", "Built, not sent"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        # Nothing new matched, or the subscriber could not receive it; kept so the period is
+        # not rebuilt over and over.
+        SKIPPED = "skipped", "Skipped"
+
+    subscriber = models.ForeignKey(
+        "accounts.Subscriber", on_delete=models.CASCADE, related_name="digests"
+    )
+    # Local date the digest is for (daily) or the Monday of its week (weekly).
+    period_start = models.DateField()
+    frequency = models.CharField(max_length=8, default="daily")
+    status = models.CharField(max_length=16, choices=Status, default=Status.BUILT, db_index=True)
+    # Which ranker produced it (e.g. "tfidf-v3" or "placeholder"), so quality can be traced.
+    ranker = models.CharField(max_length=64, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=300, blank=True, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-period_start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscriber", "period_start"], name="one_digest_per_subscriber_period"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Digest for {self.subscriber} ({self.period_start})"
+
+
+class DigestItem(models.Model):
+    digest = models.ForeignKey(Digest, on_delete=models.CASCADE, related_name="items")
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="digest_items")
+    rank = models.PositiveSmallIntegerField()
+    score = models.FloatField()
+    # The human explanation shown in the email: "matches: quantization, LLMs".
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["digest", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["digest", "paper"], name="paper_once_per_digest"),
+            models.UniqueConstraint(fields=["digest", "rank"], name="rank_once_per_digest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.rank} {self.paper}"
+
+
+class Suppression(models.Model):
+    """Addresses we must never email again (until an admin removes the entry)."""
+
+    class Reason(models.TextChoices):
+        BOUNCE = "bounce", "Hard bounce"
+        COMPLAINT = "complaint", "Spam complaint"
+        UNSUBSCRIBE = "unsubscribe", "Unsubscribed at the provider"
+        MANUAL = "manual", "Added by an admin"
+
+    email = models.EmailField(max_length=254, unique=True)
+    reason = models.CharField(max_length=16, choices=Reason)
+    detail = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.reason})"
+
+    def save(self, *args, **kwargs) -> None:
+        self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)
+
+
+class DeliveryEvent(models.Model):
+    """What happened to an email: our own send attempts and the provider's webhook events."""
+
+    class Kind(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        DEFERRED = "deferred", "Deferred"
+        BOUNCED = "bounced", "Bounced"
+        REJECTED = "rejected", "Rejected"
+        COMPLAINED = "complained", "Complained"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        OPENED = "opened", "Opened"
+        CLICKED = "clicked", "Clicked"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=16, choices=Kind, db_index=True)
+    email = models.EmailField(max_length=254, db_index=True)
+    digest = models.ForeignKey(
+        Digest, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    message_id = models.CharField(max_length=300, blank=True, db_index=True)
+    # The provider's own event id; unique so a webhook delivered twice is recorded once.
+    provider_event_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    detail = models.TextField(blank=True)
+    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.email} {self.occurred_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,31 @@
+"""Celery tasks: thin wrappers that load ids and call the pipeline functions."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.utils import timezone
+
+from accounts.models import Subscriber
+
+from . import scheduling
+
+log = logging.getLogger(__name__)
+
+
+@shared_task
+def dispatch_due_digests() -> int:
+    """Claim every subscriber whose digest is due and fan them out in chunks to the workers."""
+    claimed = scheduling.claim_due_subscribers(now=timezone.now())
+    for chunk in scheduling.chunks(claimed, scheduling.CHUNK_SIZE):
+        build_and_send_digests.delay(chunk)
+    log.info("dispatched %d due subscribers", len(claimed))
+    return len(claimed)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=60, max_retries=5)
+def build_and_send_digests(subscriber_ids: list[int]) -> dict[str, int]:
+    """Build and send the current digest of each subscriber; safe to run twice."""
+    subscribers = Subscriber.objects.filter(pk__in=subscriber_ids).select_related("profile")
+    return scheduling.build_and_send(list(subscribers), moment=timezone.now())

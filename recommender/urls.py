@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "recommender"
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+]

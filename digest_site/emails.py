@@ -1,4 +1,4 @@
-"""Build emails from paired templates: templates/emails/<name>.subject.txt, <name>.txt, <name>.html."""
+"""Build emails from paired templates: emails/<name>.subject.txt, <name>.txt and <name>.html."""
 
 from __future__ import annotations
 

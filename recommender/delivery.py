@@ -29,9 +29,10 @@ def send_digest(digest: Digest) -> bool:
     digest.refresh_from_db()
     subscriber = digest.subscriber
 
-    if not subscriber.receives_digests or Suppression.objects.filter(
-        email=subscriber.email
-    ).exists():
+    if (
+        not subscriber.receives_digests
+        or Suppression.objects.filter(email=subscriber.email).exists()
+    ):
         _finish(digest, Digest.Status.SKIPPED, note="Subscriber cannot receive email.")
         return False
 
@@ -49,7 +50,9 @@ def send_digest(digest: Digest) -> bool:
         log.warning("digest %s to %s failed: %s", digest.pk, subscriber.email, error)
         _finish(digest, Digest.Status.FAILED, error=str(error))
         DeliveryEvent.objects.create(
-            kind=DeliveryEvent.Kind.FAILED, email=subscriber.email, digest=digest,
+            kind=DeliveryEvent.Kind.FAILED,
+            email=subscriber.email,
+            digest=digest,
             detail=str(error)[:2000],
         )
         raise
@@ -63,7 +66,9 @@ def send_digest(digest: Digest) -> bool:
     )
     subscriber.__class__.objects.filter(pk=subscriber.pk).update(last_digest_at=now)
     DeliveryEvent.objects.create(
-        kind=DeliveryEvent.Kind.SENT, email=subscriber.email, digest=digest,
+        kind=DeliveryEvent.Kind.SENT,
+        email=subscriber.email,
+        digest=digest,
         message_id=str(message_id)[:300],
     )
     return True

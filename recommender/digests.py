@@ -66,8 +66,13 @@ def build_digest(subscriber: Subscriber, *, moment: datetime) -> tuple[Digest, b
                 note="" if picks else "No new papers matched these interests.",
             )
             DigestItem.objects.bulk_create(
-                DigestItem(digest=digest, paper=pick.paper, rank=rank, score=pick.score,
-                           reason=pick.reason[:300])
+                DigestItem(
+                    digest=digest,
+                    paper=pick.paper,
+                    rank=rank,
+                    score=pick.score,
+                    reason=pick.reason[:300],
+                )
                 for rank, pick in enumerate(picks, start=1)
             )
     except IntegrityError:

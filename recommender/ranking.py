@@ -21,9 +21,11 @@ PLACEHOLDER_RANKER = "placeholder-keyword-overlap"
 _WORD = re.compile(r"[a-z][a-z0-9+-]{3,}")
 # Words too common in ML abstracts to say anything about a reader's interest.
 _STOPWORDS = frozenset(
-    "about also based between data from have into learning model models more method methods "
-    "paper papers than that their them these they this using with which while show shows "
-    "results approach propose proposed work new".split()
+    (
+        "about also based between data from have into learning model models more method methods "
+        "paper papers than that their them these they this using with which while show shows "
+        "results approach propose proposed work new"
+    ).split()
 )
 
 

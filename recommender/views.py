@@ -22,5 +22,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception as error:
         checks["cache"] = f"error: {error}"
     healthy = all(value == "ok" for value in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "degraded", **checks},
-                        status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "degraded", **checks}, status=200 if healthy else 503
+    )

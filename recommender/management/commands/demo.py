@@ -30,8 +30,7 @@ class Command(BaseCommand):
         self.stdout.write(f"1/3 Ingesting {papers} ...")
         summary = ingest.ingest_jsonl(papers)
         self.stdout.write(
-            f"    created {summary.created}, updated {summary.updated}, "
-            f"rejected {summary.rejected}"
+            f"    created {summary.created}, updated {summary.updated}, rejected {summary.rejected}"
         )
 
         self.stdout.write(f"2/3 Scoring new papers for {email} ...")

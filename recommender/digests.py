@@ -22,22 +22,25 @@ def period_start_for(profile: InterestProfile, moment: datetime) -> date:
     return local_day
 
 
-def candidate_papers(subscriber: Subscriber) -> QuerySet[Paper]:
-    """New papers of the period that the subscriber has not been sent and nobody hid.
+def recent_papers(*, days: int) -> QuerySet[Paper]:
+    """Papers first listed in the last `days` listing days we hold, hidden ones left out.
 
-    "New" is measured against the newest listing day we hold rather than the wall clock, so a
-    late ingestion or a replayed archive still produces a digest of the latest papers.
+    "Recent" is measured against the newest listing day we hold rather than the wall clock, so
+    a late ingestion or a replayed archive still yields the latest papers.
     """
     newest = Paper.objects.aggregate(newest=Max("first_seen"))["newest"]
     if newest is None:
         return Paper.objects.none()
+    return Paper.objects.filter(first_seen__gt=newest - timedelta(days=days)).exclude(
+        curation=Paper.Curation.HIDDEN
+    )
+
+
+def candidate_papers(subscriber: Subscriber) -> QuerySet[Paper]:
+    """New papers of the period that the subscriber has not been sent yet."""
     lookback = settings.DIGEST_LOOKBACK_DAYS[subscriber.profile.frequency]
     already_sent = DigestItem.objects.filter(digest__subscriber=subscriber).values("paper_id")
-    return (
-        Paper.objects.filter(first_seen__gt=newest - timedelta(days=lookback))
-        .exclude(curation=Paper.Curation.HIDDEN)
-        .exclude(pk__in=already_sent)
-    )
+    return recent_papers(days=lookback).exclude(pk__in=already_sent)
 
 
 def build_digest(subscriber: Subscriber, *, moment: datetime) -> tuple[Digest, bool]:

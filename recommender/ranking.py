@@ -70,3 +70,19 @@ def _reason(matched: list[str], categories: list[str], pinned: bool) -> str:
     if categories:
         parts.append("in " + ", ".join(categories))
     return "; ".join(parts)
+
+
+def preview_papers(
+    *,
+    interests_text: str = "",
+    keywords: list[str] | None = None,
+    categories: list[str] | None = None,
+    limit: int = 5,
+) -> list[RankedPaper]:
+    """What a not-yet-saved profile would be sent from the latest papers (the form's preview)."""
+    from .digests import recent_papers
+
+    profile = InterestProfile(
+        interests_text=interests_text, keywords=keywords or [], categories=categories or []
+    )
+    return rank_papers(profile, recent_papers(days=2), limit=limit)

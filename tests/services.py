@@ -1,0 +1,129 @@
+"""The machine's real services for integration tests: started when down, never silently skipped.
+
+The start commands are the ones this machine kind documents; CI runs on the same kind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PG_HOST, PG_PORT, PG_USER, PG_ADMIN_DB = "127.0.0.1", 5432, "postgres", "test"
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+
+START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect {version} main start"
+START_REDIS = (
+    "redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save '' "
+    "--appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log"
+)
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=timeout):
+        return True
+    return False
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(host: str, port: int, *, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if port_open(host, port):
+            return
+        time.sleep(0.2)
+    pytest.fail(f"{what} did not start listening on {host}:{port} within {seconds:.0f}s")
+
+
+def _start(command: str, what: str) -> None:
+    result = subprocess.run(command, shell=True, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        pytest.fail(f"{what} was down and `{command}` failed: {result.stderr or result.stdout}")
+
+
+def ensure_postgres() -> None:
+    if port_open(PG_HOST, PG_PORT):
+        return
+    versions = sorted(Path(p).name for p in glob.glob("/etc/postgresql/*"))
+    if not versions:
+        pytest.fail("PostgreSQL is down and no cluster is configured under /etc/postgresql")
+    _start(START_POSTGRES.format(version=versions[-1]), "PostgreSQL")
+    wait_for_port(PG_HOST, PG_PORT, seconds=30, what="PostgreSQL")
+
+
+def ensure_redis() -> None:
+    if port_open(REDIS_HOST, REDIS_PORT):
+        return
+    os.makedirs("/var/lib/redis", exist_ok=True)
+    os.makedirs("/var/log/redis", exist_ok=True)
+    _start(START_REDIS, "Redis")
+    wait_for_port(REDIS_HOST, REDIS_PORT, seconds=15, what="Redis")
+
+
+@contextlib.contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """Create an empty database for one test module and drop it afterwards; yields its URL."""
+    import psycopg
+
+    ensure_postgres()
+    name = f"digest_it_{uuid.uuid4().hex[:12]}"
+    admin_url = f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{PG_ADMIN_DB}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
+    """Environment for a subprocess running the service as production would, on loopback."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "DATABASE_", "REDIS_", "CELERY_", "EMAIL_", "ANYMAIL_"))
+    }
+    run_id = uuid.uuid4().hex[:8]
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "digest_site.settings",
+            "DIGEST_VAR_DIR": str(tmp_path / "var"),
+            "DJANGO_STATIC_ROOT": str(tmp_path / "static"),
+            # A queue and cache prefix of its own, so parallel test runs never share work.
+            "CELERY_QUEUE": f"it-{run_id}",
+            "CACHE_KEY_PREFIX": f"it-{run_id}",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(overrides)
+    return env
+
+
+def manage(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert result.returncode == 0, f"manage.py {' '.join(args)} failed:\n{result.stderr}"
+    return result

@@ -1,0 +1,37 @@
+"""The README's first command on a clean state: migrate, then the demo job, on SQLite."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import subprocess
+import sys
+
+from tests.services import PROJECT_ROOT
+
+
+def test_it_runs_the_whole_job_and_writes_a_digest_to_the_outbox(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "DIGEST_VAR_DIR": str(tmp_path / "var")}
+    for command in (["migrate", "--noinput"], ["demo"]):
+        result = subprocess.run(
+            [sys.executable, "manage.py", *command],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+
+    assert (tmp_path / "var" / "db.sqlite3").exists()
+    outbox = sorted((tmp_path / "var" / "outbox").glob("*.eml"))
+    assert len(outbox) == 1
+    message = email.message_from_bytes(outbox[0].read_bytes(), policy=email.policy.default)
+    assert message["To"] == "demo@example.com"
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert "Why:" in text
+    assert "<h1" in html
+    assert "Done:" in result.stdout
+    assert "picked for demo@example.com" in result.stdout

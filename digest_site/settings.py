@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -130,6 +131,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "recommender.tasks.dispatch_due_digests",
         "schedule": env.float("DIGEST_DISPATCH_EVERY_SECONDS", default=15 * 60),
     },
+    # Nightly refit of the recommender's features on the stored corpus (new papers in between
+    # are transformed with the current model, no refit needed).
+    "refit-recommender-model": {
+        "task": "recommender.tasks.refit_model",
+        "schedule": crontab(minute=30, hour=env.int("RECOMMENDER_REFIT_HOUR_UTC", default=3)),
+    },
 }
 
 # --- Email ------------------------------------------------------------------------------------
@@ -182,6 +189,50 @@ DIGEST_MAX_ITEMS = env.int("DIGEST_MAX_ITEMS", default=10)
 # A daily digest considers papers first listed in the last N days of listings we have;
 # weekly ones look back a week.
 DIGEST_LOOKBACK_DAYS = {"daily": 2, "weekly": 8}
+
+# Content-based recommender (README "Recommender" explains each knob). Artifacts are versioned
+# files under RECOMMENDER_MODEL_DIR; put it on a shared volume when workers run on many machines.
+RECOMMENDER_MODEL_DIR = Path(env.str("RECOMMENDER_MODEL_DIR", default=str(VAR_DIR / "models")))
+RECOMMENDER_MODEL_KEEP = env.int("RECOMMENDER_MODEL_KEEP", default=3)
+# Fewer stored papers than this and no model is fitted: digests fall back to trending papers.
+RECOMMENDER_MIN_CORPUS = env.int("RECOMMENDER_MIN_CORPUS", default=50)
+# The refit reads at most this many of the newest papers (memory stays bounded as data grows).
+RECOMMENDER_FIT_MAX_PAPERS = env.int("RECOMMENDER_FIT_MAX_PAPERS", default=150_000)
+RECOMMENDER_SVD_COMPONENTS = env.int("RECOMMENDER_SVD_COMPONENTS", default=256)
+RECOMMENDER_REFIT_HOUR_UTC = env.int("RECOMMENDER_REFIT_HOUR_UTC", default=3)
+# How a profile is built from its parts (relative weights; each part is L2-normalised first).
+PROFILE_WEIGHTS = {
+    "text": env.float("PROFILE_TEXT_WEIGHT", default=1.0),
+    "keywords": env.float("PROFILE_KEYWORDS_WEIGHT", default=1.0),
+    "categories": env.float("PROFILE_CATEGORIES_WEIGHT", default=1.0),
+    "seeds": env.float("PROFILE_SEEDS_WEIGHT", default=1.0),
+    # Query expansion: the centroid of the N stored papers nearest to the profile is added.
+    "expansion_docs": env.int("PROFILE_EXPANSION_DOCS", default=100),
+    "expansion": env.float("PROFILE_EXPANSION_WEIGHT", default=1.0),
+    # Rocchio feedback: alpha * profile + beta * liked centroid - gamma * disliked centroid.
+    "rocchio_alpha": env.float("PROFILE_ROCCHIO_ALPHA", default=1.0),
+    "rocchio_beta": env.float("PROFILE_ROCCHIO_BETA", default=1.0),
+    "rocchio_gamma": env.float("PROFILE_ROCCHIO_GAMMA", default=0.25),
+    # A click counts as this fraction of a thumbs-up.
+    "click": env.float("PROFILE_CLICK_WEIGHT", default=0.3),
+}
+# How a digest is ranked: relevance blended with trending and curation, then diversified.
+RANKING_WEIGHTS = {
+    "relevance": env.float("RANKING_RELEVANCE_WEIGHT", default=1.0),
+    "trending": env.float("RANKING_TRENDING_WEIGHT", default=0.1),
+    # Upvotes at which the trending signal saturates (log scale); comments count this much.
+    "trending_upvotes_scale": env.float("RANKING_TRENDING_UPVOTES_SCALE", default=100.0),
+    "trending_comments": env.float("RANKING_TRENDING_COMMENTS_WEIGHT", default=0.5),
+    "recency_half_life_days": env.float("RANKING_RECENCY_HALF_LIFE_DAYS", default=3.0),
+    "featured": env.float("RANKING_FEATURED_BOOST", default=0.1),
+    # MMR: each pick's score minus this times its similarity to the closest paper already picked.
+    "diversity": env.float("RANKING_DIVERSITY_WEIGHT", default=0.3),
+    # Papers at least this similar to one already picked are dropped as near-duplicates.
+    "duplicate_similarity": env.float("RANKING_DUPLICATE_SIMILARITY", default=0.9),
+    # Papers less relevant than this are not sent at all (pinned ones excepted).
+    "min_relevance": env.float("RANKING_MIN_RELEVANCE", default=0.1),
+}
+
 
 # --- Security ---------------------------------------------------------------------------------
 # Behind a TLS-terminating proxy (docker-compose puts gunicorn behind one in production).

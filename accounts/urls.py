@@ -1,5 +1,22 @@
+from django.urls import path
+
+from . import views
+
 app_name = "accounts"
 
-# The subscription pages (landing form, confirm, preferences, unsubscribe) are added by the
-# subscription-flow work.
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.subscribe, name="subscribe"),
+    path("subscribe/check-your-inbox", views.check_inbox, name="check-inbox"),
+    path("preview", views.preview, name="preview"),
+    path("manage", views.request_link, name="request-link"),
+    path("confirm/<str:token>/", views.confirm, name="confirm"),
+    path("preferences/<str:token>/", views.preferences, name="preferences"),
+    path("preferences/<str:token>/pause", views.pause, name="pause"),
+    path("preferences/<str:token>/delete", views.delete_data, name="delete"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path(
+        "unsubscribe/<str:token>/one-click",
+        views.unsubscribe_one_click,
+        name="unsubscribe-one-click",
+    ),
+]

@@ -233,6 +233,24 @@ RANKING_WEIGHTS = {
     "min_relevance": env.float("RANKING_MIN_RELEVANCE", default=0.1),
 }
 
+# --- Subscription flow ------------------------------------------------------------------------
+# Signed links in emails: how long each kind stays valid. Unsubscribe links live long because
+# people unsubscribe from old emails; confirmation links are short because they activate mail.
+CONFIRM_LINK_MAX_AGE_DAYS = env.int("CONFIRM_LINK_MAX_AGE_DAYS", default=3)
+PREFERENCES_LINK_MAX_AGE_DAYS = env.int("PREFERENCES_LINK_MAX_AGE_DAYS", default=30)
+UNSUBSCRIBE_LINK_MAX_AGE_DAYS = env.int("UNSUBSCRIBE_LINK_MAX_AGE_DAYS", default=400)
+FEEDBACK_LINK_MAX_AGE_DAYS = env.int("FEEDBACK_LINK_MAX_AGE_DAYS", default=90)
+# Rate limits (fixed windows in the cache; shared across workers when REDIS_URL is set).
+# Subscribing and asking for a preferences link count together per client IP and per address.
+SUBSCRIBE_LIMIT_PER_IP = env.int("SUBSCRIBE_LIMIT_PER_IP", default=10)
+SUBSCRIBE_LIMIT_PER_EMAIL = env.int("SUBSCRIBE_LIMIT_PER_EMAIL", default=3)
+SUBSCRIBE_LIMIT_WINDOW_SECONDS = env.int("SUBSCRIBE_LIMIT_WINDOW_SECONDS", default=3600)
+PREVIEW_LIMIT_PER_IP = env.int("PREVIEW_LIMIT_PER_IP", default=120)
+PREVIEW_LIMIT_WINDOW_SECONDS = env.int("PREVIEW_LIMIT_WINDOW_SECONDS", default=60)
+PREVIEW_CACHE_SECONDS = env.int("PREVIEW_CACHE_SECONDS", default=120)
+# Behind a reverse proxy REMOTE_ADDR is the proxy; with this set, the client address is the last
+# X-Forwarded-For entry (the one our own proxy appended; earlier ones are client-controlled).
+TRUST_X_FORWARDED_FOR = env.bool("DJANGO_TRUST_X_FORWARDED_FOR", default=False)
 
 # --- Security ---------------------------------------------------------------------------------
 # Behind a TLS-terminating proxy (docker-compose puts gunicorn behind one in production).
@@ -261,6 +279,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

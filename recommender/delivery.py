@@ -8,9 +8,11 @@ from django.core.mail import make_msgid
 from django.db.models import F
 from django.utils import timezone
 
+from accounts import tokens
 from digest_site.emails import make_message
 
-from .models import DeliveryEvent, Digest, Suppression
+from .feedback import feedback_url
+from .models import DeliveryEvent, Digest, DigestItem, FeedbackEvent, Suppression
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +43,8 @@ def send_digest(digest: Digest) -> bool:
     message = make_message(
         "digest",
         subscriber.email,
-        {"digest": digest, "items": items, "subscriber": subscriber},
-        headers={"Message-ID": message_id},
+        digest_email_context(digest, items, subscriber),
+        headers={"Message-ID": message_id, **tokens.list_unsubscribe_headers(subscriber)},
     )
     try:
         message.send()
@@ -78,3 +80,18 @@ def _finish(digest: Digest, status: str, *, note: str = "", error: str = "") -> 
     Digest.objects.filter(pk=digest.pk).update(
         status=status, note=note[:300], last_error=error[:2000]
     )
+
+
+def digest_email_context(digest: Digest, items: list[DigestItem], subscriber) -> dict:
+    """Template context of a digest email: its papers, each with signed feedback links, and
+    the subscriber's own preferences and unsubscribe links."""
+    for item in items:
+        item.more_url = feedback_url(subscriber, item, FeedbackEvent.Kind.UP)
+        item.less_url = feedback_url(subscriber, item, FeedbackEvent.Kind.DOWN)
+    return {
+        "digest": digest,
+        "items": items,
+        "subscriber": subscriber,
+        "preferences_url": tokens.preferences_url(subscriber),
+        "unsubscribe_url": tokens.unsubscribe_url(subscriber),
+    }

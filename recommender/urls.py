@@ -6,4 +6,5 @@ app_name = "recommender"
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("feedback/<str:token>/", views.feedback, name="feedback"),
 ]

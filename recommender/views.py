@@ -2,8 +2,15 @@ from __future__ import annotations
 
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts import tokens
+
+from . import feedback as feedback_service
+from .models import FeedbackEvent
 
 
 @require_GET
@@ -25,3 +32,28 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"status": "ok" if healthy else "degraded", **checks}, status=200 if healthy else 503
     )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def feedback(request: HttpRequest, token: str) -> HttpResponse:
+    """A "More/Less like this" link from a digest: GET asks, POST records (scanners only GET)."""
+    try:
+        subscriber, item, kind = feedback_service.read_feedback_token(token)
+    except tokens.InvalidToken as error:
+        context = {"message": str(error), "expired": error.expired}
+        return render(request, "accounts/invalid_link.html", context, status=400)
+    context = {
+        "item": item,
+        "paper": item.paper,
+        "kind": kind,
+        "kind_label": FeedbackEvent.Kind(kind).label,
+        "token": token,
+        "preferences_path": tokens.preferences_path(subscriber),
+    }
+    if request.method == "POST":
+        feedback_service.record_feedback(
+            subscriber=subscriber, paper=item.paper, kind=kind, digest_item=item
+        )
+        return render(request, "recommender/feedback_done.html", context)
+    return render(request, "recommender/feedback.html", context)

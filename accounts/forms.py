@@ -1,0 +1,211 @@
+"""The subscribe and preferences forms: what a person may tell us, and clear messages when not."""
+
+from __future__ import annotations
+
+import zoneinfo
+from functools import cache
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from .categories import CATEGORY_GROUPS, CATEGORY_NAMES
+from .models import InterestProfile
+from .references import MAX_REFERENCE_LENGTH, MAX_REFERENCES, Reference, parse_reference
+
+INTERESTS_MAX_LENGTH = 2000
+MAX_KEYWORDS = 20
+KEYWORD_MAX_LENGTH = 60
+WEEKDAYS = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+HOURS = [(hour, f"{hour:02d}:00") for hour in range(24)]
+LINE_BREAK_MESSAGE = "Line breaks are not allowed in this field."
+
+
+@cache
+def known_timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _reject_line_breaks(value: object) -> None:
+    # Checked on the raw value, before stripping: a trailing "\r\nBcc: ..." is an injection
+    # attempt even though stripping would hide it.
+    if isinstance(value, str) and any(char in value for char in "\r\n\x00"):
+        raise ValidationError(LINE_BREAK_MESSAGE, code="line_break")
+
+
+class SingleLineCharField(forms.CharField):
+    def to_python(self, value):
+        _reject_line_breaks(value)
+        return super().to_python(value)
+
+
+class SingleLineEmailField(forms.EmailField):
+    def to_python(self, value):
+        _reject_line_breaks(value)
+        return super().to_python(value)
+
+
+class ProfileForm(forms.Form):
+    """The interest and delivery fields shared by the subscribe and preferences forms."""
+
+    interests_text = forms.CharField(
+        label="What do you read?",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={
+            "required": "Tell us in a few words what you like to read, e.g. "
+            "“efficient inference for large language models”."
+        },
+    )
+    keywords = SingleLineCharField(label="Keywords", required=False, max_length=1200)
+    categories = forms.MultipleChoiceField(
+        label="arXiv categories",
+        required=False,
+        choices=[(group, list(choices)) for group, choices in CATEGORY_GROUPS],
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": "“%(value)s” is not an arXiv category we offer."},
+    )
+    seed_references = forms.CharField(
+        label="Papers you liked",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    frequency = forms.ChoiceField(
+        label="How often",
+        choices=InterestProfile.Frequency.choices,
+        initial=InterestProfile.Frequency.DAILY,
+        widget=forms.RadioSelect,
+    )
+    send_weekday = forms.TypedChoiceField(
+        label="Weekly digests arrive on", choices=WEEKDAYS, coerce=int, initial=0
+    )
+    timezone = SingleLineCharField(label="Time zone", max_length=64, initial="UTC")
+    send_hour = forms.TypedChoiceField(label="Send at", choices=HOURS, coerce=int, initial=7)
+
+    def clean_interests_text(self) -> str:
+        text = self.cleaned_data["interests_text"].strip()
+        if len(text) > INTERESTS_MAX_LENGTH:
+            raise ValidationError(
+                f"Please keep this under {INTERESTS_MAX_LENGTH:,} characters "
+                f"(it has {len(text):,}). A sentence or two is plenty."
+            )
+        return text
+
+    def clean_keywords(self) -> list[str]:
+        raw = self.cleaned_data["keywords"]
+        keywords = []
+        for part in raw.split(","):
+            keyword = " ".join(part.split())
+            if keyword and keyword.lower() not in (k.lower() for k in keywords):
+                keywords.append(keyword)
+        if len(keywords) > MAX_KEYWORDS:
+            raise ValidationError(f"Up to {MAX_KEYWORDS} keywords, please.")
+        too_long = [k for k in keywords if len(k) > KEYWORD_MAX_LENGTH]
+        if too_long:
+            raise ValidationError(
+                f"Keep each keyword under {KEYWORD_MAX_LENGTH} characters "
+                f"(“{too_long[0][:30]}…” is longer); separate keywords with commas."
+            )
+        return keywords
+
+    def clean_seed_references(self) -> list[Reference]:
+        lines = [line.strip() for line in self.cleaned_data["seed_references"].splitlines()]
+        lines = [line for line in lines if line]
+        if len(lines) > MAX_REFERENCES:
+            raise ValidationError(f"Up to {MAX_REFERENCES} papers, one per line, please.")
+        references, errors = [], []
+        for line in lines:
+            if len(line) > MAX_REFERENCE_LENGTH:
+                errors.append(f"Line “{line[:40]}…” is too long for a title or an arXiv id.")
+                continue
+            try:
+                references.append(parse_reference(line))
+            except ValueError as error:
+                errors.append(
+                    f"{error} Use an id like 2503.11731 or hep-th/9901001, "
+                    "an arxiv.org/abs/… link, or the paper's title."
+                )
+        if errors:
+            raise ValidationError(errors)
+        return references
+
+    def clean_timezone(self) -> str:
+        name = self.cleaned_data["timezone"].strip()
+        if name not in known_timezones():
+            raise ValidationError(
+                f"“{name[:64]}” is not a time zone we know. Use a name like Europe/Berlin, "
+                "America/New_York or UTC."
+            )
+        return name
+
+    # The templates write their own accessible markup; these give them each option's state.
+    def category_groups(self) -> list[dict]:
+        selected = set(self["categories"].value() or [])
+        groups = []
+        for group, choices in CATEGORY_GROUPS:
+            categories = [
+                {"code": code, "name": name, "checked": code in selected} for code, name in choices
+            ]
+            checked = sum(category["checked"] for category in categories)
+            groups.append(
+                {
+                    "name": group,
+                    "categories": categories,
+                    "checked_count": checked,
+                    "any_checked": checked > 0,
+                }
+            )
+        return groups
+
+    def _options(self, name: str) -> list[tuple[str, str, bool]]:
+        current = str(self[name].value())
+        return [
+            (str(value), label, str(value) == current) for value, label in self.fields[name].choices
+        ]
+
+    def frequency_options(self) -> list[tuple[str, str, bool]]:
+        return self._options("frequency")
+
+    def weekday_options(self) -> list[tuple[str, str, bool]]:
+        return self._options("send_weekday")
+
+    def hour_options(self) -> list[tuple[str, str, bool]]:
+        return self._options("send_hour")
+
+
+class SubscribeForm(ProfileForm):
+    email = SingleLineEmailField(
+        label="Email address",
+        max_length=254,
+        error_messages={
+            "required": "We need your email address to send you the digest.",
+            "invalid": "That does not look like an email address, e.g. ada@example.org.",
+        },
+    )
+    # Honeypot: hidden from people (CSS and aria-hidden), filled in by form-filling bots.
+    website = forms.CharField(required=False, label="Leave this field empty")
+
+    field_order = ["email"]
+
+
+class PreferencesForm(ProfileForm):
+    @classmethod
+    def for_profile(cls, profile: InterestProfile) -> PreferencesForm:
+        return cls(
+            initial={
+                "interests_text": profile.interests_text,
+                "keywords": ", ".join(profile.keywords),
+                "categories": [c for c in profile.categories if c in CATEGORY_NAMES],
+                "seed_references": "\n".join(profile.seed_references),
+                "frequency": profile.frequency,
+                "send_weekday": profile.send_weekday,
+                "timezone": profile.timezone,
+                "send_hour": profile.send_hour,
+            }
+        )

@@ -1,0 +1,217 @@
+"""State changes of a subscription: subscribe, confirm, edit, pause, unsubscribe, delete.
+
+Views call these; emails go out through accounts.tasks after the change is committed (each
+service commits its own transaction before enqueueing, because views run in autocommit).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from recommender.models import DeliveryEvent, Suppression
+
+from . import tasks
+from .models import InterestProfile, Subscriber, normalise_email
+from .references import Reference, resolve_references
+
+log = logging.getLogger(__name__)
+
+# Recorded with every consent; bump it whenever the form's wording about what we send changes.
+FORM_VERSION = "web-form v1"
+
+
+@dataclass(frozen=True)
+class Consent:
+    ip: str | None
+    user_agent: str = ""
+    source: str = FORM_VERSION
+
+
+@dataclass
+class ProfileData:
+    """What the profile forms produce (their cleaned_data, minus email and honeypot)."""
+
+    interests_text: str
+    keywords: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    seed_references: list[Reference] = field(default_factory=list)
+    frequency: str = InterestProfile.Frequency.DAILY
+    send_weekday: int = 0
+    timezone: str = "UTC"
+    send_hour: int = 7
+
+    @classmethod
+    def from_cleaned(cls, data: dict) -> ProfileData:
+        names = cls.__dataclass_fields__
+        return cls(**{key: value for key, value in data.items() if key in names})
+
+
+def subscriber_subscribe(*, email: str, profile: ProfileData, consent: Consent) -> str:
+    """Handle a subscribe request without revealing whether the address is known.
+
+    New, pending and unsubscribed addresses get (again) a confirmation email; an active one
+    gets a "you are already subscribed" email with its preferences link, and its profile is
+    left alone (whoever submitted the form has not proved they own the mailbox). Suppressed
+    addresses get nothing. Returns what happened, for logs and tests; never show it.
+    """
+    email = normalise_email(email)
+    if Suppression.objects.filter(email=email).exists():
+        return "suppressed"
+    with transaction.atomic():
+        subscriber = Subscriber.objects.select_for_update().filter(email=email).first()
+        if subscriber is None:
+            subscriber = _create_pending(email, consent)
+            if subscriber is None:  # a concurrent request created it first
+                return subscriber_subscribe(email=email, profile=profile, consent=consent)
+            outcome = "created"
+        elif subscriber.status == Subscriber.Status.ACTIVE:
+            outcome = "already-active"
+        elif subscriber.status == Subscriber.Status.SUPPRESSED:
+            return "suppressed"
+        else:
+            outcome = "re-sent" if subscriber.status == Subscriber.Status.PENDING else "returning"
+            _record_consent(subscriber, consent)
+            subscriber.status = Subscriber.Status.PENDING
+            subscriber.save()
+        if outcome != "already-active":
+            _save_profile(subscriber, profile)
+    email_name = "already-subscribed" if outcome == "already-active" else "confirm"
+    tasks.send_account_email.delay(subscriber.pk, email_name)
+    return outcome
+
+
+def _create_pending(email: str, consent: Consent) -> Subscriber | None:
+    subscriber = Subscriber(email=email, status=Subscriber.Status.PENDING)
+    _record_consent(subscriber, consent)
+    try:
+        with transaction.atomic():
+            subscriber.save()
+    except IntegrityError:
+        return None
+    return subscriber
+
+
+def _record_consent(subscriber: Subscriber, consent: Consent) -> None:
+    subscriber.consent_at = timezone.now()
+    subscriber.consent_ip = consent.ip
+    subscriber.consent_user_agent = consent.user_agent[:300]
+    subscriber.consent_source = consent.source[:64]
+
+
+def _save_profile(subscriber: Subscriber, data: ProfileData) -> InterestProfile:
+    profile, _ = InterestProfile.objects.get_or_create(subscriber=subscriber)
+    profile.interests_text = data.interests_text
+    profile.keywords = data.keywords
+    profile.categories = data.categories
+    profile.seed_references = [ref.raw for ref in data.seed_references]
+    profile.frequency = data.frequency
+    profile.send_weekday = data.send_weekday
+    profile.timezone = data.timezone
+    profile.send_hour = data.send_hour
+    profile.save()
+    profile.seed_papers.set(resolve_references(data.seed_references))
+    return profile
+
+
+def subscriber_confirm(*, subscriber: Subscriber) -> bool:
+    """Activate a pending subscription; True if this call activated it.
+
+    The conditional UPDATE makes a double click (or two tabs) activate once; an address that
+    unsubscribed since the email was sent is not reactivated by an old link.
+    """
+    now = timezone.now()
+    profile = subscriber.profile
+    activated = Subscriber.objects.filter(
+        pk=subscriber.pk, status=Subscriber.Status.PENDING
+    ).update(
+        status=Subscriber.Status.ACTIVE,
+        confirmed_at=now,
+        unsubscribed_at=None,
+        paused_at=None,
+        next_digest_at=profile.next_send_after(now),
+    )
+    subscriber.refresh_from_db()
+    return bool(activated)
+
+
+def subscriber_update_preferences(*, subscriber: Subscriber, profile: ProfileData) -> None:
+    with transaction.atomic():
+        saved = _save_profile(subscriber, profile)
+        if subscriber.receives_digests:
+            # A new send hour or timezone takes effect from the next digest on.
+            subscriber.next_digest_at = saved.next_send_after(timezone.now())
+            subscriber.save(update_fields=["next_digest_at"])
+
+
+def subscriber_pause(*, subscriber: Subscriber) -> None:
+    Subscriber.objects.filter(pk=subscriber.pk, paused_at__isnull=True).update(
+        paused_at=timezone.now()
+    )
+    subscriber.refresh_from_db()
+
+
+def subscriber_resume(*, subscriber: Subscriber) -> None:
+    """Undo a pause, or re-activate after an unsubscribe (the magic link proves the mailbox)."""
+    now = timezone.now()
+    if subscriber.status == Subscriber.Status.SUPPRESSED:
+        return
+    fields = {"paused_at": None, "next_digest_at": subscriber.profile.next_send_after(now)}
+    if subscriber.status == Subscriber.Status.UNSUBSCRIBED:
+        fields.update(
+            status=Subscriber.Status.ACTIVE,
+            unsubscribed_at=None,
+            consent_at=now,
+            consent_source="preferences page",
+        )
+    Subscriber.objects.filter(
+        pk=subscriber.pk, status__in=[Subscriber.Status.ACTIVE, Subscriber.Status.UNSUBSCRIBED]
+    ).update(**fields)
+    subscriber.refresh_from_db()
+
+
+def subscriber_unsubscribe(*, subscriber: Subscriber) -> bool:
+    """Stop every email at once; True if this call did it, False if already unsubscribed."""
+    changed = Subscriber.objects.filter(
+        pk=subscriber.pk, status__in=[Subscriber.Status.ACTIVE, Subscriber.Status.PENDING]
+    ).update(
+        status=Subscriber.Status.UNSUBSCRIBED,
+        unsubscribed_at=timezone.now(),
+        next_digest_at=None,
+    )
+    if changed:
+        DeliveryEvent.objects.create(
+            kind=DeliveryEvent.Kind.UNSUBSCRIBED, email=subscriber.email, detail="one-click"
+        )
+        log.info("subscriber %s unsubscribed", subscriber.pk)
+    subscriber.refresh_from_db()
+    return bool(changed)
+
+
+def subscriber_delete_all_data(*, subscriber: Subscriber) -> None:
+    """Erase the subscriber, their profile, feedback, digests and delivery log.
+
+    A Suppression entry (bounce or complaint) is kept: it exists so that we never mail an
+    address that asked the provider to stop, and it holds nothing beyond the address.
+    """
+    with transaction.atomic():
+        DeliveryEvent.objects.filter(email=subscriber.email).delete()
+        subscriber.delete()
+
+
+def subscriber_request_link(*, email: str) -> str:
+    """Someone asked for their preferences link: mail it if the address is active (or re-send
+    the confirmation if pending). Like subscribing, the caller never learns which it was."""
+    subscriber = Subscriber.objects.filter(email=normalise_email(email)).first()
+    if subscriber is None or Suppression.objects.filter(email=subscriber.email).exists():
+        return "unknown"
+    if subscriber.status == Subscriber.Status.ACTIVE:
+        tasks.send_account_email.delay(subscriber.pk, "already-subscribed")
+        return "sent-link"
+    if subscriber.status == Subscriber.Status.PENDING:
+        tasks.send_account_email.delay(subscriber.pk, "confirm")
+        return "re-sent"
+    return "inactive"

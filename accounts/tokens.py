@@ -1,0 +1,115 @@
+"""Signed links: confirm, preferences, unsubscribe and feedback, each with its own salt.
+
+A token carries the subscriber's id and a keyed hash of their address (never the address itself,
+which would leak into logs and referrers). A token only works when both still match the same
+row, so a token for one subscriber never opens another, and the salt per purpose keeps an
+unsubscribe token from confirming or opening preferences.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from .models import Subscriber
+
+PURPOSES = ("confirm", "preferences", "unsubscribe", "feedback")
+
+
+class InvalidToken(Exception):
+    """The link was tampered with, made for another purpose or subscriber, or has expired."""
+
+    def __init__(self, message: str, *, expired: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
+
+
+@dataclass(frozen=True)
+class TokenData:
+    subscriber: Subscriber
+    extra: dict[str, Any]
+
+
+def _max_age(purpose: str) -> timedelta:
+    days = {
+        "confirm": settings.CONFIRM_LINK_MAX_AGE_DAYS,
+        "preferences": settings.PREFERENCES_LINK_MAX_AGE_DAYS,
+        "unsubscribe": settings.UNSUBSCRIBE_LINK_MAX_AGE_DAYS,
+        "feedback": settings.FEEDBACK_LINK_MAX_AGE_DAYS,
+    }[purpose]
+    return timedelta(days=days)
+
+
+def _signer(purpose: str) -> signing.TimestampSigner:
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown token purpose {purpose!r}")
+    return signing.TimestampSigner(salt=f"accounts.tokens.{purpose}")
+
+
+def _email_tag(email: str) -> str:
+    return salted_hmac("accounts.tokens.email", email, algorithm="sha256").hexdigest()[:20]
+
+
+def make_token(subscriber: Subscriber, purpose: str, **extra: Any) -> str:
+    payload = {"s": subscriber.pk, "e": _email_tag(subscriber.email), **extra}
+    return _signer(purpose).sign_object(payload, compress=True)
+
+
+def read_token(token: str, purpose: str) -> TokenData:
+    """The subscriber (and extra fields) a token was made for, or InvalidToken."""
+    try:
+        payload = _signer(purpose).unsign_object(token, max_age=_max_age(purpose))
+    except signing.SignatureExpired as error:
+        raise InvalidToken("This link has expired.", expired=True) from error
+    except (signing.BadSignature, ValueError) as error:
+        raise InvalidToken("This link is not valid.") from error
+    if not isinstance(payload, dict) or not isinstance(payload.get("s"), int):
+        raise InvalidToken("This link is not valid.")
+    subscriber = Subscriber.objects.filter(pk=payload["s"]).first()
+    if subscriber is None or not constant_time_compare(
+        _email_tag(subscriber.email), str(payload.get("e", ""))
+    ):
+        raise InvalidToken("This link is not valid any more.")
+    extra = {key: value for key, value in payload.items() if key not in ("s", "e")}
+    return TokenData(subscriber, extra)
+
+
+def absolute(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def confirm_url(subscriber: Subscriber) -> str:
+    token = make_token(subscriber, "confirm")
+    return absolute(reverse("accounts:confirm", args=[token]))
+
+
+def preferences_url(subscriber: Subscriber) -> str:
+    return absolute(preferences_path(subscriber))
+
+
+def preferences_path(subscriber: Subscriber) -> str:
+    return reverse("accounts:preferences", args=[make_token(subscriber, "preferences")])
+
+
+def unsubscribe_url(subscriber: Subscriber) -> str:
+    token = make_token(subscriber, "unsubscribe")
+    return absolute(reverse("accounts:unsubscribe", args=[token]))
+
+
+def one_click_unsubscribe_url(subscriber: Subscriber) -> str:
+    token = make_token(subscriber, "unsubscribe")
+    return absolute(reverse("accounts:unsubscribe-one-click", args=[token]))
+
+
+def list_unsubscribe_headers(subscriber: Subscriber) -> dict[str, str]:
+    """RFC 2369 + RFC 8058 headers: mail clients show an unsubscribe button that POSTs here."""
+    return {
+        "List-Unsubscribe": f"<{one_click_unsubscribe_url(subscriber)}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }

@@ -1,0 +1,292 @@
+"""Subscription pages. Thin: parse the request, call a service, pick a template.
+
+Every link that arrives by email (confirm, unsubscribe, feedback) answers a GET with a page
+and one button, and changes state only on POST: mail scanners follow links.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from recommender.ranking import preview_papers
+
+from . import ratelimit, selectors, services, tokens
+from .categories import CATEGORY_NAMES
+from .forms import INTERESTS_MAX_LENGTH, PreferencesForm, SingleLineEmailField, SubscribeForm
+from .models import Subscriber
+
+RATE_LIMITED_MESSAGE = (
+    "Too many requests from your network in a short time. Please wait an hour and try again."
+)
+
+
+def _allow_subscribe_from(request: HttpRequest) -> bool:
+    return ratelimit.allow(
+        "subscribe-ip",
+        ratelimit.client_ip(request),
+        limit=settings.SUBSCRIBE_LIMIT_PER_IP,
+        window=settings.SUBSCRIBE_LIMIT_WINDOW_SECONDS,
+    )
+
+
+def _allow_mail_to(email: str) -> bool:
+    # Caps the emails one address can be sent through our forms, whoever asks.
+    return ratelimit.allow(
+        "subscribe-email",
+        email.strip().lower(),
+        limit=settings.SUBSCRIBE_LIMIT_PER_EMAIL,
+        window=settings.SUBSCRIBE_LIMIT_WINDOW_SECONDS,
+    )
+
+
+def _consent(request: HttpRequest) -> services.Consent:
+    return services.Consent(
+        ip=ratelimit.client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def subscribe(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return render(request, "accounts/subscribe.html", {"form": SubscribeForm()})
+    form = SubscribeForm(request.POST)
+    if not _allow_subscribe_from(request):
+        form.is_valid()
+        form.add_error(None, RATE_LIMITED_MESSAGE)
+        return render(request, "accounts/subscribe.html", {"form": form}, status=429)
+    if not form.is_valid():
+        return render(request, "accounts/subscribe.html", {"form": form}, status=400)
+    data = form.cleaned_data
+    # A filled honeypot or an address already mailed enough this hour get the same answer as
+    # everyone else, so neither bots nor people probing addresses learn anything.
+    if not data["website"] and _allow_mail_to(data["email"]):
+        services.subscriber_subscribe(
+            email=data["email"],
+            profile=services.ProfileData.from_cleaned(data),
+            consent=_consent(request),
+        )
+    return redirect("accounts:check-inbox")
+
+
+@require_GET
+def check_inbox(request: HttpRequest) -> HttpResponse:
+    context = {"confirm_days": settings.CONFIRM_LINK_MAX_AGE_DAYS}
+    return render(request, "accounts/check_inbox.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def request_link(request: HttpRequest) -> HttpResponse:
+    """ "Email me my preferences link": for lost or expired links; reveals nothing either."""
+    field = SingleLineEmailField(max_length=254)
+    error, email = "", request.POST.get("email", "")
+    if request.method == "POST":
+        if not _allow_subscribe_from(request):
+            error, status = RATE_LIMITED_MESSAGE, 429
+        else:
+            try:
+                email = field.clean(email)
+            except Exception:
+                error, status = "That does not look like an email address.", 400
+            else:
+                if _allow_mail_to(email):
+                    services.subscriber_request_link(email=email)
+                return redirect("accounts:check-inbox")
+        context = {"error": error, "email": email}
+        return render(request, "accounts/request_link.html", context, status=status)
+    return render(request, "accounts/request_link.html", {"email": ""})
+
+
+@require_GET
+def preview(request: HttpRequest) -> HttpResponse:
+    """The papers a half-filled form would get right now: an HTML fragment for the live preview."""
+    if not ratelimit.allow(
+        "preview-ip",
+        ratelimit.client_ip(request),
+        limit=settings.PREVIEW_LIMIT_PER_IP,
+        window=settings.PREVIEW_LIMIT_WINDOW_SECONDS,
+    ):
+        return HttpResponse("Too many previews; slow down a little.", status=429)
+    interests = " ".join(request.GET.get("interests", "").split())[:INTERESTS_MAX_LENGTH]
+    keywords = [k.strip() for k in request.GET.get("keywords", "").split(",") if k.strip()][:20]
+    categories = sorted(
+        {code for code in request.GET.getlist("categories") if code in CATEGORY_NAMES}
+    )
+    papers = None
+    if len(interests) >= 3 or keywords or categories:
+        papers = _cached_preview(interests, keywords, categories)
+    response = render(request, "accounts/_preview.html", {"papers": papers})
+    response["Cache-Control"] = "private, max-age=60"
+    return response
+
+
+def _cached_preview(interests: str, keywords: list[str], categories: list[str]) -> list[dict]:
+    key_source = json.dumps([interests.lower(), keywords, categories])
+    key = "preview:" + hashlib.sha256(key_source.encode()).hexdigest()
+    papers = cache.get(key)
+    if papers is None:
+        ranked = preview_papers(
+            interests_text=interests, keywords=keywords, categories=categories, limit=5
+        )
+        papers = [
+            {
+                "title": item.paper.title,
+                "url": item.paper.url,
+                "reason": item.reason,
+                "categories": item.paper.categories[:3],
+            }
+            for item in ranked
+        ]
+        cache.set(key, papers, settings.PREVIEW_CACHE_SECONDS)
+    return papers
+
+
+def _invalid_link(request: HttpRequest, error: tokens.InvalidToken) -> HttpResponse:
+    return render(
+        request,
+        "accounts/invalid_link.html",
+        {"message": str(error), "expired": error.expired},
+        status=400,
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscriber = tokens.read_token(token, "confirm").subscriber
+    except tokens.InvalidToken as error:
+        return _invalid_link(request, error)
+    if subscriber.status == Subscriber.Status.ACTIVE:
+        return redirect(tokens.preferences_path(subscriber))
+    if subscriber.status != Subscriber.Status.PENDING:
+        error = tokens.InvalidToken("This confirmation link is not valid any more.")
+        return _invalid_link(request, error)
+    if request.method == "GET":
+        return render(request, "accounts/confirm.html", {"subscriber": subscriber})
+    services.subscriber_confirm(subscriber=subscriber)
+    messages.success(
+        request, "You are subscribed. Your first digest arrives at the time you picked."
+    )
+    return redirect(tokens.preferences_path(subscriber))
+
+
+def _preferences_subscriber(token: str) -> Subscriber:
+    return tokens.read_token(token, "preferences").subscriber
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscriber = _preferences_subscriber(token)
+    except tokens.InvalidToken as error:
+        return _invalid_link(request, error)
+    profile = subscriber.profile
+    status = 200
+    if request.method == "POST":
+        form = PreferencesForm(request.POST)
+        if form.is_valid():
+            services.subscriber_update_preferences(
+                subscriber=subscriber,
+                profile=services.ProfileData.from_cleaned(form.cleaned_data),
+            )
+            messages.success(request, "Saved. Your next digest uses these preferences.")
+            return redirect(request.path)
+        status = 400
+    else:
+        form = PreferencesForm.for_profile(profile)
+    liked, disliked = selectors.rated_papers(subscriber)
+    matched, unmatched = selectors.seed_state(subscriber)
+    context = {
+        "subscriber": subscriber,
+        "profile": profile,
+        "form": form,
+        "token": token,
+        "digests": selectors.recent_digests(subscriber),
+        "liked": liked,
+        "disliked": disliked,
+        "seed_matched": matched,
+        "seed_unmatched": unmatched,
+        "unsubscribe_path": reverse(
+            "accounts:unsubscribe", args=[tokens.make_token(subscriber, "unsubscribe")]
+        ),
+    }
+    return render(request, "accounts/preferences.html", context, status=status)
+
+
+@require_POST
+def pause(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscriber = _preferences_subscriber(token)
+    except tokens.InvalidToken as error:
+        return _invalid_link(request, error)
+    if request.POST.get("action") == "resume":
+        services.subscriber_resume(subscriber=subscriber)
+        messages.success(request, "Welcome back: digests are on again.")
+    else:
+        services.subscriber_pause(subscriber=subscriber)
+        messages.success(request, "Paused. We keep your preferences; resume any time.")
+    return redirect("accounts:preferences", token=token)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def delete_data(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscriber = _preferences_subscriber(token)
+    except tokens.InvalidToken as error:
+        return _invalid_link(request, error)
+    if request.method == "GET":
+        context = {"subscriber": subscriber, "token": token}
+        return render(request, "accounts/delete.html", context)
+    services.subscriber_delete_all_data(subscriber=subscriber)
+    return render(request, "accounts/deleted.html")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """The page behind the link in every email: one button, and a POST that does it."""
+    try:
+        subscriber = tokens.read_token(token, "unsubscribe").subscriber
+    except tokens.InvalidToken as error:
+        return _invalid_link(request, error)
+    if request.method == "GET":
+        context = {"subscriber": subscriber, "token": token}
+        return render(request, "accounts/unsubscribe.html", context)
+    services.subscriber_unsubscribe(subscriber=subscriber)
+    context = {"preferences_path": tokens.preferences_path(subscriber)}
+    return render(request, "accounts/unsubscribed.html", context)
+
+
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def unsubscribe_one_click(request: HttpRequest, token: str) -> HttpResponse:
+    """RFC 8058 one-click: the mail client POSTs List-Unsubscribe=One-Click, with no cookies
+    and no CSRF token (the signed token is the proof). Answers 200, never a redirect."""
+    if request.method == "GET":
+        # A client without one-click support opens the link: show the one-button page.
+        return unsubscribe(request, token)
+    if request.POST.get("List-Unsubscribe") != "One-Click":
+        return HttpResponse(
+            "Expected List-Unsubscribe=One-Click.\n", status=400, content_type="text/plain"
+        )
+    try:
+        subscriber = tokens.read_token(token, "unsubscribe").subscriber
+    except tokens.InvalidToken as error:
+        return HttpResponse(f"{error}\n", status=400, content_type="text/plain")
+    services.subscriber_unsubscribe(subscriber=subscriber)
+    return HttpResponse("You are unsubscribed.\n", content_type="text/plain")

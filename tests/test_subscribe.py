@@ -1,0 +1,142 @@
+"""Subscribing: the landing form, the pending subscriber, the confirmation email, the preview."""
+
+from __future__ import annotations
+
+from django.core import mail
+
+from accounts.emails import send_account_email
+from accounts.models import Subscriber
+from recommender.models import Suppression
+from recommender.scheduling import claim_due_subscribers
+from tests.subscription_helpers import (  # noqa: F401 (fixture)
+    _fresh_cache,
+    form_data,
+    links_in,
+    only_message_to,
+    subscribe,
+)
+
+
+def test_it_shows_the_form_and_says_what_happens_next(client, db):
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "csrfmiddlewaretoken" in html
+    assert "Confirm your address" in html
+    assert "nothing else arrives until you click it" in html
+    assert 'value="cs.LG"' in html
+    assert "Machine Learning" in html
+    assert 'name="website"' in html  # honeypot present
+    assert 'href="#main"' in html  # skip link
+
+
+def test_it_creates_a_pending_subscriber_and_emails_a_confirmation_link(client, db):
+    response = subscribe(client)
+    assert response.status_code == 302
+    assert response["Location"] == "/subscribe/check-your-inbox"
+    subscriber = Subscriber.objects.get(email="ada@example.org")
+    assert subscriber.status == Subscriber.Status.PENDING
+    assert subscriber.next_digest_at is None
+    message = only_message_to("ada@example.org")
+    assert "Confirm" in message.subject
+    assert links_in(message, "/confirm/")
+    html = message.alternatives[0][0]
+    assert "Confirm my subscription" in html
+    assert client.get(response["Location"]).status_code == 200
+
+
+def test_it_records_consent_time_ip_agent_and_form_version(client, db):
+    client.post("/", form_data(), REMOTE_ADDR="198.51.100.4", HTTP_USER_AGENT="Firefox/140")
+    subscriber = Subscriber.objects.get()
+    assert subscriber.consent_at is not None
+    assert subscriber.consent_ip == "198.51.100.4"
+    assert subscriber.consent_user_agent == "Firefox/140"
+    assert subscriber.consent_source == "web-form v1"
+
+
+def test_it_saves_the_profile_and_resolves_pasted_papers(client, make_paper):
+    by_id = make_paper(arxiv_id="2503.11731", title="Some paper")
+    by_title = make_paper(title="Attention Is All You Need")
+    pasted = "arXiv:2503.11731v2\nattention is all you need\nA paper we do not hold"
+    subscribe(client, seed_references=pasted, frequency="weekly", send_weekday="4")
+    profile = Subscriber.objects.get().profile
+    assert profile.interests_text.startswith("efficient inference")
+    assert profile.keywords == ["LoRA", "speculative decoding"]
+    assert profile.categories == ["cs.LG", "cs.CL"]
+    assert profile.seed_references == pasted.splitlines()
+    assert set(profile.seed_papers.all()) == {by_id, by_title}
+    assert (profile.frequency, profile.send_weekday) == ("weekly", 4)
+    assert (profile.timezone, profile.send_hour) == ("Europe/Berlin", 7)
+
+
+def test_it_sends_nothing_else_until_confirmed(client, db):
+    from django.utils import timezone
+
+    subscribe(client)
+    subscriber = Subscriber.objects.get()
+    assert claim_due_subscribers(now=timezone.now()) == []
+    assert send_account_email(subscriber, "already-subscribed") is False
+    assert len(mail.outbox) == 1
+
+
+def test_it_resends_the_confirmation_to_a_pending_address(client, db):
+    subscribe(client)
+    subscribe(client, interests_text="graph neural networks")
+    assert [m.subject for m in mail.outbox] == ["Confirm your Paper Digest subscription"] * 2
+    assert Subscriber.objects.get().profile.interests_text == "graph neural networks"
+
+
+def test_it_tells_an_active_subscriber_without_touching_their_profile(client, make_subscriber):
+    make_subscriber("ada@example.org", interests_text="protein folding")
+    response = subscribe(client, interests_text="something an attacker typed")
+    assert response["Location"] == "/subscribe/check-your-inbox"
+    message = only_message_to("ada@example.org")
+    assert "already subscribed" in message.body
+    assert links_in(message, "/preferences/")
+    assert not links_in(message, "/confirm/")
+    assert Subscriber.objects.get().profile.interests_text == "protein folding"
+
+
+def test_it_lets_an_unsubscribed_address_subscribe_again(client, make_subscriber):
+    make_subscriber("ada@example.org", status=Subscriber.Status.UNSUBSCRIBED)
+    subscribe(client)
+    assert Subscriber.objects.get().status == Subscriber.Status.PENDING
+    assert links_in(only_message_to("ada@example.org"), "/confirm/")
+
+
+def test_it_never_mails_a_suppressed_address(client, db):
+    Suppression.objects.create(email="ada@example.org", reason=Suppression.Reason.BOUNCE)
+    response = subscribe(client)
+    assert response["Location"] == "/subscribe/check-your-inbox"
+    assert mail.outbox == []
+    assert not Subscriber.objects.exists()
+
+
+def test_it_normalises_the_address(client, db):
+    subscribe(client, email="  Ada@Example.ORG ")
+    assert Subscriber.objects.get().email == "ada@example.org"
+
+
+def test_it_previews_papers_matching_what_is_typed(client, make_paper):
+    make_paper(title="Speculative decoding for quantization of transformers")
+    make_paper(title="Bird migration patterns", abstract="Birds fly south.")
+    response = client.get("/preview", {"interests": "speculative decoding"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Speculative decoding for quantization" in html
+    assert "Bird migration" not in html
+
+
+def test_it_previews_nothing_for_an_empty_form_and_ignores_unknown_categories(client, make_paper):
+    make_paper(title="Anything at all", categories=["cs.LG"])
+    empty = client.get("/preview", {"interests": "", "categories": ["not.a-category"]})
+    assert "Start typing" in empty.content.decode()
+
+
+def test_it_caches_previews_briefly(client, make_paper):
+    paper = make_paper(title="Diffusion models for audio generation")
+    first = client.get("/preview", {"interests": "diffusion audio"}).content.decode()
+    paper.delete()
+    again = client.get("/preview", {"interests": "diffusion audio"}).content.decode()
+    assert "Diffusion models for audio" in first
+    assert again == first

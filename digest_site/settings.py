@@ -137,6 +137,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "recommender.tasks.refit_model",
         "schedule": crontab(minute=30, hour=env.int("RECOMMENDER_REFIT_HOUR_UTC", default=3)),
     },
+    # New papers from the live sources (Hugging Face Daily Papers, arXiv), once a day.
+    "fetch-daily-papers": {
+        "task": "recommender.tasks.fetch_daily_papers",
+        "schedule": crontab(minute=0, hour=env.int("INGEST_FETCH_HOUR_UTC", default=6)),
+    },
 }
 
 # --- Email ------------------------------------------------------------------------------------
@@ -251,6 +256,14 @@ PREVIEW_CACHE_SECONDS = env.int("PREVIEW_CACHE_SECONDS", default=120)
 # Behind a reverse proxy REMOTE_ADDR is the proxy; with this set, the client address is the last
 # X-Forwarded-For entry (the one our own proxy appended; earlier ones are client-controlled).
 TRUST_X_FORWARDED_FOR = env.bool("DJANGO_TRUST_X_FORWARDED_FOR", default=False)
+
+# --- Ingestion --------------------------------------------------------------------------------
+# Categories the daily arXiv fetch asks for; the base URLs can point at a mirror.
+INGEST_ARXIV_CATEGORIES = env.list(
+    "INGEST_ARXIV_CATEGORIES", default=["cs.LG", "cs.CL", "cs.CV", "cs.AI", "cs.RO", "cs.IR"]
+)
+INGEST_HF_API_URL = env.str("INGEST_HF_API_URL", default="https://huggingface.co/api/daily_papers")
+INGEST_ARXIV_API_URL = env.str("INGEST_ARXIV_API_URL", default="https://export.arxiv.org/api/query")
 
 # --- Security ---------------------------------------------------------------------------------
 # Behind a TLS-terminating proxy (docker-compose puts gunicorn behind one in production).

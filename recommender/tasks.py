@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from accounts.models import Subscriber
 
-from . import scheduling
+from . import ingest, scheduling
+from .fetch import FetchError
 
 log = logging.getLogger(__name__)
 
@@ -29,3 +30,9 @@ def build_and_send_digests(subscriber_ids: list[int]) -> dict[str, int]:
     """Build and send the current digest of each subscriber; safe to run twice."""
     subscribers = Subscriber.objects.filter(pk__in=subscriber_ids).select_related("profile")
     return scheduling.build_and_send(list(subscribers), moment=timezone.now())
+
+
+@shared_task(autoretry_for=(FetchError,), retry_backoff=300, max_retries=3)
+def fetch_daily_papers() -> dict[str, dict[str, int]]:
+    """Ingest the live sources (beat: daily at INGEST_FETCH_HOUR_UTC); safe to run twice."""
+    return ingest.fetch_daily()

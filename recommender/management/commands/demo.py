@@ -28,10 +28,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, papers: Path, email: str, **options) -> None:
         self.stdout.write(f"1/3 Ingesting {papers} ...")
-        summary = ingest.ingest_jsonl(papers)
-        self.stdout.write(
-            f"    created {summary.created}, updated {summary.updated}, rejected {summary.rejected}"
-        )
+        summary = ingest.ingest_path(papers)
+        self.stdout.write(f"    {summary.line()}")
+        for problem in summary.problems:
+            self.stderr.write(f"    rejected {problem}")
 
         self.stdout.write(f"2/3 Scoring new papers for {email} ...")
         subscriber = self._fresh_demo_subscriber(email)
@@ -56,7 +56,7 @@ class Command(BaseCommand):
         outcome = f"digest {where}" if sent else f"digest not sent ({digest.status}: {digest.note})"
         self.stdout.write(
             self.style.SUCCESS(
-                f"Done: {summary.created + summary.updated} papers stored, "
+                f"Done: {summary.created + summary.updated + summary.unchanged} papers stored, "
                 f"{digest.items.count()} picked for {email}, {outcome}."
             )
         )

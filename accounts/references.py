@@ -32,6 +32,12 @@ class Reference:
     title: str = ""
 
 
+def _new_id_length_fits(arxiv_id: str) -> bool:
+    # Ids got a fifth digit in January 2015: 1412.6980 and 1501.00001, never the other way.
+    yymm, number = arxiv_id.split(".")
+    return len(number) == (5 if yymm >= "1501" else 4)
+
+
 def parse_reference(line: str) -> Reference:
     """One pasted line as an arXiv id or a title; ValueError for a malformed id or link."""
     text = " ".join(line.split())
@@ -39,6 +45,8 @@ def parse_reference(line: str) -> Reference:
         match = pattern.match(text)
         if match:
             arxiv_id = match.group("new") or match.group("old")
+            if match.group("new") and not _new_id_length_fits(arxiv_id):
+                break
             if match.group("old"):
                 # The canonical old id drops the subject class: math.GT/0309136 is math/0309136.
                 archive, number = arxiv_id.split("/")

@@ -1,0 +1,125 @@
+"""Form validation: bad input gets a clear message next to the field, and keeps what was typed."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.forms import PreferencesForm, SubscribeForm
+from accounts.models import Subscriber
+from accounts.references import parse_reference
+from tests.subscription_helpers import _fresh_cache, form_data  # noqa: F401 (fixture)
+
+
+def _errors(**overrides) -> dict:
+    form = SubscribeForm(form_data(**overrides))
+    assert not form.is_valid()
+    return form.errors
+
+
+def test_it_accepts_a_complete_form():
+    form = SubscribeForm(form_data(seed_references="2503.11731\nA title"))
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["keywords"] == ["LoRA", "speculative decoding"]
+    assert form.cleaned_data["send_hour"] == 7
+    assert [r.arxiv_id for r in form.cleaned_data["seed_references"]] == ["2503.11731", ""]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("email", "not-an-email", "does not look like an email address"),
+        ("email", "", "We need your email address"),
+        ("interests_text", "", "Tell us in a few words what you like to read"),
+        ("interests_text", "   ", "Tell us in a few words what you like to read"),
+        ("interests_text", "a" * 10_000, "Please keep this under 2,000 characters (it has 10,000)"),
+        ("categories", ["cs.LG", "astro-ph.XX"], "“astro-ph.XX” is not an arXiv category we offer"),
+        ("seed_references", "2503.1173", "is not an arXiv id or arXiv link"),
+        ("seed_references", "2513.11731", "is not an arXiv id or arXiv link"),
+        ("seed_references", "arXiv:hello", "is not an arXiv id or arXiv link"),
+        ("seed_references", "https://example.com/paper.pdf", "is not an arXiv id or arXiv link"),
+        ("seed_references", "https://arxiv.org/abs/123", "is not an arXiv id or arXiv link"),
+        ("seed_references", "12345", "neither an arXiv id nor a paper title"),
+        ("timezone", "Mars/Olympus_Mons", "is not a time zone we know"),
+        ("send_hour", "24", "Select a valid choice"),
+        ("send_hour", "-1", "Select a valid choice"),
+        ("frequency", "hourly", "Select a valid choice"),
+        ("keywords", ",".join(f"k{i}" for i in range(25)), "Up to 20 keywords"),
+        ("keywords", "x" * 80, "Keep each keyword under 60 characters"),
+    ],
+)
+def test_it_explains_bad_input(field, value, message):
+    errors = _errors(**{field: value})
+    assert list(errors) == [field]
+    assert message in " ".join(errors[field])
+
+
+@pytest.mark.parametrize(
+    ("pasted", "arxiv_id"),
+    [
+        ("2503.11731", "2503.11731"),
+        ("2503.11731v3", "2503.11731"),
+        ("arXiv:2503.11731", "2503.11731"),
+        ("0704.0001", "0704.0001"),
+        ("hep-th/9901001", "hep-th/9901001"),
+        ("hep-th/9901001v2", "hep-th/9901001"),
+        ("math.GT/0309136", "math/0309136"),
+        ("https://arxiv.org/abs/2503.11731", "2503.11731"),
+        ("https://arxiv.org/pdf/2503.11731v1", "2503.11731"),
+        ("http://export.arxiv.org/abs/hep-th/9901001", "hep-th/9901001"),
+        ("https://arxiv.org/pdf/2503.11731.pdf", "2503.11731"),
+    ],
+)
+def test_it_understands_arxiv_ids_and_links(pasted, arxiv_id):
+    assert parse_reference(pasted).arxiv_id == arxiv_id
+
+
+def test_it_keeps_titles_as_titles():
+    reference = parse_reference("  Attention Is   All You Need ")
+    assert reference.title == "Attention Is All You Need"
+    assert reference.arxiv_id == ""
+
+
+def test_it_rejects_too_many_references():
+    pasted = "\n".join(f"2503.{n:05d}" for n in range(51))
+    assert "Up to 50 papers" in " ".join(_errors(seed_references=pasted)["seed_references"])
+
+
+def test_it_fills_the_preferences_form_from_a_profile(make_subscriber):
+    subscriber = make_subscriber(
+        interests_text="robots",
+        keywords=["SLAM", "RL"],
+        categories=["cs.RO", "gone.XX"],
+        seed_references=["2503.11731"],
+        timezone="Europe/Paris",
+        send_hour=9,
+    )
+    form = PreferencesForm.for_profile(subscriber.profile)
+    assert form["keywords"].value() == "SLAM, RL"
+    assert form["categories"].value() == ["cs.RO"]
+    assert form["seed_references"].value() == "2503.11731"
+    assert ("9", "09:00", True) in form.hour_options()
+
+
+def test_it_rerenders_the_page_with_messages_next_to_fields_and_typed_values(client, db):
+    typed = "a long story " * 900
+    response = client.post(
+        "/",
+        form_data(
+            email="bad@",
+            interests_text=typed,
+            categories=["cs.LG", "nope.XX"],
+            keywords="kept, words",
+            seed_references="2503.1\nMy favourite title",
+        ),
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'id="id_email-error"' in html
+    assert 'aria-invalid="true"' in html
+    assert 'value="bad@"' in html
+    assert typed.strip() in html
+    assert 'value="kept, words"' in html
+    assert "My favourite title" in html
+    assert 'value="cs.LG" checked' in html
+    assert "Please check the form" in html
+    assert not Subscriber.objects.exists()

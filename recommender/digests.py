@@ -43,11 +43,15 @@ def candidate_papers(subscriber: Subscriber) -> QuerySet[Paper]:
     return recent_papers(days=lookback).exclude(pk__in=already_sent)
 
 
-def build_digest(subscriber: Subscriber, *, moment: datetime) -> tuple[Digest, bool]:
+def build_digest(
+    subscriber: Subscriber, *, moment: datetime, ranked: ranking.RankingResult | None = None
+) -> tuple[Digest, bool]:
     """Build the subscriber's digest for the period containing `moment`.
 
-    Returns (digest, created). The unique constraint on (subscriber, period_start) decides races:
-    a second builder for the same period gets the existing digest back instead of a duplicate.
+    Returns (digest, created). `ranked` comes from a batch scorer (scheduling.build_and_send);
+    without it the subscriber is ranked alone. The unique constraint on (subscriber,
+    period_start) decides races: a second builder for the same period gets the existing digest
+    back instead of a duplicate.
     """
     profile = subscriber.profile
     period = period_start_for(profile, moment)
@@ -55,18 +59,21 @@ def build_digest(subscriber: Subscriber, *, moment: datetime) -> tuple[Digest, b
     if existing:
         return existing, False
 
-    picks = ranking.rank_papers(
-        profile, candidate_papers(subscriber), limit=settings.DIGEST_MAX_ITEMS
-    )
+    if ranked is None:
+        ranked = ranking.rank_with_details(
+            profile, candidate_papers(subscriber), limit=settings.DIGEST_MAX_ITEMS
+        )
+    picks = ranked.picks
+    note = ranked.note if picks else f"No new papers matched these interests. {ranked.note}"
     try:
         with transaction.atomic():
             digest = Digest.objects.create(
                 subscriber=subscriber,
                 period_start=period,
                 frequency=profile.frequency,
-                ranker=ranking.PLACEHOLDER_RANKER,
+                ranker=ranked.ranker[:64],
                 status=Digest.Status.BUILT if picks else Digest.Status.SKIPPED,
-                note="" if picks else "No new papers matched these interests.",
+                note=note.strip()[:300],
             )
             DigestItem.objects.bulk_create(
                 DigestItem(

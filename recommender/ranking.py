@@ -1,32 +1,51 @@
 """Ranking: choose and order the papers of one subscriber's digest, each with a reason.
 
-PLACEHOLDER: this is a keyword-overlap ranker standing in until the content-based recommender
-(TF-IDF model, feedback, diversity) lands. Every digest it produces is labelled with
-PLACEHOLDER_RANKER so nobody mistakes it for the real model.
+score = relevance * w_relevance + trending * w_trending + featured * w_featured, where
+
+* relevance is the cosine between the profile (profiles.py) and the paper in the model's dense
+  space;
+* trending is log(1 + upvotes + w_comments * comments) scaled to [0, 1] and halved every
+  `recency_half_life_days` days since the paper was first listed;
+* featured papers get a fixed boost, pinned ones go first, hidden ones are never shown.
+
+Papers the subscriber already received, or already knows (their seeds and the papers they gave
+feedback on), are left out; papers below `min_relevance` are not sent. The picks are then chosen
+greedily with maximal marginal relevance (each candidate's score minus `diversity` times its
+similarity to the closest paper already picked), and near-duplicates of a pick are dropped.
+
+Every weight is a named setting (settings.RANKING_WEIGHTS). With no fitted model, or a profile
+with nothing usable in it, the digest falls back to trending papers and says so (ranker
+TRENDING_RANKER and a note).
 """
 
 from __future__ import annotations
 
+import logging
 import math
-import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+from scipy import sparse
 
 from accounts.models import InterestProfile
 
+from . import model_store, profiles
+from .features import FittedModel
 from .models import Paper
 
-PLACEHOLDER_RANKER = "placeholder-keyword-overlap"
+log = logging.getLogger(__name__)
 
-_WORD = re.compile(r"[a-z][a-z0-9+-]{3,}")
-# Words too common in ML abstracts to say anything about a reader's interest.
-_STOPWORDS = frozenset(
-    (
-        "about also based between data from have into learning model models more method methods "
-        "paper papers than that their them these they this using with which while show shows "
-        "results approach propose proposed work new"
-    ).split()
-)
+TRENDING_RANKER = "trending-fallback"
+# Kept for callers written against the placeholder; no digest is labelled with it any more.
+PLACEHOLDER_RANKER = "placeholder-keyword-overlap"
+# A paper this close to one the subscriber liked (or seeded) is explained by that paper.
+SIMILAR_TO_LIKED = 0.6
+# How many of the best-scored candidates MMR looks at (it is quadratic in this).
+MMR_POOL = 100
+# How much the expanded profile's related terms count next to the subscriber's own words.
+RELATED_TERMS_WEIGHT = 0.3
 
 
 @dataclass(frozen=True)
@@ -36,40 +55,363 @@ class RankedPaper:
     reason: str
 
 
-def profile_terms(profile: InterestProfile) -> set[str]:
-    text = " ".join([profile.interests_text, *profile.keywords]).lower()
-    return {word for word in _WORD.findall(text) if word not in _STOPWORDS}
+@dataclass
+class RankingResult:
+    picks: list[RankedPaper]
+    ranker: str
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def note(self) -> str:
+        return " ".join(self.messages)[:300]
+
+
+@dataclass
+class CandidateBatch:
+    """The papers of one scoring run with everything ranking needs, computed once per batch."""
+
+    papers: list[Paper]
+    keys: list[str]
+    sparse: sparse.csr_matrix | None
+    dense: np.ndarray | None
+    prior: np.ndarray  # trending + featured part of the score
+    pinned: np.ndarray
+    hidden: np.ndarray
+
+
+def paper_key(paper: Paper) -> str:
+    return str(paper.pk) if paper.pk is not None else (paper.arxiv_id or paper.title_key)
+
+
+# --- Candidates ---------------------------------------------------------------------------------
+
+_vectors: dict[tuple, tuple] = {}
+_VECTOR_CACHE_SIZE = 50_000
+
+
+def paper_vectors(
+    model: FittedModel, papers: Sequence[Paper]
+) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """Sparse and dense rows of `papers`, transformed with the current model (no refit needed).
+
+    Rows are cached per process by model version and paper text, so a day's papers are
+    transformed once however many chunks a worker scores.
+    """
+    keys = [(model.version, paper_key(p), hash((p.title, p.abstract))) for p in papers]
+    missing = [i for i, key in enumerate(keys) if key not in _vectors]
+    if missing:
+        if len(_vectors) + len(missing) > _VECTOR_CACHE_SIZE:
+            _vectors.clear()
+        rows, dense = model.transform_papers((papers[i].title, papers[i].abstract) for i in missing)
+        for j, i in enumerate(missing):
+            _vectors[keys[i]] = (rows[j], dense[j])
+    cached = [_vectors[key] for key in keys]
+    if not cached:
+        return sparse.csr_matrix((0, len(model.feature_names())), dtype=np.float32), np.zeros(
+            (0, model.dim), np.float32
+        )
+    return sparse.vstack([row for row, _ in cached]).tocsr(), np.stack([d for _, d in cached])
+
+
+def trending_scores(papers: Sequence[Paper], weights: dict) -> np.ndarray:
+    """Upvotes and comments on a log scale in [0, 1], decayed by age since first listed."""
+    if not papers:
+        return np.zeros(0, np.float32)
+    newest = max(p.first_seen for p in papers)
+    scale = math.log1p(max(weights["trending_upvotes_scale"], 1.0))
+    half_life = max(weights["recency_half_life_days"], 0.01)
+    scores = []
+    for paper in papers:
+        signal = math.log1p(paper.upvotes + weights["trending_comments"] * paper.num_comments)
+        age = (newest - paper.first_seen).days
+        scores.append(min(signal / scale, 1.0) * 0.5 ** (age / half_life))
+    return np.asarray(scores, np.float32)
+
+
+def prepare_candidates(
+    papers: Iterable[Paper], model: FittedModel | None, *, weights: dict | None = None
+) -> CandidateBatch:
+    weights = {**settings.RANKING_WEIGHTS, **(weights or {})}
+    papers = list(papers)
+    featured = np.array([p.curation == Paper.Curation.FEATURED for p in papers], bool)
+    prior = weights["trending"] * trending_scores(papers, weights) + weights["featured"] * featured
+    rows, dense = paper_vectors(model, papers) if model is not None else (None, None)
+    return CandidateBatch(
+        papers=papers,
+        keys=[paper_key(p) for p in papers],
+        sparse=rows,
+        dense=dense,
+        prior=prior.astype(np.float32),
+        pinned=np.array([p.curation == Paper.Curation.PINNED for p in papers], bool),
+        hidden=np.array([p.curation == Paper.Curation.HIDDEN for p in papers], bool),
+    )
+
+
+# --- Selection ----------------------------------------------------------------------------------
+
+
+def select(
+    scores: np.ndarray,
+    eligible: np.ndarray,
+    pinned: np.ndarray,
+    dense: np.ndarray | None,
+    *,
+    limit: int,
+    weights: dict,
+) -> list[int]:
+    """Indices of the picks: pinned first, then greedy MMR without near-duplicates."""
+    chosen = [int(i) for i in np.flatnonzero(eligible & pinned)]
+    chosen.sort(key=lambda i: -scores[i])
+    chosen = chosen[:limit]
+    rest = np.flatnonzero(eligible & ~pinned)
+    if len(rest) == 0 or len(chosen) >= limit:
+        return chosen
+    pool = rest[np.argsort(-scores[rest], kind="stable")[:MMR_POOL]]
+    if dense is None:
+        return chosen + [int(i) for i in pool[: limit - len(chosen)]]
+    vectors = dense[pool]
+    closest = np.full(len(pool), -1.0, np.float32)
+    for i in chosen:
+        closest = np.maximum(closest, vectors @ dense[i])
+    alive = np.ones(len(pool), bool)
+    alive &= closest < weights["duplicate_similarity"]
+    while len(chosen) < limit and alive.any():
+        penalty = weights["diversity"] * np.maximum(closest, 0.0)
+        mmr = np.where(alive, scores[pool] - penalty, -np.inf)
+        best = int(np.argmax(mmr))
+        chosen.append(int(pool[best]))
+        alive[best] = False
+        closest = np.maximum(closest, vectors @ vectors[best])
+        alive &= closest < weights["duplicate_similarity"]
+    return chosen
+
+
+# --- Explanations -------------------------------------------------------------------------------
+
+
+def matching_terms(
+    model: FittedModel, profile: profiles.Profile, row: sparse.csr_matrix, *, limit: int = 3
+) -> list[str]:
+    """The words shared by profile and paper that contribute most, the subscriber's own first.
+
+    A term's contribution is its TF-IDF weight in the paper times its weight in the profile: the
+    subscriber's own words (text, keywords) count fully, the terms the expanded profile leans on
+    (its LSA loadings) count RELATED_TERMS_WEIGHT, so "robotics" can explain a paper with
+    "manipulation" and "grasping".
+    """
+    indices, values = row.indices, row.data
+    if len(indices) == 0:
+        return []
+    own = np.zeros(len(indices), np.float32)
+    if profile.user_terms is not None:
+        own = np.asarray(profile.user_terms[:, indices].todense()).ravel()
+    related = np.zeros(len(indices), np.float32)
+    if model.svd is not None and profile.vector is not None:
+        related = np.maximum(model.svd.components_[:, indices].T @ profile.vector, 0.0)
+        if related.max() > 0:
+            related = related / related.max()
+    contribution = values * (own / max(own.max(), 1e-9) + RELATED_TERMS_WEIGHT * related)
+    names = model.feature_names()
+    terms: list[str] = []
+    covered: set[str] = set()
+    for j in np.argsort(-contribution):
+        if contribution[j] <= 0 or len(terms) >= limit:
+            break
+        term = str(names[indices[j]])
+        words = set(term.split())
+        if words <= covered:
+            continue
+        terms = [t for t in terms if not set(t.split()) <= words]  # a bigram replaces its words
+        terms.append(term)
+        covered |= words
+    return terms
+
+
+def explain(
+    model: FittedModel | None,
+    profile: profiles.Profile | None,
+    batch: CandidateBatch,
+    index: int,
+) -> str:
+    paper = batch.papers[index]
+    parts = []
+    if paper.curation == Paper.Curation.PINNED:
+        parts.append("pinned by the editors")
+    elif paper.curation == Paper.Curation.FEATURED:
+        parts.append("featured by the editors")
+    if model is not None and profile is not None and not profile.empty:
+        text = f"{paper.title} {paper.abstract}".lower()
+        own = [k for k in profile.keywords if k.lower() in text]
+        terms = own + [
+            t
+            for t in matching_terms(model, profile, batch.sparse[index])
+            if not any(t in k.lower() for k in own)
+        ]
+        similar = _most_similar(profile, batch.dense[index])
+        if similar:
+            parts.append(similar)
+        if terms:
+            parts.append("matches: " + ", ".join(terms[:3]))
+    signals = _signals(paper)
+    if signals and (len(parts) < 2 or profile is None or profile.empty):
+        parts.append("trending: " + signals)
+    if not parts:
+        parts.append("close to your interests" if profile and not profile.empty else "new")
+    return "; ".join(parts)[:300]
+
+
+def _most_similar(profile: profiles.Profile, vector: np.ndarray) -> str:
+    for label, papers in (
+        ("similar to a paper you liked", profile.liked),
+        ("similar to your seed paper", profile.seeds),
+    ):
+        if papers:
+            sims = [float(v @ vector) for _title, v in papers]
+            best = int(np.argmax(sims))
+            if sims[best] >= SIMILAR_TO_LIKED:
+                title = papers[best][0]
+                title = title if len(title) <= 80 else title[:77] + "..."
+                return f"{label}: “{title}”"
+    return ""
+
+
+def _signals(paper: Paper) -> str:
+    bits = []
+    if paper.upvotes:
+        bits.append(f"{paper.upvotes} upvote{'s' if paper.upvotes != 1 else ''}")
+    if paper.num_comments:
+        bits.append(f"{paper.num_comments} comment{'s' if paper.num_comments != 1 else ''}")
+    return ", ".join(bits)
+
+
+# --- Ranking one profile, many profiles, or none --------------------------------------------------
+
+
+def ranker_label(model: FittedModel) -> str:
+    return model.version[:64] or "tfidf-lsa"
+
+
+def rank_profile(
+    model: FittedModel,
+    profile: profiles.Profile,
+    batch: CandidateBatch,
+    *,
+    limit: int,
+    relevance: np.ndarray | None = None,
+    allowed: np.ndarray | None = None,
+    weights: dict | None = None,
+) -> RankingResult:
+    """Rank `batch` for one built profile (relevance may come precomputed from a batch product)."""
+    weights = {**settings.RANKING_WEIGHTS, **(weights or {})}
+    if profile.empty:
+        return rank_trending(batch, limit=limit, messages=profile.messages, model=model)
+    if relevance is None:
+        relevance = batch.dense @ profile.vector
+    eligible = ~batch.hidden & np.array([k not in profile.known_keys for k in batch.keys], bool)
+    if allowed is not None:
+        eligible &= allowed
+    eligible &= (relevance >= weights["min_relevance"]) | batch.pinned
+    scores = weights["relevance"] * relevance + batch.prior
+    picks = select(scores, eligible, batch.pinned, batch.dense, limit=limit, weights=weights)
+    ranked = [
+        RankedPaper(batch.papers[i], float(scores[i]), explain(model, profile, batch, i))
+        for i in picks
+    ]
+    return RankingResult(ranked, ranker_label(model), list(profile.messages))
+
+
+def rank_trending(
+    batch: CandidateBatch,
+    *,
+    limit: int,
+    messages: Sequence[str] = (),
+    allowed: np.ndarray | None = None,
+    model: FittedModel | None = None,
+) -> RankingResult:
+    """The fallback: most-trending papers (featured boosted, pinned first), diversified."""
+    weights = settings.RANKING_WEIGHTS
+    eligible = ~batch.hidden if allowed is None else ~batch.hidden & allowed
+    # Ties (no signals at all) go to the newest papers.
+    newest = max((p.first_seen for p in batch.papers), default=None)
+    age = np.array([(newest - p.first_seen).days for p in batch.papers], np.float32)
+    scores = batch.prior - 1e-3 * age
+    picks = select(scores, eligible, batch.pinned, batch.dense, limit=limit, weights=weights)
+    ranked = [
+        RankedPaper(batch.papers[i], float(scores[i]), explain(None, None, batch, i)) for i in picks
+    ]
+    return RankingResult(ranked, TRENDING_RANKER, [*messages, "Showing trending papers instead."])
+
+
+NO_MODEL = (
+    "No recommender model is fitted yet (too few stored papers, or `manage.py refit_model` "
+    "has not run)."
+)
+EMPTY_PROFILE = (
+    "Your profile has nothing we can match yet (no usable interest text, keywords, categories, "
+    "seed papers or feedback)."
+)
+
+
+def rank_with_details(
+    profile: InterestProfile,
+    candidates: Iterable[Paper],
+    *,
+    limit: int,
+    model: FittedModel | None = None,
+) -> RankingResult:
+    """The digest of one profile: ranked picks, the ranker's label and any notes for the reader."""
+    return rank_many([profile], candidates, limit=limit, model=model)[0]
+
+
+def rank_many(
+    interest_profiles: Sequence[InterestProfile],
+    candidates: Iterable[Paper],
+    *,
+    limit: int,
+    model: FittedModel | None = None,
+    allowed: Sequence[np.ndarray | None] | None = None,
+) -> list[RankingResult]:
+    """Rank the same candidates for many profiles: one model load, one paper transform and one
+    matrix product for the whole batch. `allowed[i]` masks the candidates open to profile i
+    (its period's window, minus what it already received)."""
+    model = model if model is not None else model_store.load_current()
+    batch = prepare_candidates(candidates, model)
+    allowed = allowed or [None] * len(interest_profiles)
+    if model is None:
+        return [rank_trending(batch, limit=limit, messages=[NO_MODEL], allowed=a) for a in allowed]
+    built = []
+    for interest in interest_profiles:
+        try:
+            built.append(profiles.build_profile(model, profiles.spec_for_subscriber(interest)))
+        except Exception:  # one broken profile must not sink the whole chunk
+            log.exception("cannot build the profile of %s", interest.subscriber_id)
+            built.append(None)
+    vectors = [p.vector for p in built if p is not None and not p.empty]
+    relevance = None
+    if vectors and len(batch.papers):
+        relevance = np.stack(vectors) @ batch.dense.T
+    results, row = [], 0
+    for profile, mask in zip(built, allowed, strict=True):
+        if profile is None:
+            results.append(
+                rank_trending(batch, limit=limit, messages=[EMPTY_PROFILE], allowed=mask)
+            )
+        elif profile.empty:
+            messages = [*profile.messages, EMPTY_PROFILE]
+            results.append(rank_trending(batch, limit=limit, messages=messages, allowed=mask))
+        else:
+            scores = relevance[row] if relevance is not None else np.zeros(0, np.float32)
+            row += 1
+            results.append(
+                rank_profile(model, profile, batch, limit=limit, relevance=scores, allowed=mask)
+            )
+    return results
 
 
 def rank_papers(
     profile: InterestProfile, candidates: Iterable[Paper], *, limit: int
 ) -> list[RankedPaper]:
-    terms = profile_terms(profile)
-    wanted_categories = set(profile.categories)
-    ranked = []
-    for paper in candidates:
-        text = f"{paper.title} {paper.abstract}".lower()
-        matched = sorted(term for term in terms if term in text)
-        shared_categories = sorted(wanted_categories.intersection(paper.categories))
-        relevance = len(matched) + 2 * len(shared_categories)
-        pinned = paper.curation == Paper.Curation.PINNED
-        if relevance == 0 and not pinned:
-            continue
-        score = relevance + math.log1p(paper.upvotes) + (100 if pinned else 0)
-        ranked.append(RankedPaper(paper, score, _reason(matched, shared_categories, pinned)))
-    ranked.sort(key=lambda item: (-item.score, item.paper.arxiv_id or ""))
-    return ranked[:limit]
-
-
-def _reason(matched: list[str], categories: list[str], pinned: bool) -> str:
-    parts = []
-    if pinned:
-        parts.append("featured by the editors")
-    if matched:
-        parts.append("matches: " + ", ".join(matched[:4]))
-    if categories:
-        parts.append("in " + ", ".join(categories))
-    return "; ".join(parts)
+    return rank_with_details(profile, candidates, limit=limit).picks
 
 
 def preview_papers(

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import numpy as np
+from django.conf import settings
 from django.db.models import Q
 
 from accounts.models import Subscriber
 
-from . import delivery, digests
+from . import delivery, digests, ranking
+from .models import Digest, DigestItem
+from .ranking import RankingResult
 
 # Subscribers per Celery task: big enough to load shared data once per batch, small enough
 # that many workers share the load evenly.
@@ -47,8 +51,11 @@ def claim_due_subscribers(*, now: datetime) -> list[int]:
 
 def build_and_send(subscribers: list[Subscriber], *, moment: datetime) -> dict[str, int]:
     counts = {"sent": 0, "skipped": 0, "already": 0}
+    ranked = rank_chunk(subscribers, moment=moment)
     for subscriber in subscribers:
-        digest, created = digests.build_digest(subscriber, moment=moment)
+        digest, created = digests.build_digest(
+            subscriber, moment=moment, ranked=ranked.get(subscriber.pk)
+        )
         if delivery.send_digest(digest):
             counts["sent"] += 1
         elif created:
@@ -56,3 +63,42 @@ def build_and_send(subscribers: list[Subscriber], *, moment: datetime) -> dict[s
         else:
             counts["already"] += 1
     return counts
+
+
+def rank_chunk(subscribers: list[Subscriber], *, moment: datetime) -> dict[int, RankingResult]:
+    """Rank every subscriber of a chunk whose digest is not built yet, in one batch.
+
+    The model, the candidate papers and their vectors are loaded once for the chunk and all its
+    profiles are scored with one matrix product; each subscriber then only sees the candidates of
+    their own period window that they have not received before.
+    """
+    periods = {s.pk: digests.period_start_for(s.profile, moment) for s in subscribers}
+    if not periods:
+        return {}
+    built = set(
+        Digest.objects.filter(
+            subscriber_id__in=periods, period_start__gte=min(periods.values())
+        ).values_list("subscriber_id", "period_start")
+    )
+    todo = [s for s in subscribers if (s.pk, periods[s.pk]) not in built]
+    if not todo:
+        return {}
+    lookbacks = {s.pk: settings.DIGEST_LOOKBACK_DAYS[s.profile.frequency] for s in todo}
+    candidates = list(digests.recent_papers(days=max(lookbacks.values())))
+    newest = max((p.first_seen for p in candidates), default=None)
+    received: dict[int, set[int]] = {}
+    for subscriber_id, paper_id in DigestItem.objects.filter(
+        digest__subscriber_id__in=lookbacks, paper_id__in=[p.pk for p in candidates]
+    ).values_list("digest__subscriber_id", "paper_id"):
+        received.setdefault(subscriber_id, set()).add(paper_id)
+    allowed = []
+    for subscriber in todo:
+        start = newest - timedelta(days=lookbacks[subscriber.pk]) if newest else None
+        sent = received.get(subscriber.pk, set())
+        allowed.append(
+            np.array([p.first_seen > start and p.pk not in sent for p in candidates], bool)
+        )
+    results = ranking.rank_many(
+        [s.profile for s in todo], candidates, limit=settings.DIGEST_MAX_ITEMS, allowed=allowed
+    )
+    return {s.pk: result for s, result in zip(todo, results, strict=True)}

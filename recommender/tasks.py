@@ -36,3 +36,13 @@ def build_and_send_digests(subscriber_ids: list[int]) -> dict[str, int]:
 def fetch_daily_papers() -> dict[str, dict[str, int]]:
     """Ingest the live sources (beat: daily at INGEST_FETCH_HOUR_UTC); safe to run twice."""
     return ingest.fetch_daily()
+
+
+@shared_task
+def refit_model() -> str:
+    """Nightly: refit the recommender's features on the stored corpus (beat, see settings)."""
+    from . import model_store
+
+    result = model_store.refit_from_corpus()
+    log.info("refit_model: %s", result.message)
+    return result.message

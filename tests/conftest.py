@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import gzip
+import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -40,3 +43,40 @@ def make_subscriber(db):
         return subscriber
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def isolated_model_store(settings, tmp_path):
+    """Every test starts with no fitted recommender model, in its own directory."""
+    from recommender import model_store, ranking
+
+    settings.RECOMMENDER_MODEL_DIR = tmp_path / "models"
+    model_store.clear_cache()
+    ranking._vectors.clear()
+    yield
+    model_store.clear_cache()
+
+
+SAMPLE_PAPERS = (
+    Path(__file__).resolve().parent.parent / "recommender/fixtures/sample-papers.jsonl.gz"
+)
+
+
+@pytest.fixture(scope="session")
+def sample_model():
+    """A recommender model fitted once per run on the bundled ~1,000 sample papers."""
+    from recommender import features
+
+    with gzip.open(SAMPLE_PAPERS, "rt", encoding="utf-8") as handle:
+        records = [json.loads(line) for line in handle]
+    papers = [(r["id"], r["title"], r["summary"], r["categories"]) for r in records]
+    return features.fit_model(papers, min_papers=50, components=64)
+
+
+@pytest.fixture
+def installed_model(sample_model, isolated_model_store):
+    """The sample model saved as the current artifact, as the nightly refit would."""
+    from recommender import model_store
+
+    model_store.save(sample_model)
+    return sample_model

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from accounts.models import InterestProfile, Subscriber
-from recommender import delivery, digests, ingest, ranking
+from recommender import delivery, digests, ingest, model_store, ranking
 
 SAMPLE_PAPERS = Path(__file__).resolve().parents[2] / "fixtures" / "sample-papers.jsonl.gz"
 DEMO_EMAIL = "demo@example.com"
@@ -33,15 +33,16 @@ class Command(BaseCommand):
         for problem in summary.problems:
             self.stderr.write(f"    rejected {problem}")
 
+        self.stdout.write("    fitting the recommender model on the stored papers ...")
+        refit = model_store.refit_from_corpus()
+        self.stdout.write(f"    {refit.message}")
+
         self.stdout.write(f"2/3 Scoring new papers for {email} ...")
         subscriber = self._fresh_demo_subscriber(email)
         digest, _created = digests.build_digest(subscriber, moment=timezone.now())
-        if digest.ranker == ranking.PLACEHOLDER_RANKER:
-            self.stdout.write(
-                self.style.WARNING(
-                    "    NOTE: placeholder ranking (keyword overlap), not the real recommender"
-                )
-            )
+        self.stdout.write(f"    ranked by: {digest.ranker}")
+        if digest.ranker == ranking.TRENDING_RANKER:
+            self.stdout.write(self.style.WARNING(f"    NOTE: trending fallback: {digest.note}"))
         for item in digest.items.select_related("paper"):
             self.stdout.write(f"    {item.rank:2d}. {item.paper.title[:70]}  [{item.reason}]")
 

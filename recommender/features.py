@@ -1,0 +1,199 @@
+"""Features: turn paper text (and profile text) into vectors.
+
+Two spaces come out of one fitted model:
+
+* a sparse word TF-IDF space (unigrams + bigrams), used for explanations ("matches: ...") and as
+  the input of
+* a dense LSA space: TruncatedSVD of the TF-IDF matrix, L2-normalised rows. Relevance is the
+  cosine in this space. A dense space matches a short interest text ("papers on robotics")
+  against abstracts that never use those exact words, and makes scoring 100,000 subscribers
+  against a day's papers a small dense matrix product.
+
+Every hyperparameter is spelled out below so a refit is reproducible and the artifact's version
+string names what produced it. The fitted model also keeps the corpus' dense matrix (float16) and
+one centroid per arXiv category, which profiles use for query expansion and for categories.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+FEATURES_NAME = "tfidf-lsa"
+
+# --- TF-IDF hyperparameters -------------------------------------------------------------------
+TFIDF_PARAMS = {
+    "input": "content",
+    "encoding": "utf-8",
+    "decode_error": "replace",
+    "strip_accents": "unicode",
+    "lowercase": True,
+    "analyzer": "word",
+    # Words start with a letter and may carry digits or inner hyphens ("llama-3", "3d" is lost,
+    # "text-to-speech" kept whole); single letters and bare numbers say nothing about a topic.
+    "token_pattern": r"(?u)\b[a-zA-Z][a-zA-Z0-9]*(?:-[a-zA-Z0-9]+)*\b",
+    "stop_words": "english",
+    "ngram_range": (1, 2),
+    # max_df drops words in more than half of all abstracts ("model", "results").
+    "max_df": 0.5,
+    # min_df is set per fit: 2 documents on corpora of 200+ papers, else 1 (see fit_model).
+    "max_features": 200_000,
+    "norm": "l2",
+    "use_idf": True,
+    "smooth_idf": True,
+    "sublinear_tf": True,
+    "dtype": np.float32,
+}
+MIN_DF_LARGE_CORPUS = 2
+LARGE_CORPUS = 200
+
+# --- LSA (TruncatedSVD) hyperparameters -------------------------------------------------------
+# 128 beat 64 and 256 on the quality benchmark (bench/recommender_quality.py, README figures).
+SVD_COMPONENTS = 128
+SVD_PARAMS = {"algorithm": "randomized", "n_iter": 5, "random_state": 0}
+
+# Titles say what a paper is about more densely than abstracts: repeat them.
+TITLE_REPEAT = 2
+
+
+class CorpusTooSmall(ValueError):
+    """The corpus cannot support a fitted model; callers fall back to trending papers."""
+
+
+def paper_text(title: str, abstract: str) -> str:
+    return " ".join([title] * TITLE_REPEAT + [abstract])
+
+
+@dataclass
+class FittedModel:
+    """Everything a fit produces; saved and loaded whole by model_store."""
+
+    vectorizer: TfidfVectorizer
+    svd: TruncatedSVD | None
+    # Dense corpus matrix (rows L2-normalised, float16 to halve memory), aligned with corpus_ids.
+    corpus_matrix: np.ndarray
+    corpus_ids: list[str]
+    # arXiv category -> L2-normalised centroid of its papers in the dense space.
+    category_centroids: dict[str, np.ndarray] = field(default_factory=dict)
+    # Document frequency of each TF-IDF feature; profiles use it to tell known words from noise.
+    vocabulary_size: int = 0
+    fitted_at: str = ""
+    version: str = ""
+
+    @property
+    def dim(self) -> int:
+        return self.corpus_matrix.shape[1]
+
+    def sparse(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """Sparse L2-normalised TF-IDF rows of raw texts."""
+        return self.vectorizer.transform(list(texts)).astype(np.float32).tocsr()
+
+    def dense_from_sparse(self, matrix: sparse.spmatrix) -> np.ndarray:
+        if self.svd is None:
+            dense = matrix.toarray().astype(np.float32)
+        else:
+            dense = self.svd.transform(matrix).astype(np.float32)
+        return l2_normalise(dense)
+
+    def dense(self, texts: Sequence[str]) -> np.ndarray:
+        """Dense L2-normalised rows of raw texts (an all-zero row for a text with no known word)."""
+        return self.dense_from_sparse(self.sparse(texts))
+
+    def transform_papers(
+        self, papers: Iterable[tuple[str, str]]
+    ) -> tuple[sparse.csr_matrix, np.ndarray]:
+        """(sparse, dense) rows of (title, abstract) pairs; no refit needed for new papers."""
+        rows = self.sparse([paper_text(title, abstract) for title, abstract in papers])
+        return rows, self.dense_from_sparse(rows)
+
+    def feature_names(self) -> np.ndarray:
+        if not hasattr(self, "_feature_names"):
+            self._feature_names = self.vectorizer.get_feature_names_out()
+        return self._feature_names
+
+
+def l2_normalise(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
+    return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+
+
+def fit_model(
+    papers: Sequence[tuple[str, str, str, Sequence[str]]],
+    *,
+    min_papers: int,
+    components: int = SVD_COMPONENTS,
+) -> FittedModel:
+    """Fit TF-IDF + LSA on (id, title, abstract, categories) tuples.
+
+    Raises CorpusTooSmall when there are fewer than `min_papers` papers or no usable words.
+    """
+    if len(papers) < min_papers:
+        raise CorpusTooSmall(
+            f"only {len(papers)} papers stored; at least {min_papers} are needed to fit a model"
+        )
+    texts = [paper_text(title, abstract) for _id, title, abstract, _cats in papers]
+    min_df = MIN_DF_LARGE_CORPUS if len(papers) >= LARGE_CORPUS else 1
+    # max_df only makes sense with enough documents; on a tiny corpus it could drop everything.
+    max_df = TFIDF_PARAMS["max_df"] if len(papers) >= LARGE_CORPUS else 1.0
+    vectorizer = TfidfVectorizer(**{**TFIDF_PARAMS, "min_df": min_df, "max_df": max_df})
+    try:
+        tfidf = vectorizer.fit_transform(texts).astype(np.float32).tocsr()
+    except ValueError as error:  # "empty vocabulary; perhaps the documents only contain stop words"
+        raise CorpusTooSmall(f"the stored papers yield no usable words ({error})") from error
+    n_features = tfidf.shape[1]
+    # TruncatedSVD needs fewer components than features and documents.
+    k = min(components, n_features - 1, len(papers) - 1)
+    svd = None
+    if k >= 2:
+        svd = TruncatedSVD(n_components=k, **SVD_PARAMS)
+        # On tiny corpora the rank can be below k; scikit-learn then divides by a zero variance
+        # while computing explained_variance_ratio_ (unused here).
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dense = l2_normalise(svd.fit_transform(tfidf).astype(np.float32))
+        # float32 halves the artifact; transform() works the same with it.
+        svd.components_ = svd.components_.astype(np.float32)
+    else:
+        dense = l2_normalise(tfidf.toarray())
+    # stop_words_ lists every n-gram cut by min_df/max_df/max_features: only for introspection
+    # and by far the biggest part of a pickled vectorizer (scikit-learn's docs say to drop it).
+    vectorizer.stop_words_ = None
+    model = FittedModel(
+        vectorizer=vectorizer,
+        svd=svd,
+        corpus_matrix=dense.astype(np.float16),
+        corpus_ids=[paper_id for paper_id, *_rest in papers],
+        vocabulary_size=n_features,
+    )
+    model.category_centroids = category_centroids(dense, [cats for *_r, cats in papers])
+    return model
+
+
+# Categories with fewer papers than this get no centroid (too noisy to stand for a field).
+MIN_CATEGORY_PAPERS = 3
+_CATEGORY = re.compile(r"^[a-z-]+(\.[A-Za-z-]+)?$")
+
+
+def category_centroids(
+    dense: np.ndarray, categories: Sequence[Sequence[str]]
+) -> dict[str, np.ndarray]:
+    members: dict[str, list[int]] = {}
+    for row, cats in enumerate(categories):
+        for cat in set(cats or ()):
+            if _CATEGORY.match(cat):  # arXiv categories only, not ACM/MSC codes
+                members.setdefault(cat, []).append(row)
+    return {
+        cat: l2_normalise(dense[rows].mean(axis=0)).astype(np.float32)
+        for cat, rows in members.items()
+        if len(rows) >= MIN_CATEGORY_PAPERS
+    }
+
+
+def describe(model: FittedModel) -> str:
+    svd = f"svd{model.svd.n_components}" if model.svd is not None else "nosvd"
+    return f"{FEATURES_NAME}-{svd}-{model.vocabulary_size}f-{len(model.corpus_ids)}d"

@@ -1,0 +1,63 @@
+"""`manage.py evaluate --dataset FILE [--background PATH...] [--json]`: offline ranking quality."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from recommender import evaluation
+
+
+class Command(BaseCommand):
+    help = (
+        "Fit the recommender on a labelled dataset (plus optional background papers), rank the "
+        "dataset's papers for each of its profiles and print P@10, nDCG@10 and recall@10."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--dataset", type=Path, required=True, help="JSON dataset file")
+        parser.add_argument(
+            "--background",
+            type=Path,
+            nargs="+",
+            default=[],
+            help="papers used only to fit the model (any ingestion format)",
+        )
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+    def handle(self, *args, dataset: Path, background: list[Path], json: bool, **options):
+        try:
+            data = evaluation.load_dataset(dataset)
+            extra, problems = evaluation.read_background(background)
+            if not json:
+                self.stdout.write(
+                    f"{len(data.papers)} dataset papers, {len(data.profiles)} profiles, "
+                    f"{len(extra)} background papers ({len(problems)} rejected)"
+                )
+            report = evaluation.evaluate(data, extra)
+        except evaluation.DatasetError as error:
+            raise CommandError(str(error)) from error
+        if json:
+            self.stdout.write(_dumps(report.as_dict()))
+            return
+        for result in report.results:
+            notes = f"  [{' '.join(result.messages)}]" if result.messages else ""
+            self.stdout.write(
+                f"  {result.id:<24} P@10 {result.p_at_10:.3f}  nDCG@10 {result.ndcg_at_10:.3f}"
+                f"  R@10 {result.recall_at_10:.3f}{notes}"
+            )
+        if report.skipped:
+            self.stdout.write(f"  skipped (no relevant papers listed): {', '.join(report.skipped)}")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{report.profiles} profiles: P@10 {report.p_at_10:.3f}, "
+                f"nDCG@10 {report.ndcg_at_10:.3f}, recall@10 {report.recall_at_10:.3f} "
+                f"(model fitted on {report.fit_papers} papers)"
+            )
+        )
+
+
+def _dumps(data: dict) -> str:
+    return json.dumps(data)

@@ -1,0 +1,321 @@
+"""Profiles: one vector per subscriber from everything they told us and everything they did.
+
+The parts of an InterestProfile (free text, keywords, arXiv categories, seed papers) and the
+subscriber's feedback are each turned into a unit vector in the model's dense space and summed
+with the weights of settings.PROFILE_WEIGHTS:
+
+* text and keywords: their TF-IDF -> LSA vector, then query expansion (pseudo-relevance feedback):
+  the centroid of the stored papers nearest to it is added, so "papers on robotics" also reaches
+  abstracts about grasping and legged locomotion that never say "robotics";
+* categories: the centroid of the stored papers listed in each category (kept in the artifact);
+* seed papers: the centroid of their vectors, expanded the same way;
+* feedback (Rocchio): alpha * profile + beta * centroid(liked, clicks weighted down)
+  - gamma * centroid(disliked).
+
+`build_profile` is pure (model + ProfileSpec -> Profile) so the offline evaluation and the
+benchmarks build profiles through exactly the code real subscribers go through;
+`spec_for_subscriber` does the database part (seed resolution, feedback events).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+from scipy import sparse
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from .features import FittedModel, l2_normalise, paper_text
+from .models import FeedbackEvent, Paper, normalise_title
+
+# Words people use to ask for papers that say nothing about which papers ("I'd like recent
+# papers about ..."); dropped from interest text before it is vectorised.
+REQUEST_WORDS = frozenset(
+    (
+        "paper papers article articles preprint preprints publication publications research "
+        "researcher study studies work works topic topics field fields area areas interested "
+        "interest interests like love want wish need read reading recent latest new newest "
+        "anything stuff things related regarding especially particular particularly please "
+        "digest send"
+    ).split()
+)
+_WORD = re.compile(r"[^\W\d_][^\W_]*(?:-[^\W_]+)*")
+# New-style arXiv ids (with or without version, inside a URL or after "arXiv:") and old-style.
+_ARXIV_ID = re.compile(
+    r"(?<![\d.])(\d{4}\.\d{4,5})(?:v\d+)?(?![\d])|\b([a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class PaperDoc:
+    """A paper a profile refers to (a seed or a feedback target)."""
+
+    key: str
+    title: str
+    abstract: str
+
+
+@dataclass
+class ProfileSpec:
+    """The raw inputs of one profile, already resolved to papers."""
+
+    text: str = ""
+    keywords: Sequence[str] = ()
+    categories: Sequence[str] = ()
+    seeds: Sequence[PaperDoc] = ()
+    liked: Sequence[PaperDoc] = ()
+    clicked: Sequence[PaperDoc] = ()
+    disliked: Sequence[PaperDoc] = ()
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def known_keys(self) -> set[str]:
+        """Papers the subscriber already knows: never recommended back to them."""
+        return {doc.key for doc in [*self.seeds, *self.liked, *self.clicked, *self.disliked]}
+
+
+@dataclass
+class Profile:
+    """A built profile: what ranking and explanations need."""
+
+    vector: np.ndarray | None
+    # TF-IDF weights of the subscriber's own words (text + keywords), for explanations.
+    user_terms: sparse.csr_matrix | None
+    keywords: list[str]
+    # (title, dense vector) of liked papers and of seed papers, for "similar to ..." reasons.
+    liked: list[tuple[str, np.ndarray]]
+    seeds: list[tuple[str, np.ndarray]]
+    known_keys: set[str]
+    parts: list[str]
+    messages: list[str]
+
+    @property
+    def empty(self) -> bool:
+        return self.vector is None
+
+
+def clean_interest_text(text: str) -> str:
+    return " ".join(word for word in _WORD.findall(text) if word.lower() not in REQUEST_WORDS)
+
+
+# Function words of the languages people most often write in instead of English; a text with
+# more of these than English ones is not English (vocabulary checks fail on small corpora).
+FOREIGN_FUNCTION_WORDS = frozenset(
+    (
+        "le la les des du au aux et est pour dans sur une un avec sans sont qui ces cette "
+        "der die das und ist für mit von zu den dem ein eine auf nicht sich über "
+        "el los las del y para con por que una es lo como más sobre entre "
+        "il della delle degli per che di gli nel alla sono "
+        "os das uma em com não são pelo pela "
+        "het een van voor niet op zijn"
+    ).split()
+)
+
+
+def language_problem(text: str) -> str | None:
+    """A message when the text does not look like English (our papers are in English)."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    if not words:
+        return None
+    foreign_script = sum(1 for word in words if not word.isascii())
+    foreign_words = sum(1 for word in words if word in FOREIGN_FUNCTION_WORDS)
+    english_words = sum(1 for word in words if word in ENGLISH_STOP_WORDS)
+    if foreign_script * 2 > len(words) or (foreign_words >= 2 and foreign_words > english_words):
+        return (
+            "Your interest text does not look like English; the papers are in English, so "
+            "describe your interests in English (or add keywords, categories or seed papers)."
+        )
+    return None
+
+
+def _expand(model: FittedModel, vector: np.ndarray, docs: int, weight: float) -> np.ndarray:
+    """Pseudo-relevance feedback: add the centroid of the `docs` stored papers nearest."""
+    corpus = corpus32(model)
+    if docs <= 0 or weight <= 0 or corpus.shape[0] == 0:
+        return vector
+    docs = min(docs, corpus.shape[0])
+    sims = corpus @ vector
+    top = np.argpartition(-sims, docs - 1)[:docs]
+    centroid = l2_normalise(corpus[top].mean(axis=0))
+    return l2_normalise(vector + weight * centroid)
+
+
+def corpus32(model: FittedModel) -> np.ndarray:
+    """The corpus matrix as float32 (stored as float16), converted once per loaded model."""
+    cached = getattr(model, "_corpus32", None)
+    if cached is None:
+        cached = model.corpus_matrix.astype(np.float32)
+        model._corpus32 = cached
+    return cached
+
+
+def _centroid(vectors: np.ndarray) -> np.ndarray | None:
+    if len(vectors) == 0:
+        return None
+    centroid = l2_normalise(vectors.mean(axis=0))
+    return centroid if np.any(centroid) else None
+
+
+def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None = None) -> Profile:
+    """One unit vector for `spec` (None when nothing usable), plus what explanations need."""
+    weights = {**settings.PROFILE_WEIGHTS, **(weights or {})}
+    messages = list(spec.messages)
+    parts: list[tuple[str, float, np.ndarray]] = []
+    expand = {"docs": weights["expansion_docs"], "weight": weights["expansion"]}
+
+    text = clean_interest_text(spec.text)
+    keywords = [" ".join(k.split()) for k in spec.keywords if k and k.strip()]
+    user_terms = None
+    if text or keywords:
+        problem = language_problem(spec.text)
+        if problem:
+            messages.append(problem)
+        text_rows = model.sparse([text, " ".join(keywords)])
+        user_terms = sparse.csr_matrix(text_rows.sum(axis=0))
+        for name, row in (("text", text_rows[0]), ("keywords", text_rows[1])):
+            if row.nnz == 0:
+                continue
+            vector = model.dense_from_sparse(row)[0]
+            if np.any(vector):
+                parts.append((name, weights[name], _expand(model, vector, **expand)))
+        if not any(name in ("text", "keywords") for name, *_ in parts) and not problem:
+            messages.append("None of the words of your interests appear in the stored papers.")
+
+    centroids = [
+        model.category_centroids[c] for c in spec.categories if c in model.category_centroids
+    ]
+    unknown = [c for c in spec.categories if c not in model.category_centroids]
+    if unknown:
+        messages.append(f"No stored papers in categories {', '.join(unknown)} yet.")
+    if centroids:
+        parts.append(("categories", weights["categories"], l2_normalise(np.mean(centroids, 0))))
+
+    seed_vectors = _dense_docs(model, spec.seeds)
+    seed_centroid = _centroid(seed_vectors)
+    if seed_centroid is not None:
+        parts.append(("seeds", weights["seeds"], _expand(model, seed_centroid, **expand)))
+
+    base = None
+    if parts:
+        base = l2_normalise(sum(weight * vector for _name, weight, vector in parts))
+    vector, feedback_used = _rocchio(model, base, spec, weights)
+    names = [name for name, *_ in parts] + (["feedback"] if feedback_used else [])
+    liked_vectors = _dense_docs(model, spec.liked)
+    return Profile(
+        vector=vector if vector is not None and np.any(vector) else None,
+        user_terms=user_terms,
+        keywords=keywords,
+        liked=[(doc.title, v) for doc, v in zip(spec.liked, liked_vectors, strict=True)],
+        seeds=[(doc.title, v) for doc, v in zip(spec.seeds, seed_vectors, strict=True)],
+        known_keys=spec.known_keys,
+        parts=names,
+        messages=messages,
+    )
+
+
+def _rocchio(
+    model: FittedModel, base: np.ndarray | None, spec: ProfileSpec, weights: dict
+) -> tuple[np.ndarray | None, bool]:
+    liked = _dense_docs(model, spec.liked)
+    clicked = _dense_docs(model, spec.clicked)
+    disliked = _dense_docs(model, spec.disliked)
+    positive_rows = [*liked, *(weights["click"] * clicked)]
+    if not positive_rows and len(disliked) == 0:
+        return base, False
+    vector = (
+        weights["rocchio_alpha"] * base if base is not None else np.zeros(model.dim, np.float32)
+    )
+    if positive_rows:
+        total = len(liked) + weights["click"] * len(clicked)
+        vector = vector + weights["rocchio_beta"] * l2_normalise(np.sum(positive_rows, 0) / total)
+    if len(disliked) and (base is not None or positive_rows):
+        vector = vector - weights["rocchio_gamma"] * l2_normalise(disliked.mean(axis=0))
+    return l2_normalise(vector), True
+
+
+def _dense_docs(model: FittedModel, docs: Sequence[PaperDoc]) -> np.ndarray:
+    if not docs:
+        return np.zeros((0, model.dim), np.float32)
+    return model.dense([paper_text(doc.title, doc.abstract) for doc in docs])
+
+
+# --- From the database --------------------------------------------------------------------------
+
+
+def paper_doc(paper: Paper) -> PaperDoc:
+    return PaperDoc(key=str(paper.pk), title=paper.title, abstract=paper.abstract)
+
+
+def resolve_seed_references(references: Sequence[str]) -> tuple[list[Paper], list[str]]:
+    """Stored papers named by pasted references (arXiv ids, links, titles) and the ones not found.
+
+    An id matches with or without version or URL around it; anything without an id is taken as
+    a title and matched on its normalised form.
+    """
+    found: dict[int, Paper] = {}
+    missing: list[str] = []
+    for raw in references:
+        raw = " ".join(str(raw).split())
+        if not raw:
+            continue
+        match = _ARXIV_ID.search(raw)
+        if match:
+            arxiv_id = match.group(1) or match.group(2)
+            paper = Paper.objects.filter(arxiv_id=arxiv_id).first()
+        else:
+            paper = Paper.objects.filter(title_key=normalise_title(raw)).first()
+        if paper is None:
+            missing.append(raw)
+        else:
+            found[paper.pk] = paper
+    return list(found.values()), missing
+
+
+def spec_for_subscriber(profile, *, feedback_limit: int = 200) -> ProfileSpec:
+    """The ProfileSpec of a saved (or unsaved, for previews) accounts.InterestProfile."""
+    messages: list[str] = []
+    seeds: dict[int, Paper] = {}
+    if profile.pk:
+        seeds.update({paper.pk: paper for paper in profile.seed_papers.all()})
+    resolved, missing = resolve_seed_references(profile.seed_references or [])
+    seeds.update({paper.pk: paper for paper in resolved})
+    if missing:
+        shown = ", ".join(f"“{ref[:60]}”" for ref in missing[:3])
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        messages.append(f"Seed papers not found in our library (ignored): {shown}{more}.")
+    liked, clicked, disliked = _feedback(profile, limit=feedback_limit)
+    return ProfileSpec(
+        text=profile.interests_text or "",
+        keywords=[str(k) for k in profile.keywords or []],
+        categories=[str(c) for c in profile.categories or []],
+        seeds=[paper_doc(p) for p in seeds.values()],
+        liked=liked,
+        clicked=clicked,
+        disliked=disliked,
+        messages=messages,
+    )
+
+
+def _feedback(profile, *, limit: int) -> tuple[list[PaperDoc], list[PaperDoc], list[PaperDoc]]:
+    """The subscriber's latest reaction per paper: up, click (only) or down."""
+    if not profile.subscriber_id:
+        return [], [], []
+    events = (
+        FeedbackEvent.objects.filter(subscriber_id=profile.subscriber_id)
+        .select_related("paper")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+    verdict: dict[int, tuple[str, Paper]] = {}
+    for event in events:  # newest first: the first up/down seen for a paper wins
+        kind, paper = event.kind, event.paper
+        previous = verdict.get(paper.pk)
+        if previous is None or (previous[0] == FeedbackEvent.Kind.CLICK and kind != previous[0]):
+            verdict[paper.pk] = (kind, paper)
+    liked = [paper_doc(p) for k, p in verdict.values() if k == FeedbackEvent.Kind.UP]
+    clicked = [paper_doc(p) for k, p in verdict.values() if k == FeedbackEvent.Kind.CLICK]
+    disliked = [paper_doc(p) for k, p in verdict.values() if k == FeedbackEvent.Kind.DOWN]
+    return liked, clicked, disliked

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recommender import features
+
+
+def test_it_fits_word_tfidf_and_a_unit_norm_lsa_space(sample_model):
+    params = sample_model.vectorizer.get_params()
+    assert params["ngram_range"] == (1, 2)
+    assert params["sublinear_tf"] is True
+    assert params["stop_words"] == "english"
+    assert sample_model.svd.n_components == 64
+    norms = np.linalg.norm(sample_model.corpus_matrix.astype(np.float32), axis=1)
+    assert np.allclose(norms[norms > 0], 1.0, atol=1e-2)
+    assert len(sample_model.corpus_ids) == sample_model.corpus_matrix.shape[0]
+
+
+def test_it_transforms_new_papers_without_a_refit(sample_model):
+    vocabulary_before = dict(sample_model.vectorizer.vocabulary_)
+    rows, dense = sample_model.transform_papers(
+        [
+            ("Grasping with a robot arm", "A robot learns manipulation policies for grasping."),
+            ("Quantizing language models", "Post-training quantization of LLM weights to 4 bits."),
+        ]
+    )
+    assert sample_model.vectorizer.vocabulary_ == vocabulary_before
+    assert rows.shape[0] == 2 and dense.shape == (2, sample_model.dim)
+    robots = sample_model.dense(["robot manipulation and grasping"])[0]
+    assert dense[0] @ robots > dense[1] @ robots
+
+
+def test_it_refuses_a_corpus_too_small_to_fit():
+    papers = [(str(i), "A title", "An abstract", []) for i in range(5)]
+    with pytest.raises(features.CorpusTooSmall, match="only 5 papers"):
+        features.fit_model(papers, min_papers=50)
+
+
+def test_it_refuses_a_corpus_without_usable_words():
+    papers = [(str(i), "the and of", "it is a", []) for i in range(60)]
+    with pytest.raises(features.CorpusTooSmall, match="no usable words"):
+        features.fit_model(papers, min_papers=50)
+
+
+def test_it_keeps_category_centroids_for_arxiv_categories_only(sample_model):
+    assert "cs.RO" in sample_model.category_centroids
+    assert not any(cat[0].isupper() for cat in sample_model.category_centroids)  # no "I.2.7"
+    robotics = sample_model.dense(["robot manipulation locomotion"])[0]
+    centroids = sample_model.category_centroids
+    assert robotics @ centroids["cs.RO"] > robotics @ centroids["cs.CL"]
+
+
+def test_it_keeps_the_artifact_small(sample_model):
+    assert sample_model.vectorizer.stop_words_ is None
+    assert sample_model.svd.components_.dtype == np.float32
+    assert sample_model.corpus_matrix.dtype == np.float16

@@ -203,7 +203,7 @@ RECOMMENDER_MODEL_KEEP = env.int("RECOMMENDER_MODEL_KEEP", default=3)
 RECOMMENDER_MIN_CORPUS = env.int("RECOMMENDER_MIN_CORPUS", default=50)
 # The refit reads at most this many of the newest papers (memory stays bounded as data grows).
 RECOMMENDER_FIT_MAX_PAPERS = env.int("RECOMMENDER_FIT_MAX_PAPERS", default=150_000)
-RECOMMENDER_SVD_COMPONENTS = env.int("RECOMMENDER_SVD_COMPONENTS", default=256)
+RECOMMENDER_SVD_COMPONENTS = env.int("RECOMMENDER_SVD_COMPONENTS", default=128)
 RECOMMENDER_REFIT_HOUR_UTC = env.int("RECOMMENDER_REFIT_HOUR_UTC", default=3)
 # How a profile is built from its parts (relative weights; each part is L2-normalised first).
 PROFILE_WEIGHTS = {

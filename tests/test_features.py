@@ -26,7 +26,8 @@ def test_it_transforms_new_papers_without_a_refit(sample_model):
         ]
     )
     assert sample_model.vectorizer.vocabulary_ == vocabulary_before
-    assert rows.shape[0] == 2 and dense.shape == (2, sample_model.dim)
+    assert rows.shape[0] == 2
+    assert dense.shape == (2, sample_model.dim)
     robots = sample_model.dense(["robot manipulation and grasping"])[0]
     assert dense[0] @ robots > dense[1] @ robots
 

@@ -7,6 +7,7 @@ from django.core import mail
 from accounts.emails import send_account_email
 from accounts.models import Subscriber
 from recommender.models import Suppression
+from recommender.ranking import RankedPaper
 from recommender.scheduling import claim_due_subscribers
 from tests.subscription_helpers import (  # noqa: F401 (fixture)
     _fresh_cache,
@@ -117,14 +118,42 @@ def test_it_normalises_the_address(client, db):
     assert Subscriber.objects.get().email == "ada@example.org"
 
 
-def test_it_previews_papers_matching_what_is_typed(client, make_paper):
-    make_paper(title="Speculative decoding for quantization of transformers")
-    make_paper(title="Bird migration patterns", abstract="Birds fly south.")
-    response = client.get("/preview", {"interests": "speculative decoding"})
+def test_it_previews_what_the_ranker_picks_for_the_typed_profile(client, make_paper, monkeypatch):
+    paper = make_paper(title="Speculative decoding <fast>")
+    calls = []
+
+    def fake_preview(**kwargs):
+        calls.append(kwargs)
+        return [RankedPaper(paper, 1.0, "matches: decoding")]
+
+    monkeypatch.setattr("accounts.views.preview_papers", fake_preview)
+    response = client.get(
+        "/preview",
+        {
+            "interests": "  speculative \n decoding ",
+            "keywords": "a, b,",
+            "categories": ["cs.LG", "x"],
+        },
+    )
     assert response.status_code == 200
+    assert calls == [
+        {
+            "interests_text": "speculative decoding",
+            "keywords": ["a", "b"],
+            "categories": ["cs.LG"],
+            "limit": 5,
+        }
+    ]
     html = response.content.decode()
-    assert "Speculative decoding for quantization" in html
-    assert "Bird migration" not in html
+    assert "Speculative decoding &lt;fast&gt;" in html
+    assert "matches: decoding" in html
+    assert 'href="https://arxiv.org/abs/2606.00001"' in html
+
+
+def test_it_previews_with_the_real_ranker(client, make_paper):
+    make_paper(title="Speculative decoding for quantization of transformers")
+    html = client.get("/preview", {"interests": "speculative decoding"}).content.decode()
+    assert "Speculative decoding for quantization of transformers" in html
 
 
 def test_it_previews_nothing_for_an_empty_form_and_ignores_unknown_categories(client, make_paper):
@@ -133,10 +162,17 @@ def test_it_previews_nothing_for_an_empty_form_and_ignores_unknown_categories(cl
     assert "Start typing" in empty.content.decode()
 
 
-def test_it_caches_previews_briefly(client, make_paper):
+def test_it_caches_previews_briefly(client, make_paper, monkeypatch):
     paper = make_paper(title="Diffusion models for audio generation")
+    calls = []
+
+    def fake_preview(**kwargs):
+        calls.append(kwargs)
+        return [RankedPaper(paper, 1.0, "")]
+
+    monkeypatch.setattr("accounts.views.preview_papers", fake_preview)
     first = client.get("/preview", {"interests": "diffusion audio"}).content.decode()
-    paper.delete()
-    again = client.get("/preview", {"interests": "diffusion audio"}).content.decode()
+    again = client.get("/preview", {"interests": "Diffusion  audio"}).content.decode()
     assert "Diffusion models for audio" in first
     assert again == first
+    assert len(calls) == 1

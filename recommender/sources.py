@@ -193,11 +193,23 @@ def _binary_lines(path: Path) -> Iterator[tuple[int, bytes] | Rejection]:
         yield Rejection(f"{path}:line {number + 1}", f"truncated or corrupt gzip stream ({error})")
 
 
-def _read_text(path: Path) -> str:
-    """The whole file as text; bytes that are not UTF-8 survive as surrogates (see _BAD_BYTES)."""
+def _read_text(path: Path) -> tuple[str, Rejection | None]:
+    """The whole file as text, and a Rejection if a gzip stream broke off (the text then holds
+    what came before). Bytes that are not UTF-8 survive as surrogates (see _BAD_BYTES)."""
+    chunks: list[bytes] = []
+    failure = None
     with _open_binary(path) as handle:
-        data = handle.read()
-    return data.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="surrogateescape")
+        try:
+            while chunk := handle.read(1 << 20):
+                chunks.append(chunk)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+            data = b"".join(chunks)
+            line = data.count(b"\n") + 1
+            failure = Rejection(
+                f"{path}:line {line}", f"truncated or corrupt gzip stream ({error})"
+            )
+    data = b"".join(chunks).removeprefix(b"\xef\xbb\xbf")
+    return data.decode("utf-8", errors="surrogateescape"), failure
 
 
 def clean_text(value: object) -> str:
@@ -387,7 +399,9 @@ def parse_hf_json(path: Path, *, listing_date: date | None = None) -> Iterator[I
     every complete item before the cut, then one rejection at the line where it breaks.
     """
     source = SOURCE_OF_FORMAT["hf-json"]
-    text = _read_text(path)
+    text, failure = _read_text(path)
+    if failure is not None:
+        yield failure
     lines = _LineCounter(text)
     decoder = json.JSONDecoder()
 
@@ -756,7 +770,9 @@ def parse_page_text(path: Path, *, reference_date: date | None = None) -> Iterat
     source = SOURCE_OF_FORMAT["page-text"]
     if reference_date is None:
         reference_date = min(date.today(), datetime.fromtimestamp(path.stat().st_mtime).date())
-    text = _read_text(path)
+    text, failure = _read_text(path)
+    if failure is not None:
+        yield failure
     lines = [(number, line.strip()) for number, line in enumerate(text.splitlines(), start=1)]
     position, page_date = _skip_page_header(lines)
     context = page_date.resolve(reference_date) if page_date else None

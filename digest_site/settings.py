@@ -266,7 +266,7 @@ INGEST_HF_API_URL = env.str("INGEST_HF_API_URL", default="https://huggingface.co
 INGEST_ARXIV_API_URL = env.str("INGEST_ARXIV_API_URL", default="https://export.arxiv.org/api/query")
 
 # --- Security ---------------------------------------------------------------------------------
-# Behind a TLS-terminating proxy (docker-compose puts gunicorn behind one in production).
+# Behind a TLS-terminating proxy (put one in front of gunicorn in production; see README).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
@@ -294,16 +294,20 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+MANIFEST_STATIC = env.bool("DJANGO_MANIFEST_STATIC", default=False)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if env.bool("DJANGO_MANIFEST_STATIC", default=False)
+            if MANIFEST_STATIC
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
+# Production images run collectstatic and serve hashed files; the embedded default (no
+# collectstatic step) lets WhiteNoise serve straight from the source folders instead.
+WHITENOISE_USE_FINDERS = not MANIFEST_STATIC
 
 LOGGING = {
     "version": 1,

@@ -78,7 +78,7 @@ def subscriber_subscribe(*, email: str, profile: ProfileData, consent: Consent) 
             subscriber.status = Subscriber.Status.PENDING
             subscriber.save()
         if outcome != "already-active":
-            _save_profile(subscriber, profile)
+            _save_profile(subscriber, profile, new=outcome == "created")
     email_name = "already-subscribed" if outcome == "already-active" else "confirm"
     tasks.send_account_email.delay(subscriber.pk, email_name)
     return outcome
@@ -102,17 +102,26 @@ def _record_consent(subscriber: Subscriber, consent: Consent) -> None:
     subscriber.consent_source = consent.source[:64]
 
 
-def _save_profile(subscriber: Subscriber, data: ProfileData) -> InterestProfile:
-    profile, _ = InterestProfile.objects.get_or_create(subscriber=subscriber)
-    profile.interests_text = data.interests_text
-    profile.keywords = data.keywords
-    profile.categories = data.categories
-    profile.seed_references = [ref.raw for ref in data.seed_references]
-    profile.frequency = data.frequency
-    profile.send_weekday = data.send_weekday
-    profile.timezone = data.timezone
-    profile.send_hour = data.send_hour
-    profile.save()
+def _save_profile(
+    subscriber: Subscriber, data: ProfileData, *, new: bool = False
+) -> InterestProfile:
+    fields = {
+        "interests_text": data.interests_text,
+        "keywords": data.keywords,
+        "categories": data.categories,
+        "seed_references": [ref.raw for ref in data.seed_references],
+        "frequency": data.frequency,
+        "send_weekday": data.send_weekday,
+        "timezone": data.timezone,
+        "send_hour": data.send_hour,
+    }
+    if new:
+        # The hot path (a first sign-up): one INSERT, no lookups of rows that cannot exist.
+        profile = InterestProfile.objects.create(subscriber=subscriber, **fields)
+        if data.seed_references:
+            profile.seed_papers.add(*resolve_references(data.seed_references))
+        return profile
+    profile, _ = InterestProfile.objects.update_or_create(subscriber=subscriber, defaults=fields)
     profile.seed_papers.set(resolve_references(data.seed_references))
     return profile
 

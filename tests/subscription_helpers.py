@@ -7,19 +7,26 @@ from datetime import date
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.locmem import LocMemCache
 
 from accounts.models import Subscriber
 
 URL = re.compile(r"https?://[^\s<>\"]+")
 
 
+def clear_local_cache() -> None:
+    # Only ever the in-process cache: clear() on a Redis cache flushes a database others share.
+    if isinstance(caches["default"], LocMemCache):
+        cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     # Rate-limit counters and preview results live in the cache; each test starts clean.
-    cache.clear()
+    clear_local_cache()
     yield
-    cache.clear()
+    clear_local_cache()
 
 
 def form_data(**overrides) -> dict:

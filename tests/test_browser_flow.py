@@ -16,6 +16,7 @@ import pytest
 
 from accounts.models import Subscriber
 from recommender.models import Paper
+from tests.subscription_helpers import clear_local_cache
 
 # Playwright's sync API keeps an event loop running in this thread; the ORM calls the test
 # makes between page actions are still plain synchronous code.
@@ -56,9 +57,7 @@ def site(live_server, settings, tmp_path):
     settings.SITE_URL = live_server.url
     settings.EMAIL_BACKEND = "digest_site.mail_backends.OutboxBackend"
     settings.EMAIL_OUTBOX_DIR = tmp_path / "outbox"
-    from django.core.cache import cache
-
-    cache.clear()
+    clear_local_cache()
     for number, title in enumerate(
         [
             "Speculative decoding for large language models at scale",

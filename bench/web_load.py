@@ -1,0 +1,246 @@
+"""Load test of the public pages: the landing page and the subscribe POST, under gunicorn.
+
+    .venv/bin/python bench/web_load.py [--duration 15] [--connections 100] [--workers 3]
+
+Starts gunicorn exactly as docker-compose's web service does (`gunicorn
+digest_site.wsgi:application --bind ... --workers 3 --access-logfile -`) on a free loopback port,
+against a fresh PostgreSQL database and the machine's Redis (cache, rate limits and Celery
+broker, under a key prefix and queue of its own), then drives it with wrk (Debian package
+`wrk`), --connections concurrent connections for --duration seconds per endpoint:
+
+1. baseline: GET /healthz (one SELECT 1 and a cache round trip: the floor of any request);
+2. GET /  (the landing page with the subscribe form and its CSRF token);
+3. POST / (a valid subscription from a new address each time: form validation, two rate-limit
+   counters in Redis, the subscriber and profile rows, and the confirmation email queued to
+   Redis for a worker; no worker runs, so no email is sent and the queue is deleted at the end).
+
+The rate limits are raised through the environment for the run (SUBSCRIBE_LIMIT_PER_IP and
+SUBSCRIBE_LIMIT_PER_EMAIL): every request comes from 127.0.0.1 and would otherwise be refused
+after the tenth. Prints requests/s and p50/p99 latency of each, and the ratios against the
+baseline. The database is dropped and the Redis keys deleted at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))
+
+from tests.services import (  # noqa: E402
+    ensure_redis,
+    free_port,
+    fresh_postgres_database,
+    production_env,
+    wait_for_port,
+)
+
+POST_SCRIPT = r"""
+-- A new address on every request, so each POST creates a subscriber like a real sign-up.
+local counter = 0
+local thread_id = 0
+local threads = {}
+function setup(thread)
+  thread:set("id", #threads + 1)
+  table.insert(threads, thread)
+end
+function init(args)
+  thread_id = id
+end
+function request()
+  counter = counter + 1
+  local body = "csrfmiddlewaretoken=" .. TOKEN ..
+    "&email=load-" .. RUN .. "-" .. thread_id .. "-" .. counter .. "%40example.org" ..
+    "&interests_text=efficient+inference+for+large+language+models%2C+quantization" ..
+    "&keywords=LoRA%2C+speculative+decoding&categories=cs.LG&categories=cs.CL" ..
+    "&seed_references=2503.11731&frequency=daily&send_weekday=0" ..
+    "&timezone=Europe%2FBerlin&send_hour=7&website="
+  return wrk.format("POST", "/", {
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+    ["Cookie"] = "csrftoken=" .. COOKIE,
+  }, body)
+end
+"""
+
+
+def csrf_pair(base: str) -> tuple[str, str]:
+    """The CSRF cookie and a form token that goes with it, as a browser would get them."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    html = opener.open(base + "/", timeout=10).read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    cookie = next(c.value for c in jar if c.name == "csrftoken")
+    return cookie, token
+
+
+def run_wrk(url: str, *, connections: int, duration: int, script: Path | None = None) -> dict:
+    command = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{duration}s", "--latency"]
+    command += ["-s", str(script)] if script else []
+    output = subprocess.run(
+        [*command, url], capture_output=True, text=True, check=True, timeout=duration + 60
+    ).stdout
+    return parse_wrk(output)
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def parse_wrk(output: str) -> dict:
+    percentile = {
+        p: _ms(v, u) for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s|m)", output, re.M)
+    }
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = re.search(r"Socket errors: (.*)", output)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p50": percentile["50"],
+        "p99": percentile["99"],
+        "requests": requests,
+        "bad": int(bad.group(1)) if bad else 0,
+        "socket_errors": errors.group(1).strip() if errors else "none",
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=15, help="seconds per endpoint")
+    parser.add_argument("--connections", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (compose: 3)")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        print("wrk is missing: apt-get install wrk (scripts/install-system-packages.sh)")
+        return 1
+
+    ensure_redis()
+    run_id = uuid.uuid4().hex[:8]
+    with fresh_postgres_database() as database_url, tempfile.TemporaryDirectory() as tmp:
+        env = production_env(
+            Path(tmp),
+            DATABASE_URL=database_url,
+            REDIS_URL="redis://127.0.0.1:6379/0",
+            CACHE_KEY_PREFIX=f"bench-{run_id}",
+            CELERY_QUEUE=f"bench-{run_id}",
+            DJANGO_SECRET_KEY=uuid.uuid4().hex * 2,
+            DJANGO_ALLOWED_HOSTS="127.0.0.1",
+            EMAIL_PROVIDER="file",
+            LOG_LEVEL="WARNING",
+            # Every request comes from 127.0.0.1: lift the limits for this run only.
+            SUBSCRIBE_LIMIT_PER_IP="1000000000",
+            SUBSCRIBE_LIMIT_PER_EMAIL="1000000000",
+        )
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            check=True,
+        )
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        gunicorn = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "digest_site.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(args.workers),
+                "--access-logfile",
+                "-",
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            wait_for_port("127.0.0.1", port, seconds=30, what="gunicorn")
+            cookie, token = csrf_pair(base)
+            script = Path(tmp) / "post.lua"
+            script.write_text(
+                f'TOKEN = "{token}"\nCOOKIE = "{cookie}"\nRUN = "{run_id}"\n' + POST_SCRIPT
+            )
+            for path in ("/healthz", "/"):  # warm every worker's connections and templates
+                run_wrk(base + path, connections=10, duration=2)
+            print(
+                f"gunicorn --workers {args.workers}, wrk -t 2 -c {args.connections} "
+                f"-d {args.duration}s, {os.cpu_count()} CPUs, PostgreSQL + Redis on loopback"
+            )
+            results = {
+                "GET /healthz (baseline)": run_wrk(
+                    base + "/healthz", connections=args.connections, duration=args.duration
+                ),
+                "GET / (landing page)": run_wrk(
+                    base + "/", connections=args.connections, duration=args.duration
+                ),
+                "POST / (subscribe)": run_wrk(
+                    base + "/",
+                    connections=args.connections,
+                    duration=args.duration,
+                    script=script,
+                ),
+            }
+            created = count_subscribers(database_url)
+        finally:
+            gunicorn.terminate()
+            gunicorn.wait(timeout=30)
+            clean_redis(run_id)
+
+    baseline = results["GET /healthz (baseline)"]
+    print(
+        f"{'endpoint':26} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx/3xx':>12}"
+        f" {'rps ÷ base':>10} {'p99 ÷ base':>10}"
+    )
+    for name, r in results.items():
+        print(
+            f"{name:26} {r['rps']:8.0f} {r['p50']:8.1f} {r['p99']:8.1f} {r['bad']:12d}"
+            f" {r['rps'] / baseline['rps']:10.2f} {r['p99'] / baseline['p99']:10.2f}"
+        )
+    posts = results["POST / (subscribe)"]
+    print(f"subscribers created by the POST run: {created} (wrk counted {posts['requests']})")
+    failed = [name for name, r in results.items() if r["bad"] or r["socket_errors"] != "none"]
+    for name in failed:
+        print(
+            f"warning: {name}: {results[name]['bad']} bad responses, "
+            f"socket errors: {results[name]['socket_errors']}"
+        )
+    target = all(r["p99"] < 100 for name, r in results.items() if "baseline" not in name)
+    print(
+        f"target p99 < 100 ms at {args.connections} connections: {'met' if target else 'NOT met'}"
+    )
+    return 1 if failed else 0
+
+
+def count_subscribers(database_url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(database_url.replace("postgres://", "postgresql://")) as conn:
+        return conn.execute("SELECT count(*) FROM accounts_subscriber").fetchone()[0]
+
+
+def clean_redis(run_id: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    keys = list(client.scan_iter(f"*bench-{run_id}*"))
+    if keys:
+        client.delete(*keys)
+
+
+if __name__ == "__main__":
+    started = time.monotonic()
+    code = main()
+    print(f"done in {time.monotonic() - started:.0f} s")
+    sys.exit(code)

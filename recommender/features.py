@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 FEATURES_NAME = "tfidf-lsa"
 
@@ -35,10 +35,11 @@ TFIDF_PARAMS = {
     "strip_accents": "unicode",
     "lowercase": True,
     "analyzer": "word",
-    # Words start with a letter and may carry digits or inner hyphens ("llama-3", "3d" is lost,
-    # "text-to-speech" kept whole); single letters and bare numbers say nothing about a topic.
-    "token_pattern": r"(?u)\b[a-zA-Z][a-zA-Z0-9]*(?:-[a-zA-Z0-9]+)*\b",
-    "stop_words": "english",
+    # tokenize() below: words with light plural folding, so "robots" matches "robot".
+    "tokenizer": None,
+    "token_pattern": None,
+    # scikit-learn's English list plus its plural-folded forms ("themselves" -> "themselve").
+    "stop_words": None,
     "ngram_range": (1, 2),
     # max_df drops words in more than half of all abstracts ("model", "results").
     "max_df": 0.5,
@@ -50,6 +51,35 @@ TFIDF_PARAMS = {
     "sublinear_tf": True,
     "dtype": np.float32,
 }
+# Words start with a letter and may carry digits or inner hyphens ("llama-3", "text-to-speech"
+# kept whole); single letters and bare numbers say nothing about a topic.
+_TOKEN = re.compile(r"(?u)\b[a-zA-Z][a-zA-Z0-9]*(?:-[a-zA-Z0-9]+)*\b")
+# Endings that are not plurals ("analysis", "status", "class", "gaussians" is folded).
+_NOT_PLURAL = ("ss", "us", "is", "ys", "as", "os")
+
+
+def fold_plural(word: str) -> str:
+    """Light, predictable plural folding: "robots" -> "robot", "policies" -> "policy".
+
+    A full stemmer would also merge "learning" and "learned"; plural folding alone fixes the
+    commonest miss (a reader writes "robots", abstracts say "robot") and keeps words readable in
+    explanations.
+    """
+    if len(word) <= 4 or not word.endswith("s") or word.endswith(_NOT_PLURAL):
+        return word
+    if word.endswith("ies") and len(word) > 5:
+        return word[:-3] + "y"
+    return word[:-1]
+
+
+def tokenize(text: str) -> list[str]:
+    return [fold_plural(token) for token in _TOKEN.findall(text)]
+
+
+TFIDF_PARAMS["tokenizer"] = tokenize
+TFIDF_PARAMS["stop_words"] = sorted(
+    ENGLISH_STOP_WORDS | {fold_plural(w) for w in ENGLISH_STOP_WORDS}
+)
 MIN_DF_LARGE_CORPUS = 2
 LARGE_CORPUS = 200
 

@@ -46,6 +46,8 @@ SIMILAR_TO_LIKED = 0.6
 MMR_POOL = 100
 # How much the expanded profile's related terms count next to the subscriber's own words.
 RELATED_TERMS_WEIGHT = 0.3
+# Smoothed idf of a word found in a tenth of all papers: below it a word is too common to explain.
+GENERIC_TERM_IDF = 1 + math.log(10)
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,8 @@ def matching_terms(
         if related.max() > 0:
             related = related / related.max()
     contribution = values * (own / max(own.max(), 1e-9) + RELATED_TERMS_WEIGHT * related)
+    # Words in more than a tenth of all papers ("learning", "training") explain nothing.
+    contribution[model.vectorizer.idf_[indices] < GENERIC_TERM_IDF] = 0.0
     names = model.feature_names()
     terms: list[str] = []
     covered: set[str] = set()

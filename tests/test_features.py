@@ -10,7 +10,7 @@ def test_it_fits_word_tfidf_and_a_unit_norm_lsa_space(sample_model):
     params = sample_model.vectorizer.get_params()
     assert params["ngram_range"] == (1, 2)
     assert params["sublinear_tf"] is True
-    assert params["stop_words"] == "english"
+    assert "the" in params["stop_words"]
     assert sample_model.svd.n_components == 64
     norms = np.linalg.norm(sample_model.corpus_matrix.astype(np.float32), axis=1)
     assert np.allclose(norms[norms > 0], 1.0, atol=1e-2)

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import numpy as np
+
+from accounts.models import InterestProfile
+from recommender import profiles
+from recommender.models import FeedbackEvent
+from recommender.profiles import PaperDoc, ProfileSpec
+
+GRASPING = PaperDoc("g", "Learning robot grasping", "A robot arm learns to grasp objects.")
+SPEECH = PaperDoc("s", "Neural speech synthesis", "A vocoder for text-to-speech audio.")
+
+
+def _cos(model, vector, doc):
+    return float(model.dense([f"{doc.title} {doc.abstract}"])[0] @ vector)
+
+
+def test_it_points_a_text_profile_at_matching_papers(sample_model):
+    built = profiles.build_profile(sample_model, ProfileSpec(text="papers on robot manipulation"))
+    assert built.parts == ["text"]
+    assert _cos(sample_model, built.vector, GRASPING) > _cos(sample_model, built.vector, SPEECH)
+
+
+def test_it_drops_request_words_from_interest_text():
+    assert profiles.clean_interest_text("I'd like recent papers on robot grasping") == (
+        "I d on robot grasping"
+    )
+
+
+def test_it_combines_every_part_of_a_profile(sample_model):
+    spec = ProfileSpec(
+        text="speech",
+        keywords=["robot grasping"],
+        categories=["cs.RO"],
+        seeds=[GRASPING],
+        liked=[SPEECH],
+    )
+    built = profiles.build_profile(sample_model, spec)
+    assert built.parts == ["text", "keywords", "categories", "seeds", "feedback"]
+    assert np.isclose(np.linalg.norm(built.vector), 1.0)
+    assert built.known_keys == {"g", "s"}
+
+
+def test_it_makes_no_vector_for_an_empty_profile(sample_model):
+    built = profiles.build_profile(sample_model, ProfileSpec())
+    assert built.empty
+
+
+def test_it_says_when_interest_text_is_not_english(sample_model):
+    for text in ("机器人抓取和操作的学习方法", "apprentissage des robots pour la manipulation"):
+        built = profiles.build_profile(sample_model, ProfileSpec(text=text))
+        assert any("does not look like English" in m for m in built.messages), text
+    built = profiles.build_profile(sample_model, ProfileSpec(text="robots for the home"))
+    assert not built.messages
+
+
+def test_it_says_when_no_word_is_known(sample_model):
+    built = profiles.build_profile(sample_model, ProfileSpec(text="zzyzx qwxq"))
+    assert built.empty
+    assert "None of the words" in built.messages[0]
+
+
+def test_it_reports_categories_without_papers(sample_model):
+    built = profiles.build_profile(sample_model, ProfileSpec(categories=["cs.RO", "astro-ph.XX"]))
+    assert built.parts == ["categories"]
+    assert "astro-ph.XX" in built.messages[0]
+
+
+def test_it_moves_toward_liked_and_away_from_disliked_papers(sample_model):
+    base = profiles.build_profile(sample_model, ProfileSpec(text="deep learning"))
+    liked = profiles.build_profile(sample_model, ProfileSpec(text="deep learning", liked=[SPEECH]))
+    disliked = profiles.build_profile(
+        sample_model, ProfileSpec(text="deep learning", disliked=[SPEECH])
+    )
+    assert _cos(sample_model, liked.vector, SPEECH) > _cos(sample_model, base.vector, SPEECH)
+    assert _cos(sample_model, disliked.vector, SPEECH) < _cos(sample_model, base.vector, SPEECH)
+
+
+def test_it_resolves_seed_ids_links_and_titles(make_paper):
+    first = make_paper(arxiv_id="2606.01234", title="Scaling Robot Grasping")
+    second = make_paper(arxiv_id="2606.04321", title="Tiny Speech Models")
+    third = make_paper(arxiv_id="2606.05555", title="Graph Transformers, Revisited!")
+    found, missing = profiles.resolve_seed_references(
+        [
+            "2606.01234v3",
+            "https://arxiv.org/abs/2606.04321",
+            "graph transformers revisited",
+            "2699.99999",
+            "A Paper Nobody Wrote",
+        ]
+    )
+    assert {p.pk for p in found} == {first.pk, second.pk, third.pk}
+    assert missing == ["2699.99999", "A Paper Nobody Wrote"]
+
+
+def test_it_builds_a_subscriber_spec_with_seeds_feedback_and_messages(make_subscriber, make_paper):
+    seed = make_paper(arxiv_id="2606.01234", title="Scaling Robot Grasping")
+    up, down, clicked = make_paper(), make_paper(), make_paper()
+    subscriber = make_subscriber(interests_text="robots", seed_references=["2606.01234", "nope"])
+    for paper, kind in ((up, "up"), (down, "down"), (clicked, "click")):
+        FeedbackEvent.objects.create(subscriber=subscriber, paper=paper, kind=kind)
+    FeedbackEvent.objects.create(subscriber=subscriber, paper=up, kind="click")
+
+    spec = profiles.spec_for_subscriber(InterestProfile.objects.get(subscriber=subscriber))
+    assert [doc.key for doc in spec.seeds] == [str(seed.pk)]
+    assert [doc.key for doc in spec.liked] == [str(up.pk)]  # a later click keeps the thumbs-up
+    assert [doc.key for doc in spec.disliked] == [str(down.pk)]
+    assert [doc.key for doc in spec.clicked] == [str(clicked.pk)]
+    assert spec.messages == ["Seed papers not found in our library (ignored): “nope”."]

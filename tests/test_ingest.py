@@ -274,3 +274,23 @@ def test_it_merges_in_place_and_names_the_changed_fields():
 def test_it_composes_parse_path_and_ingest_records_for_background_loads():
     items = parse_path(DUMP_SLICE)
     assert ingest.ingest_records(items).created == 40
+
+
+def test_it_never_lets_a_cut_abstract_replace_a_full_one_even_from_the_same_source():
+    full = "We show that graph transformers need no positional encodings at all."
+    ingest.ingest_records([record(title="Graphs", abstract=full, source="hf-page")])
+    cut_marked = record(title="Graphs", abstract="We show that graph…", source="hf-page")
+    cut_marked.abstract_truncated = True
+    cut_silently = record(
+        title="Graphs", abstract="We show that graph transformers", source="hf-page"
+    )
+
+    summary = ingest.ingest_records([cut_marked, cut_silently])
+
+    assert summary.unchanged == 2
+    assert Paper.objects.get().abstract == full
+    # A different full abstract from the same source does replace it (a corrected page).
+    ingest.ingest_records(
+        [record(title="Graphs", abstract="A corrected abstract.", source="hf-page")]
+    )
+    assert Paper.objects.get().abstract == "A corrected abstract."

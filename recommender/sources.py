@@ -769,7 +769,8 @@ def parse_page_text(path: Path, *, reference_date: date | None = None) -> Iterat
     """
     source = SOURCE_OF_FORMAT["page-text"]
     if reference_date is None:
-        reference_date = min(date.today(), datetime.fromtimestamp(path.stat().st_mtime).date())
+        saved = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).date()
+        reference_date = min(datetime.now(UTC).date(), saved)
     text, failure = _read_text(path)
     if failure is not None:
         yield failure

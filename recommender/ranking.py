@@ -152,7 +152,11 @@ def prepare_candidates(
 # --- Selection ----------------------------------------------------------------------------------
 
 
-def select(
+# Added to pinned papers' scores so they are picked before anything else.
+PINNED_BONUS = 1000.0
+
+
+def select_batch(
     scores: np.ndarray,
     eligible: np.ndarray,
     pinned: np.ndarray,
@@ -160,32 +164,59 @@ def select(
     *,
     limit: int,
     weights: dict,
-) -> list[int]:
-    """Indices of the picks: pinned first, then greedy MMR without near-duplicates."""
-    chosen = [int(i) for i in np.flatnonzero(eligible & pinned)]
-    chosen.sort(key=lambda i: -scores[i])
-    chosen = chosen[:limit]
-    rest = np.flatnonzero(eligible & ~pinned)
-    if len(rest) == 0 or len(chosen) >= limit:
-        return chosen
-    pool = rest[np.argsort(-scores[rest], kind="stable")[:MMR_POOL]]
-    if dense is None:
-        return chosen + [int(i) for i in pool[: limit - len(chosen)]]
-    vectors = dense[pool]
-    closest = np.full(len(pool), -1.0, np.float32)
-    for i in chosen:
-        closest = np.maximum(closest, vectors @ dense[i])
-    alive = np.ones(len(pool), bool)
-    alive &= closest < weights["duplicate_similarity"]
-    while len(chosen) < limit and alive.any():
-        penalty = weights["diversity"] * np.maximum(closest, 0.0)
-        mmr = np.where(alive, scores[pool] - penalty, -np.inf)
-        best = int(np.argmax(mmr))
-        chosen.append(int(pool[best]))
-        alive[best] = False
-        closest = np.maximum(closest, vectors @ vectors[best])
-        alive &= closest < weights["duplicate_similarity"]
-    return chosen
+) -> np.ndarray:
+    """The picks of many subscribers at once: an (n, limit) array of candidate indices, -1 where
+    a subscriber has fewer eligible papers.
+
+    Pinned papers first, then greedy maximal marginal relevance over each row's MMR_POOL best
+    candidates: every step picks the candidate with the best score minus `diversity` times its
+    similarity to the closest paper already picked, and drops candidates at least
+    `duplicate_similarity` close to a pick. Vectorised over subscribers, so a chunk of any size
+    costs `limit` small array operations.
+    """
+    scores = np.atleast_2d(scores).astype(np.float32, copy=False)
+    eligible = np.atleast_2d(eligible)
+    n, m = scores.shape
+    picks = np.full((n, limit), -1, np.int64)
+    if m == 0 or limit == 0:
+        return picks
+    boosted = np.where(eligible, scores + PINNED_BONUS * pinned, -np.inf).astype(np.float32)
+    size = min(MMR_POOL, m)
+    if size < m:
+        pool = np.argpartition(-boosted, size - 1, axis=1)[:, :size]
+    else:
+        pool = np.broadcast_to(np.arange(m), (n, m))
+    pool_scores = np.take_along_axis(boosted, pool, axis=1)
+    alive = np.isfinite(pool_scores)
+    rows = np.arange(n)
+    if dense is None:  # no vectors (trending without a model): plain order
+        order = np.argsort(-pool_scores, axis=1, kind="stable")[:, :limit]
+        chosen = np.take_along_axis(pool, order, axis=1)
+        ok = np.take_along_axis(alive, order, axis=1)
+        picks[:, : chosen.shape[1]] = np.where(ok, chosen, -1)
+        return picks
+    similarity = dense @ dense.T
+    closest = np.full((n, size), -1.0, np.float32)
+    diversity, duplicate = weights["diversity"], weights["duplicate_similarity"]
+    for step in range(limit):
+        mmr = np.where(alive, pool_scores - diversity * np.maximum(closest, 0.0), -np.inf)
+        best = np.argmax(mmr, axis=1)
+        ok = alive[rows, best]
+        if not ok.any():
+            break
+        chosen = pool[rows, best]
+        picks[ok, step] = chosen[ok]
+        alive[rows, best] = False
+        closest = np.where(
+            ok[:, None], np.maximum(closest, similarity[chosen[:, None], pool]), closest
+        )
+        alive &= closest < duplicate
+    # Rows where a candidate died between picks leave holes: close them up.
+    for i in np.flatnonzero((picks[:, :-1] < 0).any(axis=1) & (picks >= 0).any(axis=1)):
+        kept = picks[i][picks[i] >= 0]
+        picks[i] = -1
+        picks[i, : len(kept)] = kept
+    return picks
 
 
 # --- Explanations -------------------------------------------------------------------------------
@@ -311,15 +342,43 @@ def rank_profile(
         return rank_trending(batch, limit=limit, messages=profile.messages, model=model)
     if relevance is None:
         relevance = batch.dense @ profile.vector
-    eligible = ~batch.hidden & np.array([k not in profile.known_keys for k in batch.keys], bool)
+    scores = weights["relevance"] * relevance + batch.prior
+    eligible = eligible_for(profile, batch, relevance, allowed, weights)
+    picks = select_batch(scores, eligible, batch.pinned, batch.dense, limit=limit, weights=weights)[
+        0
+    ]
+    return _result(model, profile, batch, scores, picks)
+
+
+def eligible_for(
+    profile: profiles.Profile,
+    batch: CandidateBatch,
+    relevance: np.ndarray,
+    allowed: np.ndarray | None,
+    weights: dict,
+) -> np.ndarray:
+    """Candidates this subscriber may get: not hidden, not known to them, in their window and
+    relevant enough (pinned papers need no relevance)."""
+    relevant_enough = (relevance >= weights["min_relevance"]) | batch.pinned
+    eligible = relevant_enough & ~batch.hidden
+    if profile.known_keys:
+        eligible &= np.array([k not in profile.known_keys for k in batch.keys], bool)
     if allowed is not None:
         eligible &= allowed
-    eligible &= (relevance >= weights["min_relevance"]) | batch.pinned
-    scores = weights["relevance"] * relevance + batch.prior
-    picks = select(scores, eligible, batch.pinned, batch.dense, limit=limit, weights=weights)
+    return eligible
+
+
+def _result(
+    model: FittedModel,
+    profile: profiles.Profile,
+    batch: CandidateBatch,
+    scores: np.ndarray,
+    picks: np.ndarray,
+) -> RankingResult:
     ranked = [
         RankedPaper(batch.papers[i], float(scores[i]), explain(model, profile, batch, i))
         for i in picks
+        if i >= 0
     ]
     return RankingResult(ranked, ranker_label(model), list(profile.messages))
 
@@ -339,9 +398,13 @@ def rank_trending(
     newest = max((p.first_seen for p in batch.papers), default=None)
     age = np.array([(newest - p.first_seen).days for p in batch.papers], np.float32)
     scores = batch.prior - 1e-3 * age
-    picks = select(scores, eligible, batch.pinned, batch.dense, limit=limit, weights=weights)
+    picks = select_batch(scores, eligible, batch.pinned, batch.dense, limit=limit, weights=weights)[
+        0
+    ]
     ranked = [
-        RankedPaper(batch.papers[i], float(scores[i]), explain(None, None, batch, i)) for i in picks
+        RankedPaper(batch.papers[i], float(scores[i]), explain(None, None, batch, i))
+        for i in picks
+        if i >= 0
     ]
     return RankingResult(ranked, TRENDING_RANKER, [*messages, "Showing trending papers instead."])
 
@@ -390,25 +453,35 @@ def rank_many(
         except Exception:  # one broken profile must not sink the whole chunk
             log.exception("cannot build the profile of %s", interest.subscriber_id)
             built.append(None)
-    vectors = [p.vector for p in built if p is not None and not p.empty]
-    relevance = None
-    if vectors and len(batch.papers):
-        relevance = np.stack(vectors) @ batch.dense.T
-    results, row = [], 0
-    for profile, mask in zip(built, allowed, strict=True):
-        if profile is None:
-            results.append(
-                rank_trending(batch, limit=limit, messages=[EMPTY_PROFILE], allowed=mask)
+    weights = settings.RANKING_WEIGHTS
+    usable = [i for i, p in enumerate(built) if p is not None and not p.empty]
+    picks = relevance = scores = None
+    if usable:
+        # The chunk's one matrix product, then one vectorised selection for all its rows.
+        relevance = np.stack([built[i].vector for i in usable]) @ batch.dense.T
+        scores = weights["relevance"] * relevance + batch.prior
+        eligible = (
+            np.stack(
+                [
+                    eligible_for(built[i], batch, relevance[row], allowed[i], weights)
+                    for row, i in enumerate(usable)
+                ]
             )
-        elif profile.empty:
-            messages = [*profile.messages, EMPTY_PROFILE]
+            if len(batch.papers)
+            else np.zeros((len(usable), 0), bool)
+        )
+        picks = select_batch(
+            scores, eligible, batch.pinned, batch.dense, limit=limit, weights=weights
+        )
+    rows = {i: row for row, i in enumerate(usable)}
+    results = []
+    for i, (profile, mask) in enumerate(zip(built, allowed, strict=True)):
+        if profile is None or profile.empty:
+            messages = [*(profile.messages if profile else []), EMPTY_PROFILE]
             results.append(rank_trending(batch, limit=limit, messages=messages, allowed=mask))
         else:
-            scores = relevance[row] if relevance is not None else np.zeros(0, np.float32)
-            row += 1
-            results.append(
-                rank_profile(model, profile, batch, limit=limit, relevance=scores, allowed=mask)
-            )
+            row = rows[i]
+            results.append(_result(model, profile, batch, scores[row], picks[row]))
     return results
 
 

@@ -83,6 +83,10 @@ def main() -> int:
     parser.add_argument("--naive", type=int, default=2000, help="papers for the naive baseline")
     args = parser.parse_args()
 
+    sys.path.insert(0, str(PROJECT_ROOT))
+    from tests.services import ensure_postgres
+
+    ensure_postgres()  # starts the machine's PostgreSQL if it is down
     name = f"digest_bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -99,7 +103,6 @@ def main() -> int:
 def run(args: argparse.Namespace, name: str) -> int:
     os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{name}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "digest_site.settings")
-    sys.path.insert(0, str(PROJECT_ROOT))
     import django
 
     django.setup()

@@ -35,6 +35,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 from django.db import DatabaseError, transaction
@@ -55,6 +56,9 @@ MAX_PROBLEMS_KEPT = 1000
 BIBLIOGRAPHIC_RANK = {"arxiv-api": 4, "arxiv-dump": 3, "hf-daily": 2, "hf-page": 1}
 COMMUNITY_RANK = {"hf-daily": 2, "hf-page": 1}
 _ELLIPSIS = ("…", "...")
+# A record's title key is needed up to three times per batch (lookup, matching, the new row);
+# normalising is the costliest step of an unchanged re-ingest, so it is done once per title.
+_title_key = lru_cache(maxsize=4 * BATCH_SIZE)(normalise_title)
 
 
 @dataclass
@@ -151,7 +155,7 @@ def ingest_records(
     for item in items:
         if isinstance(item, Rejection):
             reject(item)
-        elif not item.arxiv_id and not normalise_title(item.title):
+        elif not item.arxiv_id and not _title_key(item.title):
             reject(Rejection(item.location, "no arXiv id and no title letters to match on"))
         else:
             batch.append(item)
@@ -280,8 +284,8 @@ def _apply(records: list[PaperRecord], today: date) -> list[str]:
 
 def _existing_rows(records: list[PaperRecord]) -> list[Paper]:
     ids = {record.arxiv_id for record in records if record.arxiv_id}
-    keys = {normalise_title(record.title) for record in records}
-    keyless = {normalise_title(record.title) for record in records if not record.arxiv_id}
+    keys = {_title_key(record.title) for record in records}
+    keyless = {_title_key(record.title) for record in records if not record.arxiv_id}
     # Rows with the batch's ids, id-less rows a record may adopt, and any row an id-less record
     # may match by title.
     query = Q(arxiv_id__in=ids) | Q(arxiv_id__isnull=True, title_key__in=keys)
@@ -314,7 +318,7 @@ class _RowIndex:
     def find(self, record: PaperRecord) -> Paper | None:
         if record.arxiv_id and record.arxiv_id in self.by_id:
             return self.by_id[record.arxiv_id]
-        candidates = self.by_key.get(normalise_title(record.title), [])
+        candidates = self.by_key.get(_title_key(record.title), [])
         if record.arxiv_id:
             # An id-bearing record only adopts a row that has no id yet: two arXiv papers
             # may share a title.
@@ -334,7 +338,7 @@ def new_paper(record: PaperRecord, *, today: date) -> Paper:
     return Paper(
         arxiv_id=record.arxiv_id or None,
         title=record.title,
-        title_key=normalise_title(record.title),
+        title_key=_title_key(record.title),
         abstract=record.abstract,
         authors=list(record.authors),
         categories=list(record.categories),
@@ -397,7 +401,7 @@ def merge_record(paper: Paper, record: PaperRecord) -> list[str]:
         changes["sources"] = [*paper.sources, record.source]
 
     if "title" in changes:
-        changes["title_key"] = normalise_title(changes["title"])
+        changes["title_key"] = _title_key(changes["title"])
     if "categories" in changes:
         changes["primary_category"] = changes["categories"][0]
     changed = []

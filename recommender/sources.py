@@ -203,8 +203,7 @@ def _read_text(path: Path) -> tuple[str, Rejection | None]:
             while chunk := handle.read(1 << 20):
                 chunks.append(chunk)
         except (EOFError, zlib.error, gzip.BadGzipFile) as error:
-            data = b"".join(chunks)
-            line = data.count(b"\n") + 1
+            line = sum(chunk.count(b"\n") for chunk in chunks) + 1
             failure = Rejection(
                 f"{path}:line {line}", f"truncated or corrupt gzip stream ({error})"
             )

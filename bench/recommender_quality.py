@@ -219,12 +219,12 @@ def main() -> None:
             for cond, spec in specs.items()
         }
         tfidf_queries = {
-            "text": model.sparse([profiles.clean_interest_text(texts[cat])]),
-            "seeds": model.sparse(
-                [features.paper_text(d.title, d.abstract) for d in seed_docs[cat]]
-            )
-            .mean(axis=0)
-            .A,
+            "text": model.sparse([profiles.clean_interest_text(texts[cat])]).toarray().ravel(),
+            "seeds": np.asarray(
+                model.sparse(
+                    [features.paper_text(d.title, d.abstract) for d in seed_docs[cat]]
+                ).mean(axis=0)
+            ).ravel(),
         }
         svm = None
         if train_sparse is not None:
@@ -242,7 +242,7 @@ def main() -> None:
             for cond in ("text", "seeds"):
                 scores.add(cond, "random", top_ids(day, rng.random(len(day.ids))), relevant)
                 q = tfidf_queries[cond]
-                cosine = np.asarray(day.sparse @ np.asarray(q).ravel()).ravel()
+                cosine = np.asarray(day.sparse @ q).ravel()
                 scores.add(cond, "tfidf-cosine", top_ids(day, cosine, seed_ids), relevant)
                 lsa = day.dense @ plain[cond].vector
                 scores.add(cond, "ours: LSA, no expansion", top_ids(day, lsa, seed_ids), relevant)

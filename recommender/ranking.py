@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.conf import settings
 from scipy import sparse
+from threadpoolctl import threadpool_limits
 
 from accounts.models import InterestProfile
 
@@ -42,8 +43,9 @@ TRENDING_RANKER = "trending-fallback"
 PLACEHOLDER_RANKER = "placeholder-keyword-overlap"
 # A paper this close to one the subscriber liked (or seeded) is explained by that paper.
 SIMILAR_TO_LIKED = 0.6
-# How many of the best-scored candidates MMR looks at (it is quadratic in this).
-MMR_POOL = 100
+# How many of each subscriber's best-scored candidates MMR chooses from (3x the digest size:
+# enough room to swap near-duplicates for the next best, small enough to stay cheap).
+MMR_POOL = 30
 # How much the expanded profile's related terms count next to the subscriber's own words.
 RELATED_TERMS_WEIGHT = 0.3
 # Smoothed idf of a word found in a tenth of all papers: below it a word is too common to explain.
@@ -152,6 +154,19 @@ def prepare_candidates(
 # --- Selection ----------------------------------------------------------------------------------
 
 
+_similarity_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def paper_similarity(dense: np.ndarray) -> np.ndarray:
+    """Paper-to-paper cosine of a batch, computed once per batch (every chunk row reuses it)."""
+    cached = _similarity_cache.get(id(dense))
+    if cached is None or cached[0] is not dense:
+        _similarity_cache.clear()
+        cached = (dense, dense @ dense.T)
+        _similarity_cache[id(dense)] = cached
+    return cached[1]
+
+
 # Added to pinned papers' scores so they are picked before anything else.
 PINNED_BONUS = 1000.0
 
@@ -195,7 +210,7 @@ def select_batch(
         ok = np.take_along_axis(alive, order, axis=1)
         picks[:, : chosen.shape[1]] = np.where(ok, chosen, -1)
         return picks
-    similarity = dense @ dense.T
+    similarity = paper_similarity(dense)
     closest = np.full((n, size), -1.0, np.float32)
     diversity, duplicate = weights["diversity"], weights["duplicate_similarity"]
     for step in range(limit):
@@ -236,8 +251,13 @@ def matching_terms(
     if len(indices) == 0:
         return []
     own = np.zeros(len(indices), np.float32)
-    if profile.user_terms is not None:
-        own = np.asarray(profile.user_terms[:, indices].todense()).ravel()
+    if profile.user_terms is not None and profile.user_terms.nnz:
+        terms = profile.user_terms
+        # Both index lists are sorted: intersect them instead of slicing a sparse matrix.
+        _shared, in_paper, in_profile = np.intersect1d(
+            indices, terms.indices, assume_unique=True, return_indices=True
+        )
+        own[in_paper] = terms.data[in_profile]
     related = np.zeros(len(indices), np.float32)
     if model.svd is not None and profile.vector is not None:
         related = np.maximum(model.svd.components_[:, indices].T @ profile.vector, 0.0)
@@ -457,7 +477,9 @@ def rank_many(
     usable = [i for i, p in enumerate(built) if p is not None and not p.empty]
     picks = relevance = scores = None
     if usable:
-        # The chunk's one matrix product, then one vectorised selection for all its rows.
+        # The chunk's one matrix product, then one vectorised selection for all its rows. Both
+        # are small: one BLAS thread is faster than several fighting the other workers' cores.
+        limiter = threadpool_limits(limits=1, user_api="blas")
         relevance = np.stack([built[i].vector for i in usable]) @ batch.dense.T
         scores = weights["relevance"] * relevance + batch.prior
         eligible = (
@@ -473,6 +495,7 @@ def rank_many(
         picks = select_batch(
             scores, eligible, batch.pinned, batch.dense, limit=limit, weights=weights
         )
+        limiter.restore_original_limits()
     rows = {i: row for row, i in enumerate(usable)}
     results = []
     for i, (profile, mask) in enumerate(zip(built, allowed, strict=True)):

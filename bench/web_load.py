@@ -85,7 +85,9 @@ def csrf_pair(base: str) -> tuple[str, str]:
 
 
 def run_wrk(url: str, *, connections: int, duration: int, script: Path | None = None) -> dict:
+    # A long timeout keeps slow requests in the latency figures (wrk drops timed-out ones).
     command = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{duration}s", "--latency"]
+    command += ["--timeout", "10s"]
     command += ["-s", str(script)] if script else []
     output = subprocess.run(
         [*command, url], capture_output=True, text=True, check=True, timeout=duration + 60
@@ -176,7 +178,8 @@ def main() -> int:
                 run_wrk(base + path, connections=10, duration=2)
             print(
                 f"gunicorn --workers {args.workers}, wrk -t 2 -c {args.connections} "
-                f"-d {args.duration}s, {os.cpu_count()} CPUs, PostgreSQL + Redis on loopback"
+                f"-d {args.duration}s, {os.cpu_count()} CPUs, PostgreSQL + Redis on loopback; "
+                f"load average before: {os.getloadavg()[0]:.2f}"
             )
             results = {
                 "GET /healthz (baseline)": run_wrk(
@@ -193,6 +196,7 @@ def main() -> int:
                 ),
             }
             created = count_subscribers(database_url)
+            print(f"load average after: {os.getloadavg()[0]:.2f} (other work on the machine)")
         finally:
             gunicorn.terminate()
             gunicorn.wait(timeout=30)

@@ -8,6 +8,8 @@ set -euo pipefail
 want=()
 command -v chromium >/dev/null 2>&1 || want+=(chromium)
 command -v docker-compose >/dev/null 2>&1 || want+=(docker-compose)
+# wrk drives bench/web_load.py (the web load test); the test suite itself does not need it.
+command -v wrk >/dev/null 2>&1 || want+=(wrk)
 [ ${#want[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then

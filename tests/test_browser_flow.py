@@ -181,3 +181,55 @@ def test_it_works_without_javascript(browser, site, settings):
     assert subscriber.profile.timezone == "UTC"
     assert len(outbox_messages(settings)) == 1
     context.close()
+
+
+def test_it_records_feedback_from_a_digest_and_deletes_everything(browser, site, settings):
+    from datetime import date as day
+
+    from django.utils import timezone
+
+    from accounts.models import InterestProfile
+    from recommender.delivery import send_digest
+    from recommender.models import Digest, DigestItem, FeedbackEvent
+
+    now = timezone.now()
+    subscriber = Subscriber.objects.create(
+        email="grace@example.org", status="active", confirmed_at=now, consent_at=now
+    )
+    InterestProfile.objects.create(subscriber=subscriber, interests_text="language models")
+    digest = Digest.objects.create(subscriber=subscriber, period_start=day(2026, 6, 30))
+    for rank, paper in enumerate(Paper.objects.order_by("arxiv_id"), start=1):
+        DigestItem.objects.create(digest=digest, paper=paper, rank=rank, score=1.0, reason="x")
+    assert send_digest(digest)
+    (message,) = outbox_messages(settings)
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    more_like_first = re.search(r"More like this: (\S+)", text).group(1)
+
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(more_like_first)
+    shoot(page, "11-feedback")
+    assert not FeedbackEvent.objects.exists()
+    page.get_by_role("button", name="Yes, more like this").click()
+    page.get_by_role("heading", name="Thanks, noted").wait_for()
+    shoot(page, "12-feedback-done")
+    assert FeedbackEvent.objects.get().kind == "up"
+
+    page.get_by_role("link", name="See everything you rated").click()
+    liked = page.locator("#liked-heading").locator("..")
+    liked.get_by_text("Speculative decoding for large language models at scale").wait_for()
+    shoot(page, "13-preferences-with-history")
+
+    page.get_by_role("link", name="Delete all my data").click()
+    shoot(page, "14-delete")
+    page.get_by_role("button", name="Delete everything").click()
+    page.get_by_role("heading", name="Your data is deleted").wait_for()
+    shoot(page, "15-deleted")
+    assert not Subscriber.objects.exists()
+
+    page.goto(more_like_first)
+    assert page.get_by_role("heading", name="This link does not work").is_visible()
+    shoot(page, "16-invalid-link")
+    page.get_by_role("link", name="Email me a new link").click()
+    shoot(page, "17-manage")
+    page.close()

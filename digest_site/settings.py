@@ -231,7 +231,7 @@ RANKING_WEIGHTS = {
     "recency_half_life_days": env.float("RANKING_RECENCY_HALF_LIFE_DAYS", default=3.0),
     "featured": env.float("RANKING_FEATURED_BOOST", default=0.1),
     # MMR: each pick's score minus this times its similarity to the closest paper already picked.
-    "diversity": env.float("RANKING_DIVERSITY_WEIGHT", default=0.3),
+    "diversity": env.float("RANKING_DIVERSITY_WEIGHT", default=0.1),
     # Papers at least this similar to one already picked are dropped as near-duplicates.
     "duplicate_similarity": env.float("RANKING_DUPLICATE_SIMILARITY", default=0.9),
     # Papers less relevant than this are not sent at all (pinned ones excepted).

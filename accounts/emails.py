@@ -22,12 +22,12 @@ def send_account_email(subscriber: Subscriber, name: str) -> bool:
         return False
     if Suppression.objects.filter(email=subscriber.email).exists():
         return False
-    context = {
-        "subscriber": subscriber,
-        "confirm_url": tokens.confirm_url(subscriber) if name == "confirm" else "",
-        "preferences_url": tokens.preferences_url(subscriber),
-        "unsubscribe_url": tokens.unsubscribe_url(subscriber),
-        "confirm_days": settings.CONFIRM_LINK_MAX_AGE_DAYS,
-    }
+    context: dict = {"subscriber": subscriber}
+    if name == "confirm":
+        context["confirm_url"] = tokens.confirm_url(subscriber)
+        context["confirm_days"] = settings.CONFIRM_LINK_MAX_AGE_DAYS
+    else:
+        context["preferences_url"] = tokens.preferences_url(subscriber)
+        context["unsubscribe_url"] = tokens.unsubscribe_url(subscriber)
     make_message(name, subscriber.email, context).send()
     return True

@@ -13,6 +13,7 @@ import json
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
@@ -37,7 +38,7 @@ RATE_LIMITED_MESSAGE = (
 def _allow_subscribe_from(request: HttpRequest) -> bool:
     return ratelimit.allow(
         "subscribe-ip",
-        ratelimit.client_ip(request),
+        ratelimit.client_ip(request) or "no-ip",
         limit=settings.SUBSCRIBE_LIMIT_PER_IP,
         window=settings.SUBSCRIBE_LIMIT_WINDOW_SECONDS,
     )
@@ -119,8 +120,8 @@ def request_link(request: HttpRequest) -> HttpResponse:
         else:
             try:
                 email = field.clean(email)
-            except Exception:
-                error, status = "That does not look like an email address.", 400
+            except ValidationError as invalid:
+                error, status = invalid.messages[0], 400
             else:
                 if _allow_mail_to(email):
                     services.subscriber_request_link(email=email)
@@ -135,7 +136,7 @@ def preview(request: HttpRequest) -> HttpResponse:
     """The papers a half-filled form would get right now: an HTML fragment for the live preview."""
     if not ratelimit.allow(
         "preview-ip",
-        ratelimit.client_ip(request),
+        ratelimit.client_ip(request) or "no-ip",
         limit=settings.PREVIEW_LIMIT_PER_IP,
         window=settings.PREVIEW_LIMIT_WINDOW_SECONDS,
     ):

@@ -87,6 +87,13 @@ def test_it_trusts_x_forwarded_for_only_when_told(rf):
     assert ratelimit.client_ip(request) == "10.0.0.1"
     with override_settings(TRUST_X_FORWARDED_FOR=True):
         assert ratelimit.client_ip(request) == "203.0.113.9"
+        forged = rf.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="not-an-ip")
+        assert ratelimit.client_ip(forged) is None
+
+
+def test_it_records_consent_without_an_ip_when_there_is_none(client, db):
+    client.post("/", form_data(), REMOTE_ADDR="")
+    assert Subscriber.objects.get().consent_ip is None
 
 
 def test_it_pretends_to_accept_a_filled_honeypot(client, db):

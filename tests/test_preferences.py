@@ -168,3 +168,11 @@ def test_it_emails_a_fresh_link_on_request_without_saying_whom_we_know(client, m
     assert message.to == ["known@example.org"]
     link = next(line for line in message.body.split() if "/preferences/" in line)
     assert client.get(path_of(link)).status_code == 200
+
+
+def test_it_explains_a_bad_address_on_the_link_request_page(client, db):
+    response = client.post("/manage", {"email": "nobody-at-example"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'id="id_email-error"' in html
+    assert 'value="nobody-at-example"' in html

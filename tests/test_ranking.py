@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import numpy as np
 import pytest
 
 from accounts.models import InterestProfile
@@ -270,3 +271,28 @@ def test_it_previews_an_unsaved_profile(installed_model, papers):
     picks = ranking.preview_papers(interests_text="legged robot locomotion", limit=3)
     assert picks[0].paper.title == ROBOT_TEXTS[1][0]
     assert len(picks) <= 3
+
+
+def test_it_selects_for_many_subscribers_at_once(settings):
+    weights = {**settings.RANKING_WEIGHTS, "diversity": 0.0, "duplicate_similarity": 0.9}
+    dense = np.array([[1, 0], [1, 0], [0, 1], [0.6, 0.8]], np.float32)  # 0 and 1 are duplicates
+    scores = np.array([[0.9, 0.8, 0.1, 0.5], [0.1, 0.2, 0.9, 0.3]], np.float32)
+    eligible = np.array([[True, True, True, True], [True, True, True, False]])
+    pinned = np.array([False, False, True, False])
+    picks = ranking.select_batch(scores, eligible, pinned, dense, limit=4, weights=weights)
+    # Pinned first; the duplicate of paper 0 is dropped; rows are padded with -1.
+    assert picks.tolist() == [[2, 0, 3, -1], [2, 1, -1, -1]]
+
+
+def test_it_prefers_a_different_paper_with_diversity(settings):
+    weights = {**settings.RANKING_WEIGHTS, "diversity": 0.5, "duplicate_similarity": 1.1}
+    dense = np.array([[1, 0], [0.8, 0.6], [0, 1]], np.float32)
+    scores = np.array([[0.9, 0.8, 0.6]], np.float32)
+    eligible = np.ones((1, 3), bool)
+    pinned = np.zeros(3, bool)
+    plain = ranking.select_batch(
+        scores, eligible, pinned, dense, limit=2, weights={**weights, "diversity": 0.0}
+    )
+    diverse = ranking.select_batch(scores, eligible, pinned, dense, limit=2, weights=weights)
+    assert plain.tolist() == [[0, 1]]
+    assert diverse.tolist() == [[0, 2]]

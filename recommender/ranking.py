@@ -39,8 +39,6 @@ from .models import Paper
 log = logging.getLogger(__name__)
 
 TRENDING_RANKER = "trending-fallback"
-# Kept for callers written against the placeholder; no digest is labelled with it any more.
-PLACEHOLDER_RANKER = "placeholder-keyword-overlap"
 # A paper this close to one the subscriber liked (or seeded) is explained by that paper.
 SIMILAR_TO_LIKED = 0.6
 # How many of each subscriber's best-scored candidates MMR chooses from (3x the digest size:

@@ -1,22 +1,24 @@
 """State changes of a subscription: subscribe, confirm, edit, pause, unsubscribe, delete.
 
-Views call these; emails go out through accounts.tasks after the change is committed (each
-service commits its own transaction before enqueueing, because views run in autocommit).
+Views call these directly, except subscribing and asking for a link: those run in a Celery task
+(accounts.tasks), so the web request does the same work whatever the address is (nothing to
+time) and never waits for the database or the mail server.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from recommender.models import DeliveryEvent, Suppression
 
-from . import tasks
+from . import emails
 from .models import InterestProfile, Subscriber, normalise_email
-from .references import Reference, resolve_references
+from .references import Reference, parse_reference, resolve_references
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,14 @@ class Consent:
     ip: str | None
     user_agent: str = ""
     source: str = FORM_VERSION
+    at: datetime = field(default_factory=timezone.now)
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "at": self.at.isoformat()}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Consent:
+        return cls(**{**data, "at": datetime.fromisoformat(data["at"])})
 
 
 @dataclass
@@ -49,6 +59,15 @@ class ProfileData:
         names = cls.__dataclass_fields__
         return cls(**{key: value for key, value in data.items() if key in names})
 
+    def to_json(self) -> dict:
+        return {**asdict(self), "seed_references": [ref.raw for ref in self.seed_references]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> ProfileData:
+        # The lines were validated by the form; parsing them again gives the same references.
+        references = [parse_reference(line) for line in data["seed_references"]]
+        return cls(**{**data, "seed_references": references})
+
 
 def subscriber_subscribe(*, email: str, profile: ProfileData, consent: Consent) -> str:
     """Handle a subscribe request without revealing whether the address is known.
@@ -62,7 +81,6 @@ def subscriber_subscribe(*, email: str, profile: ProfileData, consent: Consent) 
     if Suppression.objects.filter(email=email).exists():
         return "suppressed"
     with transaction.atomic():
-        _commit_without_waiting_for_disk()
         subscriber = Subscriber.objects.select_for_update().filter(email=email).first()
         if subscriber is None:
             subscriber = _create_pending(email, consent)
@@ -81,21 +99,8 @@ def subscriber_subscribe(*, email: str, profile: ProfileData, consent: Consent) 
         if outcome != "already-active":
             _save_profile(subscriber, profile, new=outcome == "created")
     email_name = "already-subscribed" if outcome == "already-active" else "confirm"
-    tasks.send_account_email.delay(subscriber.pk, email_name)
+    emails.send_account_email(subscriber, email_name)
     return outcome
-
-
-def _commit_without_waiting_for_disk() -> None:
-    """Let PostgreSQL acknowledge this transaction's COMMIT before its WAL reaches the disk.
-
-    Waiting for the flush halved sign-up throughput in bench/web_load.py. The risk is small and
-    visible: a database crash in the next fraction of a second forgets the sign-up (never
-    corrupts anything), its confirmation email then finds no row and is not sent, and the
-    person submits the form again.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _create_pending(email: str, consent: Consent) -> Subscriber | None:
@@ -110,7 +115,7 @@ def _create_pending(email: str, consent: Consent) -> Subscriber | None:
 
 
 def _record_consent(subscriber: Subscriber, consent: Consent) -> None:
-    subscriber.consent_at = timezone.now()
+    subscriber.consent_at = consent.at
     subscriber.consent_ip = consent.ip
     subscriber.consent_user_agent = consent.user_agent[:300]
     subscriber.consent_source = consent.source[:64]
@@ -232,9 +237,9 @@ def subscriber_request_link(*, email: str) -> str:
     if subscriber is None or Suppression.objects.filter(email=subscriber.email).exists():
         return "unknown"
     if subscriber.status == Subscriber.Status.ACTIVE:
-        tasks.send_account_email.delay(subscriber.pk, "already-subscribed")
+        emails.send_account_email(subscriber, "already-subscribed")
         return "sent-link"
     if subscriber.status == Subscriber.Status.PENDING:
-        tasks.send_account_email.delay(subscriber.pk, "confirm")
+        emails.send_account_email(subscriber, "confirm")
         return "re-sent"
     return "inactive"

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from recommender.ranking import preview_papers
 
-from . import ratelimit, selectors, services, tokens
+from . import ratelimit, selectors, services, tasks, tokens
 from .categories import CATEGORY_NAMES
 from .forms import INTERESTS_MAX_LENGTH, PreferencesForm, SingleLineEmailField, SubscribeForm
 from .models import Subscriber
@@ -95,10 +95,10 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     # A filled honeypot or an address already mailed enough this hour get the same answer as
     # everyone else, so neither bots nor people probing addresses learn anything.
     if not data["website"] and _allow_mail_to(data["email"]):
-        services.subscriber_subscribe(
-            email=data["email"],
-            profile=services.ProfileData.from_cleaned(data),
-            consent=_consent(request),
+        tasks.subscribe.delay(
+            data["email"],
+            services.ProfileData.from_cleaned(data).to_json(),
+            _consent(request).to_json(),
         )
     return redirect("accounts:check-inbox")
 
@@ -124,7 +124,7 @@ def request_link(request: HttpRequest) -> HttpResponse:
                 error, status = invalid.messages[0], 400
             else:
                 if _allow_mail_to(email):
-                    services.subscriber_request_link(email=email)
+                    tasks.request_link.delay(email)
                 return redirect("accounts:check-inbox")
         context = {"error": error, "email": email}
         return render(request, "accounts/request_link.html", context, status=status)

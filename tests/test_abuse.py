@@ -257,3 +257,18 @@ def test_it_gives_every_visitor_their_own_working_csrf_token(db):
         assert response.status_code == 302
     assert tokens_seen[0] != tokens_seen[1]
     assert Subscriber.objects.count() == 2
+
+
+def test_it_does_the_same_work_in_the_request_for_any_address(
+    client, make_subscriber, monkeypatch, django_assert_num_queries
+):
+    # The request only validates, counts and enqueues: no query whose timing could tell a
+    # known address from an unknown one.
+    make_subscriber("known@example.org")
+    queued = []
+    monkeypatch.setattr("accounts.tasks.subscribe.delay", lambda *args: queued.append(args))
+    for email in ("known@example.org", "unknown@example.org"):
+        with django_assert_num_queries(0):
+            response = subscribe(client, email=email)
+        assert response.status_code == 302
+    assert [args[0] for args in queued] == ["known@example.org", "unknown@example.org"]

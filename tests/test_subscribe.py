@@ -176,3 +176,26 @@ def test_it_caches_previews_briefly(client, make_paper, monkeypatch):
     assert "Diffusion models for audio" in first
     assert again == first
     assert len(calls) == 1
+
+
+def test_it_queues_a_json_payload_the_worker_turns_back_into_a_subscription(
+    client, make_paper, monkeypatch
+):
+    import json
+
+    from accounts import tasks
+
+    paper = make_paper(arxiv_id="2503.11731")
+    queued = []
+    monkeypatch.setattr(tasks.subscribe, "delay", lambda *args: queued.append(args))
+    subscribe(client, seed_references="arXiv:2503.11731v2\nSome title")
+    assert not Subscriber.objects.exists()  # nothing written by the web request
+    (args,) = queued
+    over_the_wire = json.loads(json.dumps(args))  # what Celery's JSON serializer does
+    assert tasks.subscribe.run(*over_the_wire) == "created"
+    subscriber = Subscriber.objects.get()
+    assert subscriber.consent_ip == "203.0.113.7"
+    assert subscriber.consent_at.isoformat() == args[2]["at"]
+    assert subscriber.profile.seed_references == ["arXiv:2503.11731v2", "Some title"]
+    assert list(subscriber.profile.seed_papers.all()) == [paper]
+    assert links_in(only_message_to("ada@example.org"), "/confirm/")

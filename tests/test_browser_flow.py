@@ -89,6 +89,8 @@ def shoot(page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}-desktop.png"), full_page=True)
     page.set_viewport_size(PHONE)
     page.screenshot(path=str(SCREENSHOTS / f"{name}-phone.png"), full_page=True)
+    # Nothing may stick out sideways on a phone (the page would scroll horizontally).
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
     page.set_viewport_size(DESKTOP)
 
 

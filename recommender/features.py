@@ -111,10 +111,13 @@ class FittedModel:
     corpus_ids: list[str]
     # arXiv category -> L2-normalised centroid of its papers in the dense space.
     category_centroids: dict[str, np.ndarray] = field(default_factory=dict)
-    # Document frequency of each TF-IDF feature; profiles use it to tell known words from noise.
+    # Number of TF-IDF features.
     vocabulary_size: int = 0
     fitted_at: str = ""
     version: str = ""
+    # Dense rows of the corpus' titles alone (float16, aligned with corpus_ids): a short interest
+    # text finds its neighbours better among short titles than among abstracts.
+    title_matrix: np.ndarray | None = None
 
     @property
     def dim(self) -> int:
@@ -201,6 +204,7 @@ def fit_model(
         vocabulary_size=n_features,
     )
     model.category_centroids = category_centroids(dense, [cats for *_r, cats in papers])
+    model.title_matrix = model.dense([title for _id, title, *_rest in papers]).astype(np.float16)
     return model
 
 

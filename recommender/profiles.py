@@ -5,8 +5,9 @@ subscriber's feedback are each turned into a unit vector in the model's dense sp
 with the weights of settings.PROFILE_WEIGHTS:
 
 * text and keywords: their TF-IDF -> LSA vector, then query expansion (pseudo-relevance feedback):
-  the centroid of the stored papers nearest to it is added, so "papers on robotics" also reaches
-  abstracts about grasping and legged locomotion that never say "robotics";
+  the centroid of the stored papers whose titles are nearest to it is added, so "papers on
+  robotics" also reaches abstracts about grasping and legged locomotion that never say
+  "robotics";
 * categories: the centroid of the stored papers listed in each category (kept in the artifact);
 * seed papers: the centroid of their vectors, expanded the same way;
 * feedback (Rocchio): alpha * profile + beta * centroid(liked, clicks weighted down)
@@ -132,13 +133,20 @@ def language_problem(text: str) -> str | None:
     return None
 
 
-def _expand(model: FittedModel, vector: np.ndarray, docs: int, weight: float) -> np.ndarray:
-    """Pseudo-relevance feedback: add the centroid of the `docs` stored papers nearest."""
+def _expand(
+    model: FittedModel, vector: np.ndarray, docs: int, weight: float, *, by_title: bool = False
+) -> np.ndarray:
+    """Pseudo-relevance feedback: add the centroid of the `docs` stored papers nearest.
+
+    With `by_title` the neighbours are found by their titles (a short interest text is closer
+    in kind to a title than to an abstract); the centroid is always of the full papers.
+    """
     corpus = corpus32(model)
     if docs <= 0 or weight <= 0 or corpus.shape[0] == 0:
         return vector
     docs = min(docs, corpus.shape[0])
-    sims = corpus @ vector
+    search = _titles32(model) if by_title else None
+    sims = (search if search is not None else corpus) @ vector
     top = np.argpartition(-sims, docs - 1)[:docs]
     centroid = l2_normalise(corpus[top].mean(axis=0))
     return l2_normalise(vector + weight * centroid)
@@ -150,6 +158,17 @@ def corpus32(model: FittedModel) -> np.ndarray:
     if cached is None:
         cached = model.corpus_matrix.astype(np.float32)
         model._corpus32 = cached
+    return cached
+
+
+def _titles32(model: FittedModel) -> np.ndarray | None:
+    titles = getattr(model, "title_matrix", None)  # artifacts from before titles were kept
+    if titles is None:
+        return None
+    cached = getattr(model, "_titles32", None)
+    if cached is None:
+        cached = titles.astype(np.float32)
+        model._titles32 = cached
     return cached
 
 
@@ -166,6 +185,11 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
     messages = list(spec.messages)
     parts: list[tuple[str, float, np.ndarray]] = []
     expand = {"docs": weights["expansion_docs"], "weight": weights["expansion"]}
+    expand_text = {
+        "docs": weights["text_expansion_docs"],
+        "weight": weights["text_expansion"],
+        "by_title": True,
+    }
 
     text = clean_interest_text(spec.text)
     keywords = [" ".join(k.split()) for k in spec.keywords if k and k.strip()]
@@ -181,7 +205,7 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
                 continue
             vector = model.dense_from_sparse(row)[0]
             if np.any(vector):
-                parts.append((name, weights[name], _expand(model, vector, **expand)))
+                parts.append((name, weights[name], _expand(model, vector, **expand_text)))
         if not any(name in ("text", "keywords") for name, *_ in parts) and not problem:
             messages.append("None of the words of your interests appear in the stored papers.")
 

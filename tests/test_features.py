@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import gzip
+import json
+
 import numpy as np
 import pytest
 
 from recommender import features
+from tests.conftest import SAMPLE_PAPERS
 
 
 def test_it_fits_word_tfidf_and_a_unit_norm_lsa_space(sample_model):
@@ -56,3 +60,14 @@ def test_it_keeps_the_artifact_small(sample_model):
     assert sample_model.vectorizer.stop_words_ is None
     assert sample_model.svd.components_.dtype == np.float32
     assert sample_model.corpus_matrix.dtype == np.float16
+
+
+def test_it_keeps_title_vectors_for_expanding_short_interest_texts(sample_model):
+    with gzip.open(SAMPLE_PAPERS, "rt", encoding="utf-8") as handle:
+        titles = {r["id"]: r["title"] for r in map(json.loads, handle)}
+    matrix = sample_model.title_matrix.astype(np.float32)
+    assert matrix.shape == sample_model.corpus_matrix.shape
+    sims = matrix @ sample_model.dense(["robotic manipulation"])[0]
+    robotic = np.array(["robot" in titles[pid].lower() for pid in sample_model.corpus_ids])
+    assert robotic.sum() >= 5
+    assert sims[robotic].mean() > sims[~robotic].mean() + 0.2

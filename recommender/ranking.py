@@ -357,7 +357,7 @@ def rank_profile(
     """Rank `batch` for one built profile (relevance may come precomputed from a batch product)."""
     weights = {**settings.RANKING_WEIGHTS, **(weights or {})}
     if profile.empty:
-        return rank_trending(batch, limit=limit, messages=profile.messages, model=model)
+        return rank_trending(batch, limit=limit, messages=[*profile.messages, EMPTY_PROFILE])
     if relevance is None:
         relevance = batch.dense @ profile.vector
     scores = weights["relevance"] * relevance + batch.prior
@@ -407,7 +407,6 @@ def rank_trending(
     limit: int,
     messages: Sequence[str] = (),
     allowed: np.ndarray | None = None,
-    model: FittedModel | None = None,
 ) -> RankingResult:
     """The fallback: most-trending papers (featured boosted, pinned first), diversified."""
     weights = settings.RANKING_WEIGHTS

@@ -24,6 +24,23 @@
   });
   syncWeekday();
 
+  // Keep each category group's "n selected" note in step with its checkboxes.
+  function syncCounts() {
+    form.querySelectorAll(".category-group").forEach(function (group) {
+      var n = group.querySelectorAll("input[type=checkbox]:checked").length;
+      var note = group.querySelector("summary .count");
+      if (!note) {
+        note = document.createElement("span");
+        note.className = "count";
+        group.querySelector("summary").appendChild(note);
+      }
+      note.textContent = n ? n + " selected" : "";
+    });
+  }
+  form.addEventListener("change", function (event) {
+    if (event.target.name === "categories") syncCounts();
+  });
+
   var results = document.getElementById("preview-results");
   if (!results || !window.fetch) return;
   var url = results.getAttribute("data-preview-url");

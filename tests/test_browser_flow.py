@@ -107,6 +107,7 @@ def test_it_subscribes_confirms_edits_and_unsubscribes(browser, site, settings):
     preview.get_by_text("Speculative decoding for large language models at scale").wait_for()
     page.get_by_text("Language, vision and speech").click()  # open the collapsed group
     page.get_by_label("Computation and Language").check()
+    assert "1 selected" in page.locator("summary", has_text="Language, vision").inner_text()
     page.get_by_label("At", exact=True).select_option("8")
     shoot(page, "02-landing-filled")
     page.get_by_role("button", name="Send me the confirmation email").click()

@@ -111,7 +111,8 @@ def check_inbox(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def request_link(request: HttpRequest) -> HttpResponse:
-    """ "Email me my preferences link": for lost or expired links; reveals nothing either."""
+    """The page that emails a fresh preferences link (lost or expired ones); like subscribing,
+    its answer is the same for every address."""
     field = SingleLineEmailField(max_length=254)
     error, email = "", request.POST.get("email", "")
     if request.method == "POST":

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import os
 import re
 from datetime import date
 from pathlib import Path
@@ -17,10 +16,6 @@ import pytest
 from accounts.models import Subscriber
 from recommender.models import Paper
 from tests.subscription_helpers import clear_local_cache
-
-# Playwright's sync API keeps an event loop running in this thread; the ORM calls the test
-# makes between page actions are still plain synchronous code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +41,11 @@ def browser():
 
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/install-system-packages.sh")
-    with sync_playwright() as playwright:
+    # Playwright's sync API keeps an event loop running in this thread, which makes Django
+    # refuse ORM calls; the tests' own queries (and pytest-django's flushes) are plain
+    # synchronous code, so allow them while this module's browser runs, and only then.
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()

@@ -5,9 +5,9 @@ subscriber's feedback are each turned into a unit vector in the model's dense sp
 with the weights of settings.PROFILE_WEIGHTS:
 
 * text and keywords: their TF-IDF -> LSA vector, then query expansion (pseudo-relevance feedback):
-  the centroid of the stored papers whose titles are nearest to it is added, so "papers on
-  robotics" also reaches abstracts about grasping and legged locomotion that never say
-  "robotics";
+  the centroid of the stored papers nearest to it (optionally: with the nearest titles) is
+  added, so "papers on robotics" also reaches abstracts about grasping and legged locomotion
+  that never say "robotics";
 * categories: the centroid of the stored papers listed in each category (kept in the artifact);
 * seed papers: the centroid of their vectors, expanded the same way;
 * feedback (Rocchio): alpha * profile + beta * centroid(liked, clicks weighted down)
@@ -188,7 +188,7 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
     expand_text = {
         "docs": weights["text_expansion_docs"],
         "weight": weights["text_expansion"],
-        "by_title": True,
+        "by_title": weights["text_expansion_by_title"],
     }
 
     text = clean_interest_text(spec.text)

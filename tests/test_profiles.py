@@ -107,3 +107,14 @@ def test_it_builds_a_subscriber_spec_with_seeds_feedback_and_messages(make_subsc
     assert [doc.key for doc in spec.disliked] == [str(down.pk)]
     assert [doc.key for doc in spec.clicked] == [str(clicked.pk)]
     assert spec.messages == ["Seed papers not found in our library (ignored): “nope”."]
+
+
+def test_it_can_expand_interest_text_by_nearest_titles(sample_model):
+    spec = ProfileSpec(text="robot manipulation")
+    by_text = profiles.build_profile(sample_model, spec)
+    by_title = profiles.build_profile(sample_model, spec, weights={"text_expansion_by_title": True})
+    plain = profiles.build_profile(sample_model, spec, weights={"text_expansion": 0.0})
+    assert not np.allclose(by_text.vector, by_title.vector)
+    for built in (by_text, by_title):
+        assert 0.5 < float(built.vector @ plain.vector) < 0.999
+        assert _cos(sample_model, built.vector, GRASPING) > _cos(sample_model, built.vector, SPEECH)

@@ -212,10 +212,12 @@ PROFILE_WEIGHTS = {
     "categories": env.float("PROFILE_CATEGORIES_WEIGHT", default=1.0),
     "seeds": env.float("PROFILE_SEEDS_WEIGHT", default=1.0),
     # Query expansion: the centroid of the N stored papers nearest to the profile is added.
-    # Text and keywords find their N neighbours by title; seed papers by full text. Chosen on a
-    # validation window (May 2026) of bench/recommender_quality.py, not on its June test days.
-    "text_expansion_docs": env.int("PROFILE_TEXT_EXPANSION_DOCS", default=30),
-    "text_expansion": env.float("PROFILE_TEXT_EXPANSION_WEIGHT", default=2.0),
+    # Text and keywords may find their neighbours by title instead of full text: +0.015 nDCG on
+    # a May validation window of bench/recommender_quality.py but -0.015 on its June test days
+    # (README), so the simpler full-text neighbours stay the default.
+    "text_expansion_by_title": env.bool("PROFILE_TEXT_EXPANSION_BY_TITLE", default=False),
+    "text_expansion_docs": env.int("PROFILE_TEXT_EXPANSION_DOCS", default=100),
+    "text_expansion": env.float("PROFILE_TEXT_EXPANSION_WEIGHT", default=1.0),
     "expansion_docs": env.int("PROFILE_EXPANSION_DOCS", default=100),
     "expansion": env.float("PROFILE_EXPANSION_WEIGHT", default=1.0),
     # Rocchio feedback: alpha * profile + beta * liked centroid - gamma * disliked centroid.

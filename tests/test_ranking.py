@@ -296,3 +296,16 @@ def test_it_prefers_a_different_paper_with_diversity(settings):
     diverse = ranking.select_batch(scores, eligible, pinned, dense, limit=2, weights=weights)
     assert plain.tolist() == [[0, 1]]
     assert diverse.tolist() == [[0, 2]]
+
+
+def test_it_ranks_through_the_celery_chunk_task(installed_model, make_subscriber, papers):
+    from recommender import tasks
+
+    robots = _robotics_reader(make_subscriber)
+    empty = make_subscriber("empty@example.com")
+    counts = tasks.build_and_send_digests.delay([robots.pk, empty.pk]).get()
+    assert counts["sent"] == 2
+    by_email = {d.subscriber.email: d for d in Digest.objects.select_related("subscriber")}
+    assert by_email["robots@example.com"].ranker == installed_model.version
+    assert by_email["empty@example.com"].ranker == ranking.TRENDING_RANKER
+    assert "nothing we can match yet" in by_email["empty@example.com"].note

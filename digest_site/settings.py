@@ -227,6 +227,9 @@ PROFILE_WEIGHTS = {
     # A click counts as this fraction of a thumbs-up.
     "click": env.float("PROFILE_CLICK_WEIGHT", default=0.3),
 }
+# Built profiles are cached (shared cache) until the profile, its feedback or the model changes;
+# 0 turns the cache off.
+PROFILE_CACHE_SECONDS = env.int("PROFILE_CACHE_SECONDS", default=2 * 24 * 3600)
 # How a digest is ranked: relevance blended with trending and curation, then diversified.
 RANKING_WEIGHTS = {
     "relevance": env.float("RANKING_RELEVANCE_WEIGHT", default=1.0),

@@ -20,17 +20,22 @@ benchmarks build profiles through exactly the code real subscribers go through;
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Max
 from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from .features import FittedModel, l2_normalise, paper_text
 from .models import FeedbackEvent, Paper, normalise_title
+
+log = logging.getLogger(__name__)
 
 # Words people use to ask for papers that say nothing about which papers ("I'd like recent
 # papers about ..."); dropped from interest text before it is vectorised.
@@ -343,3 +348,46 @@ def _feedback(profile, *, limit: int) -> tuple[list[PaperDoc], list[PaperDoc], l
     clicked = [paper_doc(p) for k, p in verdict.values() if k == FeedbackEvent.Kind.CLICK]
     disliked = [paper_doc(p) for k, p in verdict.values() if k == FeedbackEvent.Kind.DOWN]
     return liked, clicked, disliked
+
+
+def profiles_for(model: FittedModel, interests: Sequence) -> list[Profile | None]:
+    """Built profiles of saved InterestProfiles (None for one that cannot be built), cached.
+
+    A built profile is reused while nothing it depends on changed: the key holds the model
+    version, the profile's updated_at and the subscriber's latest feedback event. So a daily run
+    only rebuilds the profiles that changed, and a nightly refit rebuilds them all (which also
+    picks up seed papers ingested since).
+    """
+    subscriber_ids = [i.subscriber_id for i in interests if i.subscriber_id]
+    latest = dict(
+        FeedbackEvent.objects.filter(subscriber_id__in=subscriber_ids)
+        .values("subscriber_id")
+        .annotate(last=Max("pk"))
+        .values_list("subscriber_id", "last")
+    )
+    keys = [_cache_key(model, interest, latest) for interest in interests]
+    hits = cache.get_many([key for key in keys if key]) if any(keys) else {}
+    built: list[Profile | None] = []
+    fresh = {}
+    for interest, key in zip(interests, keys, strict=True):
+        profile = hits.get(key) if key else None
+        if profile is None:
+            try:
+                profile = build_profile(model, spec_for_subscriber(interest))
+            except Exception:  # one broken profile must not sink the whole chunk
+                log.exception("cannot build the profile of subscriber %s", interest.subscriber_id)
+            else:
+                if key:
+                    fresh[key] = profile
+        built.append(profile)
+    if fresh:
+        cache.set_many(fresh, timeout=settings.PROFILE_CACHE_SECONDS)
+    return built
+
+
+def _cache_key(model: FittedModel, interest, latest: dict[int, int]) -> str | None:
+    if not interest.pk or not model.version or settings.PROFILE_CACHE_SECONDS <= 0:
+        return None
+    stamp = interest.updated_at.timestamp() if interest.updated_at else 0
+    feedback = latest.get(interest.subscriber_id, 0)
+    return f"profile:{model.version}:{interest.pk}:{stamp}:{feedback}"

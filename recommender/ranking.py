@@ -20,7 +20,6 @@ TRENDING_RANKER and a note).
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +35,6 @@ from . import model_store, profiles
 from .features import FittedModel
 from .models import Paper
 
-log = logging.getLogger(__name__)
 
 TRENDING_RANKER = "trending-fallback"
 # A paper this close to one the subscriber liked (or seeded) is explained by that paper.
@@ -463,13 +461,7 @@ def rank_many(
     allowed = allowed or [None] * len(interest_profiles)
     if model is None:
         return [rank_trending(batch, limit=limit, messages=[NO_MODEL], allowed=a) for a in allowed]
-    built = []
-    for interest in interest_profiles:
-        try:
-            built.append(profiles.build_profile(model, profiles.spec_for_subscriber(interest)))
-        except Exception:  # one broken profile must not sink the whole chunk
-            log.exception("cannot build the profile of %s", interest.subscriber_id)
-            built.append(None)
+    built = profiles.profiles_for(model, interest_profiles)
     weights = settings.RANKING_WEIGHTS
     usable = [i for i, p in enumerate(built) if p is not None and not p.empty]
     picks = relevance = scores = None

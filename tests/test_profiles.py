@@ -118,3 +118,29 @@ def test_it_can_expand_interest_text_by_nearest_titles(sample_model):
     for built in (by_text, by_title):
         assert 0.5 < float(built.vector @ plain.vector) < 0.999
         assert _cos(sample_model, built.vector, GRASPING) > _cos(sample_model, built.vector, SPEECH)
+
+
+def test_it_reuses_a_built_profile_until_the_profile_or_its_feedback_changes(
+    installed_model, make_subscriber, make_paper, monkeypatch
+):
+    subscriber = make_subscriber(interests_text="robot grasping")
+    builds = []
+    real_build = profiles.build_profile
+    monkeypatch.setattr(
+        profiles, "build_profile", lambda *a, **k: builds.append(1) or real_build(*a, **k)
+    )
+
+    def built():
+        interest = InterestProfile.objects.get(subscriber=subscriber)
+        return profiles.profiles_for(installed_model, [interest])[0]
+
+    first = built()
+    assert np.allclose(built().vector, first.vector)
+    assert len(builds) == 1  # the second call came from the cache
+    FeedbackEvent.objects.create(subscriber=subscriber, paper=make_paper(), kind="up")
+    assert built().parts == ["text", "feedback"]
+    interest = InterestProfile.objects.get(subscriber=subscriber)
+    interest.interests_text = "speech synthesis"
+    interest.save()
+    assert not np.allclose(built().vector, first.vector)
+    assert len(builds) == 3

@@ -35,7 +35,6 @@ from . import model_store, profiles
 from .features import FittedModel
 from .models import Paper
 
-
 TRENDING_RANKER = "trending-fallback"
 # A paper this close to one the subscriber liked (or seeded) is explained by that paper.
 SIMILAR_TO_LIKED = 0.6

@@ -163,6 +163,13 @@ def subscriber_confirm(*, subscriber: Subscriber) -> bool:
         next_digest_at=profile.next_send_after(now),
     )
     subscriber.refresh_from_db()
+    if activated:
+        # A first digest right away: a new subscriber should see what they signed up for within
+        # minutes, not at tomorrow's send hour. It is today's digest, so the scheduled one for
+        # the same local day finds it (unique per period) and nothing is sent twice.
+        from recommender.tasks import build_and_send_digests
+
+        transaction.on_commit(lambda: build_and_send_digests.delay([subscriber.pk]))
     return bool(activated)
 
 

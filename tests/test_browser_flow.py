@@ -129,6 +129,10 @@ def test_it_subscribes_confirms_edits_and_unsubscribes(browser, site, settings):
     assert subscriber.profile.timezone == "Europe/Berlin"
     assert subscriber.profile.send_hour == 8
     assert subscriber.profile.categories == ["cs.CL"]
+    # The first digest goes out at once, not at tomorrow's send hour.
+    _confirmation, first_digest = outbox_messages(settings)
+    assert first_digest["To"] == "ada@example.org"
+    assert "Speculative decoding" in first_digest.get_body(("plain",)).get_content()
 
     page.get_by_label("What do you read?").fill("graph neural networks for molecules")
     page.get_by_role("radio", name="Weekly").check()
@@ -149,7 +153,7 @@ def test_it_subscribes_confirms_edits_and_unsubscribes(browser, site, settings):
     page.get_by_role("heading", name="You are unsubscribed").wait_for()
     shoot(page, "08-unsubscribed")
     assert Subscriber.objects.get().status == Subscriber.Status.UNSUBSCRIBED
-    assert len(outbox_messages(settings)) == 1
+    assert len(outbox_messages(settings)) == 2
     context.close()
 
 

@@ -88,3 +88,28 @@ def test_it_follows_the_emailed_link_end_to_end(client, db):
     confirm_via_email(client)
     assert Subscriber.objects.get().receives_digests
     assert len(mail.outbox) == 1  # confirming sends nothing more
+
+
+def test_it_sends_the_first_digest_right_after_confirming(
+    client, db, make_paper, django_capture_on_commit_callbacks
+):
+    make_paper(
+        title="Speculative decoding with draft trees",
+        abstract="Speculative decoding speeds up inference of large language models.",
+        categories=["cs.CL"],
+    )
+    path = _confirm_path(client)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(path)
+
+    digests = [m for m in mail.outbox if m.to == ["ada@example.org"] and "/confirm/" not in m.body]
+    assert len(digests) == 1
+    assert "Speculative decoding with draft trees" in digests[0].body
+    # The scheduled run later the same local day finds today's digest and sends nothing more.
+    from recommender import scheduling
+
+    subscriber = Subscriber.objects.get()
+    counts = scheduling.build_and_send([subscriber], moment=subscriber.confirmed_at)
+    assert counts["sent"] == 0
+    assert len(mail.outbox) == 2

@@ -35,7 +35,14 @@ def build_and_send_digests(subscriber_ids: list[int]) -> dict[str, int]:
 @shared_task(autoretry_for=(FetchError,), retry_backoff=300, max_retries=3)
 def fetch_daily_papers() -> dict[str, dict[str, int]]:
     """Ingest the live sources (beat: daily at INGEST_FETCH_HOUR_UTC); safe to run twice."""
-    return ingest.fetch_daily()
+    summary = ingest.fetch_daily()
+    # A fresh deployment has no model until the nightly refit; fit one as soon as the first
+    # papers are in, so the first digests are personalised rather than the trending fallback.
+    from . import model_store
+
+    if model_store.current_version() is None:
+        log.info("fetch_daily_papers: no model yet, %s", model_store.refit_from_corpus().message)
+    return summary
 
 
 @shared_task

@@ -72,7 +72,13 @@ def fold_plural(word: str) -> str:
     return word[:-1]
 
 
+# LaTeX commands in abstracts (\textbf{...}, \emph, \mathcal) are markup, not topic words; without
+# this "textbf" ends up explaining picks.
+_LATEX_COMMAND = re.compile(r"\\[a-zA-Z]+")
+
+
 def tokenize(text: str) -> list[str]:
+    text = _LATEX_COMMAND.sub(" ", text)
     return [fold_plural(token) for token in _TOKEN.findall(text)]
 
 

@@ -71,3 +71,13 @@ def test_it_keeps_title_vectors_for_expanding_short_interest_texts(sample_model)
     robotic = np.array(["robot" in titles[pid].lower() for pid in sample_model.corpus_ids])
     assert robotic.sum() >= 5
     assert sims[robotic].mean() > sims[~robotic].mean() + 0.2
+
+
+def test_it_ignores_latex_markup_and_folds_plurals():
+    from recommender.features import tokenize
+
+    tokens = tokenize(r"We propose \textbf{Event-VLA} for robots with $\mathcal{O}(n)$ cost")
+
+    assert "Event-VLA" in tokens
+    assert "robot" in tokens
+    assert not {"textbf", "mathcal"} & set(tokens)

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PG_HOST, PG_PORT, PG_USER, PG_ADMIN_DB = "127.0.0.1", 5432, "postgres", "test"
@@ -127,3 +128,39 @@ def manage(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.
     )
     assert result.returncode == 0, f"manage.py {' '.join(args)} failed:\n{result.stderr}"
     return result
+
+
+BIN = Path(sys.executable).parent
+
+
+def compose_command(service: str, **replace: str) -> list[str]:
+    """The service's command from docker-compose.yml, its executable taken from this venv."""
+    spec = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
+    command = [replace.get(part, part) for part in spec["services"][service]["command"]]
+    command[0] = str(BIN / command[0]) if (BIN / command[0]).exists() else command[0]
+    if command[0] == "python":
+        command[0] = sys.executable
+    return command
+
+
+def start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
+    handle = log.open("w")
+    return subprocess.Popen(
+        command, cwd=PROJECT_ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def run_sql(database_url: str, query: str) -> list[tuple]:
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(query).fetchall()

@@ -1,9 +1,14 @@
-"""The README's first command on a clean state: migrate, then the demo job, on SQLite."""
+"""The README's first command on a clean state: migrate, then the demo job, on SQLite.
+
+The demo ingests the sample papers, fits a real model on them, ranks them for a demo subscriber
+and writes the digest to the outbox, naming the model that ranked it.
+"""
 
 from __future__ import annotations
 
 import email
 import email.policy
+import re
 import subprocess
 import sys
 
@@ -25,6 +30,20 @@ def test_it_runs_the_whole_job_and_writes_a_digest_to_the_outbox(tmp_path):
         assert result.returncode == 0, result.stderr
 
     assert (tmp_path / "var" / "db.sqlite3").exists()
+    assert "Done:" in result.stdout
+    assert "picked for demo@example.com" in result.stdout
+
+    fitted = re.search(r"Fitted model (\S+) on 996 papers", result.stdout)
+    assert fitted, result.stdout
+    version = fitted.group(1)
+    assert "tfidf-lsa-svd128" in version
+    assert f"ranked by: {version}" in result.stdout
+    assert "trending fallback" not in result.stdout
+    assert "[matches: " in result.stdout
+    models = tmp_path / "var" / "models"
+    assert (models / f"model-{version}.joblib").exists()
+    assert (models / "current").read_text().strip() == version
+
     outbox = sorted((tmp_path / "var" / "outbox").glob("*.eml"))
     assert len(outbox) == 1
     message = email.message_from_bytes(outbox[0].read_bytes(), policy=email.policy.default)
@@ -32,6 +51,5 @@ def test_it_runs_the_whole_job_and_writes_a_digest_to_the_outbox(tmp_path):
     text = message.get_body(preferencelist=("plain",)).get_content()
     html = message.get_body(preferencelist=("html",)).get_content()
     assert "Why:" in text
+    assert version in text
     assert "<h1" in html
-    assert "Done:" in result.stdout
-    assert "picked for demo@example.com" in result.stdout

@@ -7,38 +7,25 @@ tests prove both the wiring and the compose file's commands without a Docker eng
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import urllib.request
-from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.services import (
-    PROJECT_ROOT,
+    compose_command,
     ensure_redis,
     free_port,
     fresh_postgres_database,
     manage,
     production_env,
+    run_sql,
+    start,
+    stop,
     wait_for_port,
 )
 from tests.smtp import LoopbackSMTPServer
 
 pytestmark = pytest.mark.integration
-
-BIN = Path(sys.executable).parent
-
-
-def compose_command(service: str, **replace: str) -> list[str]:
-    """The service's command from docker-compose.yml, its executable taken from this venv."""
-    spec = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
-    command = [replace.get(part, part) for part in spec["services"][service]["command"]]
-    command[0] = str(BIN / command[0]) if (BIN / command[0]).exists() else command[0]
-    if command[0] == "python":
-        command[0] = sys.executable
-    return command
 
 
 @pytest.fixture(scope="module")
@@ -57,29 +44,6 @@ def stack(tmp_path_factory):
         )
         manage(env, *compose_command("migrate")[2:])
         yield {"env": env, "smtp": smtp, "tmp": tmp, "database_url": database_url}
-
-
-def start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
-    handle = log.open("w")
-    return subprocess.Popen(
-        command, cwd=PROJECT_ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT
-    )
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def run_sql(database_url: str, query: str) -> list[tuple]:
-    import psycopg
-
-    with psycopg.connect(database_url) as conn:
-        return conn.execute(query).fetchall()
 
 
 def test_it_migrates_postgres_and_runs_the_demo_job_over_smtp(stack):

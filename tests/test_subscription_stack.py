@@ -16,15 +16,18 @@ import urllib.request
 import pytest
 
 from tests.services import (
+    compose_command,
     ensure_redis,
     free_port,
     fresh_postgres_database,
     manage,
     production_env,
+    run_sql,
+    start,
+    stop,
     wait_for_port,
 )
 from tests.smtp import LoopbackSMTPServer
-from tests.test_production_stack import compose_command, run_sql, start, stop
 
 pytestmark = pytest.mark.integration
 

@@ -9,6 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts import tokens
+from accounts.models import Subscriber
 from digest_site.emails import make_message
 
 from .feedback import feedback_url
@@ -66,7 +67,7 @@ def send_digest(digest: Digest) -> bool:
     Digest.objects.filter(pk=digest.pk).update(
         status=Digest.Status.SENT, sent_at=now, message_id=str(message_id)[:300], last_error=""
     )
-    subscriber.__class__.objects.filter(pk=subscriber.pk).update(last_digest_at=now)
+    Subscriber.objects.filter(pk=subscriber.pk).update(last_digest_at=now)
     DeliveryEvent.objects.create(
         kind=DeliveryEvent.Kind.SENT,
         email=subscriber.email,

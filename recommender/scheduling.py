@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 
@@ -14,6 +15,8 @@ from accounts.models import Subscriber
 from . import delivery, digests, ranking
 from .models import Digest, DigestItem
 from .ranking import RankingResult
+
+log = logging.getLogger(__name__)
 
 # Subscribers per Celery task: big enough to load shared data once per batch, small enough
 # that many workers share the load evenly.
@@ -50,13 +53,24 @@ def claim_due_subscribers(*, now: datetime) -> list[int]:
 
 
 def build_and_send(subscribers: list[Subscriber], *, moment: datetime) -> dict[str, int]:
-    counts = {"sent": 0, "skipped": 0, "already": 0}
+    """Build and send each subscriber's digest; one failure never stops the rest of the chunk.
+
+    "failed" counts the subscribers whose digest could not be built or sent; running the chunk
+    again retries exactly those (sent digests are never sent twice).
+    """
+    counts = {"sent": 0, "skipped": 0, "already": 0, "failed": 0}
     ranked = rank_chunk(subscribers, moment=moment)
     for subscriber in subscribers:
-        digest, created = digests.build_digest(
-            subscriber, moment=moment, ranked=ranked.get(subscriber.pk)
-        )
-        if delivery.send_digest(digest):
+        try:
+            digest, created = digests.build_digest(
+                subscriber, moment=moment, ranked=ranked.get(subscriber.pk)
+            )
+            sent = delivery.send_digest(digest)
+        except Exception:  # one bad address or profile must not cost the others their digest
+            log.exception("digest for subscriber %s failed", subscriber.pk)
+            counts["failed"] += 1
+            continue
+        if sent:
             counts["sent"] += 1
         elif created:
             counts["skipped"] += 1

@@ -25,11 +25,18 @@ def dispatch_due_digests() -> int:
     return len(claimed)
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=60, max_retries=5)
-def build_and_send_digests(subscriber_ids: list[int]) -> dict[str, int]:
-    """Build and send the current digest of each subscriber; safe to run twice."""
+@shared_task(bind=True, max_retries=5)
+def build_and_send_digests(self, subscriber_ids: list[int]) -> dict[str, int]:
+    """Build and send the current digest of each subscriber; safe to run twice.
+
+    If some failed (a mail server hiccup, say), the whole chunk is retried with back-off: the
+    digests already sent are skipped, the failed ones are sent again.
+    """
     subscribers = Subscriber.objects.filter(pk__in=subscriber_ids).select_related("profile")
-    return scheduling.build_and_send(list(subscribers), moment=timezone.now())
+    counts = scheduling.build_and_send(list(subscribers), moment=timezone.now())
+    if counts["failed"] and self.request.retries < self.max_retries:
+        raise self.retry(countdown=60 * 2**self.request.retries)
+    return counts
 
 
 @shared_task(autoretry_for=(FetchError,), retry_backoff=300, max_retries=3)

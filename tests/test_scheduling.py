@@ -61,3 +61,54 @@ def test_it_falls_back_to_utc_for_an_unknown_timezone():
 
 def test_it_splits_claimed_ids_into_worker_sized_chunks():
     assert list(scheduling.chunks(list(range(5)), 2)) == [[0, 1], [2, 3], [4]]
+
+
+def test_it_sends_the_rest_of_a_chunk_when_one_address_fails(make_subscriber, make_paper, settings):
+    from datetime import date
+
+    from django.core import mail
+
+    from recommender.models import Digest
+
+    make_paper(
+        title="Robot grasping",
+        abstract="Robot grasping policies.",
+        categories=["cs.RO"],
+        first_seen=date(2026, 7, 1),
+    )
+    readers = [
+        make_subscriber(f"{name}@example.com", interests_text="robot grasping")
+        for name in ("ann", "bad", "cat")
+    ]
+    settings.EMAIL_BACKEND = "tests.test_scheduling.RefusesOneAddress"
+
+    counts = scheduling.build_and_send(readers, moment=NOW)
+
+    assert counts["failed"] == 1
+    assert counts["sent"] == 2
+    assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.com", "cat@example.com"]
+    statuses = dict(Digest.objects.values_list("subscriber__email", "status"))
+    assert statuses["bad@example.com"] == Digest.Status.FAILED
+
+    # Running the chunk again (the task's retry) sends only the failed one, once the server
+    # accepts it, and nobody gets a second copy.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    again = scheduling.build_and_send(readers, moment=NOW)
+    assert (again["sent"], again["failed"], again["already"]) == (1, 0, 2)
+    assert sorted(m.to[0] for m in mail.outbox) == [
+        "ann@example.com",
+        "bad@example.com",
+        "cat@example.com",
+    ]
+
+
+class RefusesOneAddress:
+    def __init__(self, *args, **kwargs):
+        from django.core.mail.backends.locmem import EmailBackend
+
+        self.inner = EmailBackend()
+
+    def send_messages(self, messages):
+        if any(m.to == ["bad@example.com"] for m in messages):
+            raise OSError("550 mailbox unavailable")
+        return self.inner.send_messages(messages)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from unittest import mock
 
 import pytest
+from celery.exceptions import Retry
 
 from recommender import ingest, model_store
 from recommender.management.commands.demo import SAMPLE_PAPERS
@@ -34,3 +35,36 @@ def test_it_leaves_an_existing_model_to_the_nightly_refit():
         fetch_daily_papers.apply().get()
 
     assert model_store.current_version() == first
+
+
+@pytest.mark.django_db
+def test_it_retries_a_chunk_with_failures_without_resending_the_rest(
+    make_subscriber, make_paper, settings
+):
+    from datetime import date
+
+    from django.core import mail
+
+    from recommender.tasks import build_and_send_digests
+
+    make_paper(
+        title="Robot grasping",
+        abstract="Robot grasping policies.",
+        categories=["cs.RO"],
+        first_seen=date(2026, 7, 1),
+    )
+    ids = [
+        make_subscriber(f"{n}@example.com", interests_text="robot grasping").pk
+        for n in ("ann", "bad")
+    ]
+    settings.EMAIL_BACKEND = "tests.test_scheduling.RefusesOneAddress"
+
+    with pytest.raises(Retry):
+        build_and_send_digests.apply(args=[ids])
+    assert [m.to[0] for m in mail.outbox] == ["ann@example.com"]
+
+    # The retry, once the server accepts the address again, sends only the failed digest.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    counts = build_and_send_digests.apply(args=[ids]).get()
+    assert (counts["sent"], counts["already"], counts["failed"]) == (1, 1, 0)
+    assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.com", "bad@example.com"]

@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from .health import delivery_health
 from .models import DeliveryEvent, Digest, DigestItem, FeedbackEvent, Paper, Suppression
 
 
@@ -53,6 +54,12 @@ class DigestAdmin(admin.ModelAdmin):
     search_fields = ("subscriber__email", "message_id")
     raw_id_fields = ("subscriber",)
     inlines = (DigestItemInline,)
+
+    def changelist_view(self, request, extra_context=None):
+        # Delivery health sits above the list, so the page admins open daily shows it first.
+        return super().changelist_view(
+            request, {**(extra_context or {}), "health": delivery_health()}
+        )
 
 
 @admin.register(DeliveryEvent)

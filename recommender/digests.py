@@ -88,3 +88,10 @@ def build_digest(
     except IntegrityError:
         return Digest.objects.get(subscriber=subscriber, period_start=period), False
     return digest, True
+
+
+def preview_digest(subscriber: Subscriber) -> ranking.RankingResult:
+    """What the subscriber's next digest would hold if it were built now; nothing is stored."""
+    return ranking.rank_with_details(
+        subscriber.profile, candidate_papers(subscriber), limit=settings.DIGEST_MAX_ITEMS
+    )

@@ -206,7 +206,7 @@ def main() -> None:
 
     scores = Scores()
     svm_seconds = []
-    no_expansion = {"expansion": 0.0, "text_expansion": 0.0}
+    no_expansion = {"expansion": 0.0, "text_expansion": 0.0, "text_term_expansion": 0.0}
     for cat in args.categories:
         specs = {
             "text": profiles.ProfileSpec(text=texts[cat]),

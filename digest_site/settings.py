@@ -211,6 +211,13 @@ PROFILE_WEIGHTS = {
     "keywords": env.float("PROFILE_KEYWORDS_WEIGHT", default=1.0),
     "categories": env.float("PROFILE_CATEGORIES_WEIGHT", default=1.0),
     "seeds": env.float("PROFILE_SEEDS_WEIGHT", default=1.0),
+    # Text and keywords first get the N vocabulary terms nearest to them in LSA space added
+    # (weight similarity x idf, together this fraction of the text's own weight), then the
+    # expansion by papers below. Chosen on the May validation window of
+    # bench/recommender_quality.py (README); 0 turns it off.
+    "text_term_expansion_terms": env.int("PROFILE_TEXT_TERM_EXPANSION_TERMS", default=10),
+    "text_term_expansion": env.float("PROFILE_TEXT_TERM_EXPANSION_WEIGHT", default=0.5),
+    "text_term_expansion_min_docs": env.int("PROFILE_TEXT_TERM_EXPANSION_MIN_DOCS", default=20),
     # Query expansion: the centroid of the N stored papers nearest to the profile is added.
     # Text and keywords may find their neighbours by title instead of full text: +0.015 nDCG on
     # a May validation window of bench/recommender_quality.py but -0.015 on its June test days

@@ -157,6 +157,61 @@ def _expand(
     return l2_normalise(vector + weight * centroid)
 
 
+def _expand_terms(
+    model: FittedModel, row: sparse.csr_matrix, terms: int, weight: float, min_docs: int
+) -> sparse.csr_matrix:
+    """Query term expansion: add the `terms` vocabulary terms nearest to the text in LSA space.
+
+    A term's LSA vector is its column of the SVD components scaled by the singular values; the
+    nearest ones to a short text are the words papers on that topic use ("speech synthesis" ->
+    "text-to-speech", "tts model"). They are added to the TF-IDF row with weight
+    similarity x idf (together `weight` times the row's length) before it is projected, so a
+    one- or two-word interest text is matched through a dozen related words, not only through
+    its own. Terms in fewer than `min_docs` papers (at most 1% of the corpus) are not used: their
+    vectors are noise. Without an SVD (tiny corpora) the row is returned unchanged.
+    """
+    svd = model.svd
+    if terms <= 0 or weight <= 0 or svd is None or row.nnz == 0:
+        return row
+    query = model.dense_from_sparse(row)[0]
+    if not np.any(query):
+        return row
+    norms, usable = _term_space(model, min_docs)
+    sims = (query * svd.singular_values_.astype(np.float32)) @ svd.components_
+    sims = np.divide(sims, norms, out=np.zeros_like(sims), where=norms > 0)
+    sims[~usable] = -np.inf
+    terms = min(terms, int(usable.sum()))
+    if terms <= 0:
+        return row
+    top = np.argpartition(-sims, terms - 1)[:terms]
+    added = np.maximum(sims[top], 0.0) * model.vectorizer.idf_[top]
+    norm = np.linalg.norm(added)
+    if norm == 0:
+        return row
+    extra = sparse.csr_matrix(
+        (weight * np.sqrt((row.data**2).sum()) * added / norm, (np.zeros(terms, int), top)),
+        shape=row.shape,
+        dtype=np.float32,
+    )
+    return (row + extra).tocsr()
+
+
+def _term_space(model: FittedModel, min_docs: int) -> tuple[np.ndarray, np.ndarray]:
+    """(length of each term's LSA vector, usable-term mask), computed once per loaded model."""
+    cached = getattr(model, "_term_space", None)
+    if cached is not None and cached[0] == min_docs:
+        return cached[1], cached[2]
+    svd = model.svd
+    norms = np.sqrt(((svd.components_ * svd.singular_values_[:, None]) ** 2).sum(axis=0))
+    norms = norms.astype(np.float32)
+    # Document frequencies from the smoothed idf: idf = ln((1 + n) / (1 + df)) + 1.
+    n = len(model.corpus_ids)
+    docs = (1 + n) * np.exp(1 - model.vectorizer.idf_.astype(np.float64)) - 1
+    usable = (docs >= min(min_docs, max(2, n // 100)) - 0.5) & (norms > 0)
+    model._term_space = (min_docs, norms, usable)
+    return norms, usable
+
+
 def corpus32(model: FittedModel) -> np.ndarray:
     """The corpus matrix as float32 (stored as float16), converted once per loaded model."""
     cached = getattr(model, "_corpus32", None)
@@ -196,6 +251,12 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
         "by_title": weights["text_expansion_by_title"],
     }
 
+    expand_terms = {
+        "terms": weights["text_term_expansion_terms"],
+        "weight": weights["text_term_expansion"],
+        "min_docs": weights["text_term_expansion_min_docs"],
+    }
+
     text = clean_interest_text(spec.text)
     keywords = [" ".join(k.split()) for k in spec.keywords if k and k.strip()]
     user_terms = None
@@ -208,7 +269,7 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
         for name, row in (("text", text_rows[0]), ("keywords", text_rows[1])):
             if row.nnz == 0:
                 continue
-            vector = model.dense_from_sparse(row)[0]
+            vector = model.dense_from_sparse(_expand_terms(model, row, **expand_terms))[0]
             if np.any(vector):
                 parts.append((name, weights[name], _expand(model, vector, **expand_text)))
         if not any(name in ("text", "keywords") for name, *_ in parts) and not problem:

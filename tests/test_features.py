@@ -81,3 +81,11 @@ def test_it_ignores_latex_markup_and_folds_plurals():
     assert "Event-VLA" in tokens
     assert "robot" in tokens
     assert not {"textbf", "mathcal"} & set(tokens)
+
+
+def test_it_zeroes_the_common_first_lsa_direction(sample_model):
+    assert not np.any(sample_model.svd.components_[0])
+    assert not np.any(sample_model.corpus_matrix[:, 0])
+    dense = sample_model.dense(["robot manipulation", "speech synthesis"])
+    assert not np.any(dense[:, 0])
+    assert np.allclose(np.linalg.norm(dense, axis=1), 1.0, atol=1e-5)

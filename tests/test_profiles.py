@@ -144,3 +144,23 @@ def test_it_reuses_a_built_profile_until_the_profile_or_its_feedback_changes(
     interest.save()
     assert not np.allclose(built().vector, first.vector)
     assert len(builds) == 3
+
+
+def test_it_expands_interest_text_with_the_nearest_vocabulary_terms(sample_model):
+    row = sample_model.sparse(["speech"])
+    expanded = profiles._expand_terms(sample_model, row, terms=5, weight=0.5, min_docs=2)
+    names = sample_model.feature_names()
+    added = {names[i] for i in expanded.indices} - {names[i] for i in row.indices}
+    assert 0 < len(added) <= 5
+    assert any("speech" in term or "audio" in term or "speaker" in term for term in added)
+    # The text's own words keep (at least) their weight; the added terms weigh half the text.
+    assert np.all(expanded[0, row.indices].toarray() >= row.data - 1e-6)
+    assert np.isclose(np.linalg.norm((expanded - row).toarray()), 0.5, atol=1e-4)
+    off = profiles._expand_terms(sample_model, row, terms=0, weight=0.5, min_docs=2)
+    assert (off != row).nnz == 0
+
+    spec = ProfileSpec(text="speech")
+    built = profiles.build_profile(sample_model, spec)
+    plain = profiles.build_profile(sample_model, spec, weights={"text_term_expansion": 0.0})
+    assert not np.allclose(built.vector, plain.vector)
+    assert _cos(sample_model, built.vector, SPEECH) > _cos(sample_model, built.vector, GRASPING)

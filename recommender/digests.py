@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import numpy as np
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max, QuerySet
@@ -36,11 +37,37 @@ def recent_papers(*, days: int) -> QuerySet[Paper]:
     )
 
 
-def candidate_papers(subscriber: Subscriber) -> QuerySet[Paper]:
-    """New papers of the period that the subscriber has not been sent yet."""
-    lookback = settings.DIGEST_LOOKBACK_DAYS[subscriber.profile.frequency]
-    already_sent = DigestItem.objects.filter(digest__subscriber=subscriber).values("paper_id")
-    return recent_papers(days=lookback).exclude(pk__in=already_sent)
+def candidate_window(subscribers: list[Subscriber]) -> tuple[list[Paper], list[np.ndarray]]:
+    """The recent papers of a batch of subscribers, and for each one the mask of those open to
+    them: inside their frequency's lookback window and not sent to them before.
+
+    Loaded once per batch (one Celery chunk, or a single subscriber) so the candidates are
+    fetched and transformed once, whatever the number of subscribers.
+    """
+    lookbacks = [settings.DIGEST_LOOKBACK_DAYS[s.profile.frequency] for s in subscribers]
+    candidates = list(recent_papers(days=max(lookbacks)))
+    newest = max((p.first_seen for p in candidates), default=None)
+    received: dict[int, set[int]] = {}
+    for subscriber_id, paper_id in DigestItem.objects.filter(
+        digest__subscriber__in=subscribers, paper_id__in=[p.pk for p in candidates]
+    ).values_list("digest__subscriber_id", "paper_id"):
+        received.setdefault(subscriber_id, set()).add(paper_id)
+    allowed = []
+    for subscriber, lookback in zip(subscribers, lookbacks, strict=True):
+        start = newest - timedelta(days=lookback) if newest else None
+        sent = received.get(subscriber.pk, set())
+        allowed.append(
+            np.array([p.first_seen > start and p.pk not in sent for p in candidates], bool)
+        )
+    return candidates, allowed
+
+
+def rank_alone(subscriber: Subscriber) -> ranking.RankingResult:
+    """Rank one subscriber's candidates (the batch path does the same for a whole chunk)."""
+    candidates, allowed = candidate_window([subscriber])
+    return ranking.rank_many(
+        [subscriber.profile], candidates, limit=settings.DIGEST_MAX_ITEMS, allowed=allowed
+    )[0]
 
 
 def build_digest(
@@ -60,9 +87,7 @@ def build_digest(
         return existing, False
 
     if ranked is None:
-        ranked = ranking.rank_with_details(
-            profile, candidate_papers(subscriber), limit=settings.DIGEST_MAX_ITEMS
-        )
+        ranked = rank_alone(subscriber)
     picks = ranked.picks
     note = ranked.note if picks else f"No new papers matched these interests. {ranked.note}"
     try:
@@ -92,6 +117,4 @@ def build_digest(
 
 def preview_digest(subscriber: Subscriber) -> ranking.RankingResult:
     """What the subscriber's next digest would hold if it were built now; nothing is stored."""
-    return ranking.rank_with_details(
-        subscriber.profile, candidate_papers(subscriber), limit=settings.DIGEST_MAX_ITEMS
-    )
+    return rank_alone(subscriber)

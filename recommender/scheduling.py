@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
-import numpy as np
 from django.conf import settings
 from django.db.models import Q
 
 from accounts.models import Subscriber
 
 from . import delivery, digests, ranking
-from .models import Digest, DigestItem
+from .models import Digest
 from .ranking import RankingResult
 
 log = logging.getLogger(__name__)
@@ -97,21 +96,7 @@ def rank_chunk(subscribers: list[Subscriber], *, moment: datetime) -> dict[int, 
     todo = [s for s in subscribers if (s.pk, periods[s.pk]) not in built]
     if not todo:
         return {}
-    lookbacks = {s.pk: settings.DIGEST_LOOKBACK_DAYS[s.profile.frequency] for s in todo}
-    candidates = list(digests.recent_papers(days=max(lookbacks.values())))
-    newest = max((p.first_seen for p in candidates), default=None)
-    received: dict[int, set[int]] = {}
-    for subscriber_id, paper_id in DigestItem.objects.filter(
-        digest__subscriber_id__in=lookbacks, paper_id__in=[p.pk for p in candidates]
-    ).values_list("digest__subscriber_id", "paper_id"):
-        received.setdefault(subscriber_id, set()).add(paper_id)
-    allowed = []
-    for subscriber in todo:
-        start = newest - timedelta(days=lookbacks[subscriber.pk]) if newest else None
-        sent = received.get(subscriber.pk, set())
-        allowed.append(
-            np.array([p.first_seen > start and p.pk not in sent for p in candidates], bool)
-        )
+    candidates, allowed = digests.candidate_window(todo)
     results = ranking.rank_many(
         [s.profile for s in todo], candidates, limit=settings.DIGEST_MAX_ITEMS, allowed=allowed
     )

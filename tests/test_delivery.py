@@ -81,7 +81,7 @@ def test_it_does_not_email_a_paused_subscriber(built_digest):
 
 
 def test_it_records_a_failed_send_and_allows_a_retry(built_digest, settings):
-    settings.EMAIL_BACKEND = "tests.test_delivery.BrokenBackend"
+    settings.EMAIL_BACKEND = "tests.mail_backends.BrokenBackend"
 
     with pytest.raises(OSError, match="connection refused"):
         delivery.send_digest(built_digest)
@@ -95,11 +95,3 @@ def test_it_records_a_failed_send_and_allows_a_retry(built_digest, settings):
     assert delivery.send_digest(built_digest)
     built_digest.refresh_from_db()
     assert (built_digest.status, built_digest.attempts) == (Digest.Status.SENT, 2)
-
-
-class BrokenBackend:
-    def __init__(self, *args, **kwargs):
-        pass
-
-    def send_messages(self, messages):
-        raise OSError("connection refused")

@@ -9,25 +9,14 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-import subprocess
-import sys
 
-from tests.services import PROJECT_ROOT
+from tests.services import manage
 
 
 def test_it_runs_the_whole_job_and_writes_a_digest_to_the_outbox(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "DIGEST_VAR_DIR": str(tmp_path / "var")}
-    for command in (["migrate", "--noinput"], ["demo"]):
-        result = subprocess.run(
-            [sys.executable, "manage.py", *command],
-            cwd=PROJECT_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert result.returncode == 0, result.stderr
+    manage(env, "migrate", "--noinput")
+    result = manage(env, "demo", timeout=300)
 
     assert (tmp_path / "var" / "db.sqlite3").exists()
     assert "Done:" in result.stdout

@@ -80,7 +80,7 @@ def test_it_sends_the_rest_of_a_chunk_when_one_address_fails(make_subscriber, ma
         make_subscriber(f"{name}@example.com", interests_text="robot grasping")
         for name in ("ann", "bad", "cat")
     ]
-    settings.EMAIL_BACKEND = "tests.test_scheduling.RefusesOneAddress"
+    settings.EMAIL_BACKEND = "tests.mail_backends.RefusesOneAddress"
 
     counts = scheduling.build_and_send(readers, moment=NOW)
 
@@ -100,15 +100,3 @@ def test_it_sends_the_rest_of_a_chunk_when_one_address_fails(make_subscriber, ma
         "bad@example.com",
         "cat@example.com",
     ]
-
-
-class RefusesOneAddress:
-    def __init__(self, *args, **kwargs):
-        from django.core.mail.backends.locmem import EmailBackend
-
-        self.inner = EmailBackend()
-
-    def send_messages(self, messages):
-        if any(m.to == ["bad@example.com"] for m in messages):
-            raise OSError("550 mailbox unavailable")
-        return self.inner.send_messages(messages)

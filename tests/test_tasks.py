@@ -57,7 +57,7 @@ def test_it_retries_a_chunk_with_failures_without_resending_the_rest(
         make_subscriber(f"{n}@example.com", interests_text="robot grasping").pk
         for n in ("ann", "bad")
     ]
-    settings.EMAIL_BACKEND = "tests.test_scheduling.RefusesOneAddress"
+    settings.EMAIL_BACKEND = "tests.mail_backends.RefusesOneAddress"
 
     with pytest.raises(Retry):
         build_and_send_digests.apply(args=[ids])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import zoneinfo
 from functools import cache
 
@@ -52,6 +53,63 @@ class SingleLineEmailField(forms.EmailField):
         return super().to_python(value)
 
 
+class _SharedChoicesWidget:
+    """Shares its choices with its copies instead of copying and re-normalising them."""
+
+    def __deepcopy__(self, memo):
+        # forms.Widget.__deepcopy__, which ChoiceWidget extends with a copy of the choices.
+        return forms.Widget.__deepcopy__(self, memo)
+
+
+class SharedCheckboxSelectMultiple(_SharedChoicesWidget, forms.CheckboxSelectMultiple):
+    pass
+
+
+class SharedRadioSelect(_SharedChoicesWidget, forms.RadioSelect):
+    pass
+
+
+class SharedSelect(_SharedChoicesWidget, forms.Select):
+    pass
+
+
+class _FixedChoicesField:
+    """A choice field whose choices are fixed when the form class is defined.
+
+    Django deep-copies every field for every form instance, choices included; for these
+    fields that was most of the form's cost on each subscribe POST. The choices are frozen
+    into tuples here, so sharing them between instances is safe: they cannot be changed in
+    place, and assigning new ones to one form's field does not touch the others.
+    """
+
+    def __init__(self, *, choices, widget, **kwargs):
+        frozen = tuple(
+            (value, tuple(label) if isinstance(label, (list, tuple)) else label)
+            for value, label in choices
+        )
+        super().__init__(choices=frozen, widget=widget, **kwargs)
+
+    def __deepcopy__(self, memo):
+        result = copy.copy(self)
+        memo[id(self)] = result
+        result.widget = copy.deepcopy(self.widget, memo)
+        result.error_messages = self.error_messages.copy()
+        result.validators = self.validators[:]
+        return result
+
+
+class FixedMultipleChoiceField(_FixedChoicesField, forms.MultipleChoiceField):
+    pass
+
+
+class FixedChoiceField(_FixedChoicesField, forms.ChoiceField):
+    pass
+
+
+class FixedTypedChoiceField(_FixedChoicesField, forms.TypedChoiceField):
+    pass
+
+
 class ProfileForm(forms.Form):
     """The interest and delivery fields shared by the subscribe and preferences forms."""
 
@@ -64,11 +122,11 @@ class ProfileForm(forms.Form):
         },
     )
     keywords = SingleLineCharField(label="Keywords", required=False, max_length=1200)
-    categories = forms.MultipleChoiceField(
+    categories = FixedMultipleChoiceField(
         label="arXiv categories",
         required=False,
-        choices=[(group, list(choices)) for group, choices in CATEGORY_GROUPS],
-        widget=forms.CheckboxSelectMultiple,
+        choices=CATEGORY_GROUPS,
+        widget=SharedCheckboxSelectMultiple,
         error_messages={"invalid_choice": "“%(value)s” is not an arXiv category we offer."},
     )
     seed_references = forms.CharField(
@@ -76,17 +134,23 @@ class ProfileForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    frequency = forms.ChoiceField(
+    frequency = FixedChoiceField(
         label="How often",
         choices=InterestProfile.Frequency.choices,
         initial=InterestProfile.Frequency.DAILY,
-        widget=forms.RadioSelect,
+        widget=SharedRadioSelect,
     )
-    send_weekday = forms.TypedChoiceField(
-        label="Weekly digests arrive on", choices=WEEKDAYS, coerce=int, initial=0
+    send_weekday = FixedTypedChoiceField(
+        label="Weekly digests arrive on",
+        choices=WEEKDAYS,
+        coerce=int,
+        initial=0,
+        widget=SharedSelect,
     )
     timezone = SingleLineCharField(label="Time zone", max_length=64, initial="UTC")
-    send_hour = forms.TypedChoiceField(label="Send at", choices=HOURS, coerce=int, initial=7)
+    send_hour = FixedTypedChoiceField(
+        label="Send at", choices=HOURS, coerce=int, initial=7, widget=SharedSelect
+    )
 
     def clean_interests_text(self) -> str:
         text = self.cleaned_data["interests_text"].strip()

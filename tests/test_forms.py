@@ -123,3 +123,15 @@ def test_it_rerenders_the_page_with_messages_next_to_fields_and_typed_values(cli
     assert 'value="cs.LG" checked' in html
     assert "Please check the form" in html
     assert not Subscriber.objects.exists()
+
+
+def test_it_keeps_a_change_to_one_forms_choices_out_of_the_next_form():
+    # The choice fields share their fixed choices between form instances (no per-form copy).
+    first = SubscribeForm()
+    first.fields["send_hour"].choices = [(7, "07:00")]
+    first.fields["categories"].choices = [("cs.LG", "Machine Learning")]
+    second = SubscribeForm(form_data(send_hour="9", categories=["cs.RO", "eess.AS"]))
+    assert second.is_valid(), second.errors
+    assert len(second.hour_options()) == 24
+    assert second.cleaned_data["categories"] == ["cs.RO", "eess.AS"]
+    assert not SubscribeForm(form_data(send_hour="24")).is_valid()

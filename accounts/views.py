@@ -35,22 +35,22 @@ RATE_LIMITED_MESSAGE = (
 )
 
 
-def _allow_subscribe_from(request: HttpRequest) -> bool:
-    return ratelimit.allow(
+def _limit_per_ip(request: HttpRequest) -> ratelimit.Limit:
+    return ratelimit.Limit(
         "subscribe-ip",
         ratelimit.client_ip(request) or "no-ip",
-        limit=settings.SUBSCRIBE_LIMIT_PER_IP,
-        window=settings.SUBSCRIBE_LIMIT_WINDOW_SECONDS,
+        settings.SUBSCRIBE_LIMIT_PER_IP,
+        settings.SUBSCRIBE_LIMIT_WINDOW_SECONDS,
     )
 
 
-def _allow_mail_to(email: str) -> bool:
+def _limit_per_email(email: str) -> ratelimit.Limit:
     # Caps the emails one address can be sent through our forms, whoever asks.
-    return ratelimit.allow(
+    return ratelimit.Limit(
         "subscribe-email",
         email.strip().lower(),
-        limit=settings.SUBSCRIBE_LIMIT_PER_EMAIL,
-        window=settings.SUBSCRIBE_LIMIT_WINDOW_SECONDS,
+        settings.SUBSCRIBE_LIMIT_PER_EMAIL,
+        settings.SUBSCRIBE_LIMIT_WINDOW_SECONDS,
     )
 
 
@@ -85,16 +85,22 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         html = _blank_landing_page(settings.SITE_NAME)
         return HttpResponse(html.replace(_TOKEN_SLOT, get_token(request)))
     form = SubscribeForm(request.POST)
-    if not _allow_subscribe_from(request):
-        form.is_valid()
+    per_ip = _limit_per_ip(request)
+    limits = [per_ip]
+    # A filled honeypot gets the same answer as everyone else and nothing is sent; so does an
+    # address already mailed enough this hour, so neither bots nor people probing addresses
+    # learn anything. The address is counted only when the IP's limit allows the attempt.
+    wanted = form.is_valid() and not form.cleaned_data["website"]
+    if wanted:
+        limits.append(_limit_per_email(form.cleaned_data["email"]))
+    exceeded = ratelimit.first_exceeded(*limits)  # one round trip for both counters
+    if exceeded == per_ip:
         form.add_error(None, RATE_LIMITED_MESSAGE)
         return render(request, "accounts/subscribe.html", {"form": form}, status=429)
     if not form.is_valid():
         return render(request, "accounts/subscribe.html", {"form": form}, status=400)
-    data = form.cleaned_data
-    # A filled honeypot or an address already mailed enough this hour get the same answer as
-    # everyone else, so neither bots nor people probing addresses learn anything.
-    if not data["website"] and _allow_mail_to(data["email"]):
+    if wanted and exceeded is None:
+        data = form.cleaned_data
         tasks.subscribe.delay(
             data["email"],
             services.ProfileData.from_cleaned(data).to_json(),
@@ -116,7 +122,7 @@ def request_link(request: HttpRequest) -> HttpResponse:
     field = SingleLineEmailField(max_length=254)
     error, email = "", request.POST.get("email", "")
     if request.method == "POST":
-        if not _allow_subscribe_from(request):
+        if ratelimit.first_exceeded(_limit_per_ip(request)):
             error, status = RATE_LIMITED_MESSAGE, 429
         else:
             try:
@@ -124,7 +130,7 @@ def request_link(request: HttpRequest) -> HttpResponse:
             except ValidationError as invalid:
                 error, status = invalid.messages[0], 400
             else:
-                if _allow_mail_to(email):
+                if not ratelimit.first_exceeded(_limit_per_email(email)):
                     tasks.request_link.delay(email)
                 return redirect("accounts:check-inbox")
         context = {"error": error, "email": email}

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import uuid
 from datetime import date
 from pathlib import Path
 
@@ -80,3 +81,27 @@ def installed_model(sample_model, isolated_model_store):
 
     model_store.save(sample_model)
     return sample_model
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The default cache on the machine's Redis, under a key prefix of this test's own."""
+    import redis
+
+    from tests.services import REDIS_HOST, REDIS_PORT, ensure_redis
+
+    ensure_redis()
+    url = f"redis://{REDIS_HOST}:{REDIS_PORT}/0"
+    prefix = f"it-{uuid.uuid4().hex[:8]}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    yield prefix
+    # Only this test's keys: clear() would flush the whole Redis database others share.
+    client = redis.Redis.from_url(url)
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)

@@ -236,6 +236,31 @@ def test_it_shares_rate_limits_between_workers_through_redis(db):
     assert 0 < ttl <= 61  # counters expire with their window
 
 
+@pytest.mark.integration
+def test_it_counts_the_ip_and_the_address_together_and_stops_at_the_first_refusal(redis_cache):
+    from django.core.cache import cache
+
+    per_ip = ratelimit.Limit("subscribe-ip", "192.0.2.9", limit=2, window=60)
+    per_email = ratelimit.Limit("subscribe-email", "ada@example.org", limit=5, window=60)
+    answers = [ratelimit.first_exceeded(per_ip, per_email) for _ in range(4)]
+    assert answers == [None, None, per_ip, per_ip]
+    # The refused attempts were not counted against the address.
+    assert cache.get(per_ip.cache_key()) == 4
+    assert cache.get(per_email.cache_key()) == 2
+    client, backend = ratelimit.redis_server()
+    assert 0 < client.ttl(backend.make_key(per_email.cache_key())) <= 61  # expires with its window
+
+
+@pytest.mark.integration
+@override_settings(SUBSCRIBE_LIMIT_PER_IP=3, SUBSCRIBE_LIMIT_PER_EMAIL=1)
+def test_it_limits_subscribes_per_ip_and_per_address_with_redis(client, db, redis_cache):
+    answers = [subscribe(client, email="ada@example.org").status_code for _ in range(4)]
+    assert answers == [302, 302, 302, 429]
+    assert [m.to for m in mail.outbox] == [["ada@example.org"]]
+    assert client.post("/", form_data(), REMOTE_ADDR="192.0.2.1").status_code == 302
+    assert len(mail.outbox) == 1
+
+
 def _bucket_key(cache) -> str:
     import hashlib
     import time

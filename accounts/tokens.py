@@ -19,7 +19,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from .models import Subscriber
 
-PURPOSES = ("confirm", "preferences", "unsubscribe", "feedback")
+PURPOSES = ("confirm", "preferences", "unsubscribe", "feedback", "open")
 
 
 class InvalidToken(Exception):
@@ -42,6 +42,7 @@ def _max_age(purpose: str) -> timedelta:
         "preferences": settings.PREFERENCES_LINK_MAX_AGE_DAYS,
         "unsubscribe": settings.UNSUBSCRIBE_LINK_MAX_AGE_DAYS,
         "feedback": settings.FEEDBACK_LINK_MAX_AGE_DAYS,
+        "open": settings.FEEDBACK_LINK_MAX_AGE_DAYS,
     }[purpose]
     return timedelta(days=days)
 
@@ -61,10 +62,15 @@ def make_token(subscriber: Subscriber, purpose: str, **extra: Any) -> str:
     return _signer(purpose).sign_object(payload, compress=True)
 
 
-def read_token(token: str, purpose: str) -> TokenData:
-    """The subscriber (and extra fields) a token was made for, or InvalidToken."""
+def read_token(token: str, purpose: str, *, check_age: bool = True) -> TokenData:
+    """The subscriber (and extra fields) a token was made for, or InvalidToken.
+
+    `check_age=False` accepts an expired but genuine token: only for links whose old copies
+    must still lead somewhere harmless (a paper link in a months-old digest).
+    """
+    max_age = _max_age(purpose) if check_age else None
     try:
-        payload = _signer(purpose).unsign_object(token, max_age=_max_age(purpose))
+        payload = _signer(purpose).unsign_object(token, max_age=max_age)
     except signing.SignatureExpired as error:
         raise InvalidToken("This link has expired.", expired=True) from error
     except (signing.BadSignature, ValueError) as error:

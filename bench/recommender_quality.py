@@ -14,7 +14,8 @@ Protocol (README "Measured figures"):
   LinearSVC per subscriber, C=0.01, class_weight="balanced", seeds positive, every other
   training paper negative);
 * feedback: a text subscriber likes the relevant papers of days 1-3 (and, in the "digest"
-  variant, only those it was shown, thumbs-down on the others shown); measured on days 4+.
+  variant, only those it was shown, thumbs-down on the others shown; in the "clicks" variant
+  it only opens the relevant papers it was shown); measured on days 4+.
 
 Ours goes through recommender.profiles.build_profile and recommender.ranking, the code real
 subscribers go through. A separately labelled row shows the "categories" profile field, which
@@ -293,6 +294,9 @@ def feedback_gain(model, days: list[Day], categories: list[str], texts: dict) ->
             "digest thumbs up/down of days 1-3": profiles.build_profile(
                 model,
                 profiles.ProfileSpec(text=texts[cat], liked=liked_shown, disliked=disliked_shown),
+            ),
+            "digest clicks only, days 1-3": profiles.build_profile(
+                model, profiles.ProfileSpec(text=texts[cat], clicked=liked_shown)
             ),
         }
         for day in late:

@@ -261,6 +261,9 @@ CONFIRM_LINK_MAX_AGE_DAYS = env.int("CONFIRM_LINK_MAX_AGE_DAYS", default=3)
 PREFERENCES_LINK_MAX_AGE_DAYS = env.int("PREFERENCES_LINK_MAX_AGE_DAYS", default=30)
 UNSUBSCRIBE_LINK_MAX_AGE_DAYS = env.int("UNSUBSCRIBE_LINK_MAX_AGE_DAYS", default=400)
 FEEDBACK_LINK_MAX_AGE_DAYS = env.int("FEEDBACK_LINK_MAX_AGE_DAYS", default=90)
+# Paper links opened sooner than this after a digest was sent are not counted as clicks: mail
+# security scanners fetch every link on delivery.
+FEEDBACK_CLICK_MIN_SECONDS = env.int("FEEDBACK_CLICK_MIN_SECONDS", default=60)
 # Rate limits (fixed windows in the cache; shared across workers when REDIS_URL is set).
 # Subscribing and asking for a preferences link count together per client IP and per address.
 SUBSCRIBE_LIMIT_PER_IP = env.int("SUBSCRIBE_LIMIT_PER_IP", default=10)

@@ -12,7 +12,7 @@ from accounts import tokens
 from accounts.models import Subscriber
 from digest_site.emails import make_message
 
-from .feedback import feedback_url
+from .feedback import feedback_url, open_url
 from .models import DeliveryEvent, Digest, DigestItem, FeedbackEvent, Suppression
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,7 @@ def digest_email_context(digest: Digest, items: list[DigestItem], subscriber) ->
     for item in items:
         item.more_url = feedback_url(subscriber, item, FeedbackEvent.Kind.UP)
         item.less_url = feedback_url(subscriber, item, FeedbackEvent.Kind.DOWN)
+        item.open_url = open_url(subscriber, item)
     return {
         "digest": digest,
         "items": items,

@@ -25,8 +25,7 @@ def delivery_health(*, days: int = 7, today: date | None = None) -> dict:
     today = today or timezone.localdate()
     since = today - timedelta(days=days - 1)
     per_day: dict[date, dict[str, int]] = {
-        since + timedelta(days=n): dict.fromkeys(Digest.Status.values, 0)
-        for n in range(days)
+        since + timedelta(days=n): dict.fromkeys(Digest.Status.values, 0) for n in range(days)
     }
     for row in (
         Digest.objects.filter(period_start__gte=since, period_start__lte=today)

@@ -7,4 +7,5 @@ app_name = "recommender"
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("feedback/<str:token>/", views.feedback, name="feedback"),
+    path("open/<str:token>/", views.open_paper, name="open"),
 ]

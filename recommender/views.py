@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -57,3 +57,18 @@ def feedback(request: HttpRequest, token: str) -> HttpResponse:
         )
         return render(request, "recommender/feedback_done.html", context)
     return render(request, "recommender/feedback.html", context)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def open_paper(request: HttpRequest, token: str) -> HttpResponse:
+    """A paper's title in a digest: count the click (see recommender.feedback), go to the paper."""
+    try:
+        url = feedback_service.open_paper(token, count=request.method == "GET")
+    except tokens.InvalidToken as error:
+        context = {"message": str(error), "expired": error.expired}
+        return render(request, "accounts/invalid_link.html", context, status=400)
+    # A link from an email opens a new top-level page: keep the token out of the Referer.
+    response = HttpResponseRedirect(url)
+    response["Referrer-Policy"] = "no-referrer"
+    return response

@@ -36,15 +36,6 @@ from .features import FittedModel
 from .models import Paper
 
 TRENDING_RANKER = "trending-fallback"
-# A paper this close to one the subscriber liked (or seeded) is explained by that paper.
-SIMILAR_TO_LIKED = 0.6
-# How many of each subscriber's best-scored candidates MMR chooses from (3x the digest size:
-# enough room to swap near-duplicates for the next best, small enough to stay cheap).
-MMR_POOL = 30
-# How much the expanded profile's related terms count next to the subscriber's own words.
-RELATED_TERMS_WEIGHT = 0.3
-# Smoothed idf of a word found in a tenth of all papers: below it a word is too common to explain.
-GENERIC_TERM_IDF = 1 + math.log(10)
 
 
 @dataclass(frozen=True)
@@ -162,7 +153,8 @@ def paper_similarity(dense: np.ndarray) -> np.ndarray:
     return cached[1]
 
 
-# Added to pinned papers' scores so they are picked before anything else.
+# Added to pinned papers' scores so they are picked before anything else: pinning is a rule,
+# not a weight (relevance and the priors are all well below 10).
 PINNED_BONUS = 1000.0
 
 
@@ -178,7 +170,7 @@ def select_batch(
     """The picks of many subscribers at once: an (n, limit) array of candidate indices, -1 where
     a subscriber has fewer eligible papers.
 
-    Pinned papers first, then greedy maximal marginal relevance over each row's MMR_POOL best
+    Pinned papers first, then greedy maximal marginal relevance over each row's `mmr_pool` best
     candidates: every step picks the candidate with the best score minus `diversity` times its
     similarity to the closest paper already picked, and drops candidates at least
     `duplicate_similarity` close to a pick. Vectorised over subscribers, so a chunk of any size
@@ -191,7 +183,7 @@ def select_batch(
     if m == 0 or limit == 0:
         return picks
     boosted = np.where(eligible, scores + PINNED_BONUS * pinned, -np.inf).astype(np.float32)
-    size = min(MMR_POOL, m)
+    size = min(max(int(weights["mmr_pool"]), limit), m)
     if size < m:
         pool = np.argpartition(-boosted, size - 1, axis=1)[:, :size]
     else:
@@ -239,7 +231,7 @@ def matching_terms(
 
     A term's contribution is its TF-IDF weight in the paper times its weight in the profile: the
     subscriber's own words (text, keywords) count fully, the terms the expanded profile leans on
-    (its LSA loadings) count RELATED_TERMS_WEIGHT, so "robotics" can explain a paper with
+    (its LSA loadings) count `explain_related_terms`, so "robotics" can explain a paper with
     "manipulation" and "grasping".
     """
     indices, values = row.indices, row.data
@@ -258,9 +250,14 @@ def matching_terms(
         related = np.maximum(model.svd.components_[:, indices].T @ profile.vector, 0.0)
         if related.max() > 0:
             related = related / related.max()
-    contribution = values * (own / max(own.max(), 1e-9) + RELATED_TERMS_WEIGHT * related)
-    # Words in more than a tenth of all papers ("learning", "training") explain nothing.
-    contribution[model.vectorizer.idf_[indices] < GENERIC_TERM_IDF] = 0.0
+    weights = settings.RANKING_WEIGHTS
+    contribution = values * (
+        own / max(own.max(), 1e-9) + weights["explain_related_terms"] * related
+    )
+    # Words in more than a tenth of all papers ("learning", "training") explain nothing: the
+    # smoothed idf of a word in that share of papers is 1 + ln(1 / share).
+    generic_idf = 1 + math.log(1 / min(max(weights["explain_max_paper_share"], 1e-6), 1.0))
+    contribution[model.vectorizer.idf_[indices] < generic_idf] = 0.0
     names = model.feature_names()
     terms: list[str] = []
     covered: set[str] = set()
@@ -318,7 +315,7 @@ def _most_similar(profile: profiles.Profile, vector: np.ndarray) -> str:
         if papers:
             sims = [float(v @ vector) for _title, v in papers]
             best = int(np.argmax(sims))
-            if sims[best] >= SIMILAR_TO_LIKED:
+            if sims[best] >= settings.RANKING_WEIGHTS["explain_similar_paper"]:
                 title = papers[best][0]
                 title = title if len(title) <= 80 else title[:77] + "..."
                 return f"{label}: “{title}”"

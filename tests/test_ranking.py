@@ -273,6 +273,41 @@ def test_it_previews_an_unsaved_profile(installed_model, papers):
     assert len(picks) <= 3
 
 
+def test_its_explanation_thresholds_are_settings(
+    installed_model, make_subscriber, make_paper, papers, settings
+):
+    liked = make_paper(
+        title="Quadruped robot locomotion on rough terrain",
+        abstract="A legged robot learns locomotion policies in simulation.",
+    )
+    subscriber = _robotics_reader(make_subscriber)  # no keywords: those are always named
+    FeedbackEvent.objects.create(subscriber=subscriber, paper=liked, kind="up")
+    settings.RANKING_WEIGHTS = {
+        **settings.RANKING_WEIGHTS,
+        "explain_similar_paper": 1.01,  # no paper is that similar
+        "explain_max_paper_share": 1e-6,  # every word is "too common" to explain
+    }
+    ranked = ranking.rank_papers(subscriber.profile, Paper.objects.all(), limit=10)
+    reasons = [pick.reason for pick in ranked]
+    assert reasons
+    assert not any("similar to" in reason or "matches:" in reason for reason in reasons)
+
+
+def test_it_chooses_among_the_mmr_pool_only(settings):
+    dense = np.eye(4, dtype=np.float32)
+    scores = np.array([[0.9, 0.8, 0.7, 0.6]], np.float32)
+    eligible, pinned = np.ones((1, 4), bool), np.zeros(4, bool)
+    weights = {**settings.RANKING_WEIGHTS, "diversity": 0.0, "mmr_pool": 2}
+    picks = ranking.select_batch(scores, eligible, pinned, dense, limit=2, weights=weights)
+    wider = ranking.select_batch(
+        scores, eligible, pinned, dense, limit=3, weights={**weights, "mmr_pool": 4}
+    )
+    # A pool smaller than the digest is widened to the digest's size, never cut short.
+    narrow = ranking.select_batch(scores, eligible, pinned, dense, limit=3, weights=weights)
+    assert picks.tolist() == [[0, 1]]
+    assert wider.tolist() == narrow.tolist() == [[0, 1, 2]]
+
+
 def test_it_selects_for_many_subscribers_at_once(settings):
     weights = {**settings.RANKING_WEIGHTS, "diversity": 0.0, "duplicate_similarity": 0.9}
     dense = np.array([[1, 0], [1, 0], [0, 1], [0.6, 0.8]], np.float32)  # 0 and 1 are duplicates

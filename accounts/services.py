@@ -103,6 +103,16 @@ def subscriber_subscribe(*, email: str, profile: ProfileData, consent: Consent) 
     return outcome
 
 
+def subscriber_subscribe_json(*, email: str, profile: dict, consent: dict) -> str:
+    """subscriber_subscribe() with the profile and consent in the JSON form the web request
+    queues (ProfileData.to_json(), Consent.to_json())."""
+    return subscriber_subscribe(
+        email=email,
+        profile=ProfileData.from_json(profile),
+        consent=Consent.from_json(consent),
+    )
+
+
 def _create_pending(email: str, consent: Consent) -> Subscriber | None:
     subscriber = Subscriber(email=email, status=Subscriber.Status.PENDING)
     _record_consent(subscriber, consent)

@@ -1,23 +1,27 @@
 """Celery tasks of the subscription flow: thin wrappers around the services.
 
-The web request only validates, rate-limits and enqueues one of these; the worker touches the
-database and the mail server. With no broker configured they run in-process.
+The web request only validates, rate-limits and hands the work over (sign-ups through the
+queue in accounts/signups.py); the worker touches the database and the mail server. With no
+broker configured they run in-process.
 """
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from . import services
+from . import services, signups
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
 def subscribe(email: str, profile: dict, consent: dict) -> str:
-    return services.subscriber_subscribe(
-        email=email,
-        profile=services.ProfileData.from_json(profile),
-        consent=services.Consent.from_json(consent),
-    )
+    return services.subscriber_subscribe_json(email=email, profile=profile, consent=consent)
+
+
+@shared_task
+def drain_signups() -> dict[str, int]:
+    """Subscribe everyone in the sign-up queue: woken by the first sign-up of a batch, and run
+    by beat every minute for any a failed wake-up or a dead worker left behind."""
+    return signups.drain()
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=30, max_retries=5)

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from recommender.ranking import preview_papers
 
-from . import ratelimit, selectors, services, tasks, tokens
+from . import ratelimit, selectors, services, signups, tasks, tokens
 from .categories import CATEGORY_NAMES
 from .forms import INTERESTS_MAX_LENGTH, PreferencesForm, SingleLineEmailField, SubscribeForm
 from .models import Subscriber
@@ -90,22 +90,21 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     # A filled honeypot gets the same answer as everyone else and nothing is sent; so does an
     # address already mailed enough this hour, so neither bots nor people probing addresses
     # learn anything. The address is counted only when the IP's limit allows the attempt.
-    wanted = form.is_valid() and not form.cleaned_data["website"]
-    if wanted:
-        limits.append(_limit_per_email(form.cleaned_data["email"]))
-    exceeded = ratelimit.first_exceeded(*limits)  # one round trip for both counters
-    if exceeded == per_ip:
+    sign_up = None
+    if form.is_valid() and not form.cleaned_data["website"]:
+        data = form.cleaned_data
+        limits.append(_limit_per_email(data["email"]))
+        sign_up = {
+            "email": data["email"],
+            "profile": services.ProfileData.from_cleaned(data).to_json(),
+            "consent": _consent(request).to_json(),
+        }
+    # Counts both limits and hands the sign-up to the worker, in one Redis round trip.
+    if signups.submit(sign_up, limits) == per_ip:
         form.add_error(None, RATE_LIMITED_MESSAGE)
         return render(request, "accounts/subscribe.html", {"form": form}, status=429)
     if not form.is_valid():
         return render(request, "accounts/subscribe.html", {"form": form}, status=400)
-    if wanted and exceeded is None:
-        data = form.cleaned_data
-        tasks.subscribe.delay(
-            data["email"],
-            services.ProfileData.from_cleaned(data).to_json(),
-            _consent(request).to_json(),
-        )
     return redirect("accounts:check-inbox")
 
 

@@ -125,6 +125,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
+    # Sign-ups wait in a Redis list (accounts/signups.py); the first of a batch wakes a drain.
+    # This sweep drains whatever a failed wake-up or a worker that died left there.
+    "drain-sign-ups": {
+        "task": "accounts.tasks.drain_signups",
+        "schedule": env.float("SIGNUP_SWEEP_EVERY_SECONDS", default=60),
+    },
     # Subscribers have their own send hour and timezone, so the dispatcher wakes often and
     # only picks those whose next digest is due.
     "dispatch-due-digests": {

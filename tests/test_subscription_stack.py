@@ -1,9 +1,10 @@
 """The subscription flow on the production topology: gunicorn and a Celery worker (their
 docker-compose commands) on PostgreSQL and Redis, emails through a loopback SMTP server.
 
-The web request only enqueues `accounts.tasks.subscribe`; this proves the JSON payload crosses a
-real broker and the worker writes the rows and sends the confirmation, and that the emailed
-links work against gunicorn, including the RFC 8058 one-click POST without cookies.
+The web request only queues the sign-up in Redis and wakes `accounts.tasks.drain_signups`; this
+proves the JSON payload crosses a real Redis and broker and the worker writes the rows and sends
+the confirmation, and that the emailed links work against gunicorn, including the RFC 8058
+one-click POST without cookies.
 """
 
 from __future__ import annotations
@@ -136,4 +137,6 @@ def test_it_subscribes_confirms_and_unsubscribes_through_gunicorn_and_a_worker(t
             " ON p.subscriber_id = s.id",
         )
         assert row == ("unsubscribed", "127.0.0.1/32", "web-form v1", "America/New_York", 6)
-        assert "accounts.tasks.subscribe" in (tmp_path / "worker.log").read_text()
+        worker_log = (tmp_path / "worker.log").read_text()
+        assert "accounts.tasks.drain_signups" in worker_log
+        assert "'created': 1" in worker_log

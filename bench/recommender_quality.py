@@ -28,8 +28,6 @@ does use category metadata (the category centroid) and is not comparable.
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import os
 import resource
 import sys
@@ -50,11 +48,12 @@ django.setup()
 
 from sklearn.svm import LinearSVC  # noqa: E402
 
+from bench import dump  # noqa: E402
+from bench.dump import clean  # noqa: E402
 from recommender import features, profiles, ranking  # noqa: E402
 from recommender.evaluation import ndcg_at_k, precision_at_k, recall_at_k  # noqa: E402
 from recommender.models import Paper  # noqa: E402
 
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "arxiv-stream-2025-2026.jsonl.gz"
 # Niche categories with 500-2,000 papers in the dump, with the names arXiv gives them.
 CATEGORIES = {
     "cs.RO": "robotics",
@@ -78,15 +77,6 @@ K = 10
 
 def log(message: str) -> None:
     print(message, flush=True)
-
-
-def load(path: Path) -> list[dict]:
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle]
-
-
-def clean(text: str) -> str:
-    return " ".join(text.split())
 
 
 class Day:
@@ -140,7 +130,7 @@ def top_ids(day: Day, scores: np.ndarray, exclude: set[str] = frozenset()) -> li
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=dump.DEFAULT_DATA)
     parser.add_argument("--start", default="2026-06-01")
     parser.add_argument("--end", default="2026-06-14")
     parser.add_argument("--categories", nargs="+", default=list(CATEGORIES))
@@ -156,7 +146,7 @@ def main() -> None:
     started = time.monotonic()
     rng = np.random.default_rng(args.seed)
 
-    records = load(args.data)
+    records = dump.load(args.data)
     train = [r for r in records if r["first_seen"] < args.start]
     if args.fit_max:
         train = train[-args.fit_max :]
@@ -167,12 +157,7 @@ def main() -> None:
     )
 
     t = time.monotonic()
-    model = features.fit_model(
-        [(r["id"], clean(r["title"]), clean(r["summary"]), r["categories"]) for r in train],
-        min_papers=50,
-        components=args.components,
-    )
-    model.version = "bench"
+    model = dump.fit(train, components=args.components)
     fit_seconds = time.monotonic() - t
     log(f"fitted {features.describe(model)} in {fit_seconds:.0f} s")
 

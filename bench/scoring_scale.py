@@ -22,8 +22,6 @@ the papers actually sent; their cost per chunk is reported separately.
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import os
 import resource
 import sys
@@ -47,18 +45,14 @@ from scipy import sparse  # noqa: E402
 from sklearn.svm import LinearSVC  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
+from bench import dump  # noqa: E402
+from bench.dump import clean  # noqa: E402
 from recommender import features, profiles, ranking, scheduling  # noqa: E402
 from recommender.models import Paper  # noqa: E402
-
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "arxiv-stream-2025-2026.jsonl.gz"
 
 
 def log(message: str) -> None:
     print(message, flush=True)
-
-
-def clean(text: str) -> str:
-    return " ".join(text.split())
 
 
 def timed(fn, repeat: int = 3):
@@ -72,7 +66,7 @@ def timed(fn, repeat: int = 3):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=dump.DEFAULT_DATA)
     parser.add_argument("--subscribers", type=int, default=100_000)
     parser.add_argument("--papers", type=int, default=300, help="new papers of the day")
     parser.add_argument("--day", default="2026-06-05")
@@ -83,19 +77,13 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(0)
 
-    with gzip.open(args.data, "rt", encoding="utf-8") as handle:
-        records = [json.loads(line) for line in handle]
+    records = dump.load(args.data)
     before = [r for r in records if r["first_seen"] < args.day][-args.fit_papers :]
     day = [r for r in records if r["first_seen"] == args.day][: args.papers]
     if len(day) < args.papers:  # pad from the following days if the day is short
         day += [r for r in records if r["first_seen"] > args.day][: args.papers - len(day)]
     t = time.monotonic()
-    model = features.fit_model(
-        [(r["id"], clean(r["title"]), clean(r["summary"]), r["categories"]) for r in before],
-        min_papers=50,
-        components=settings.RECOMMENDER_SVD_COMPONENTS,
-    )
-    model.version = "bench"
+    model = dump.fit(before, components=settings.RECOMMENDER_SVD_COMPONENTS)
     log(
         f"fitted {features.describe(model)} on {len(before)} papers in {time.monotonic() - t:.0f} s"
     )

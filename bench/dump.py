@@ -1,0 +1,38 @@
+"""The shared paper dump the recommender benches read, and the model they fit on it.
+
+Imported after django.setup() by the bench scripts (the fit goes through recommender.features,
+the code the nightly refit runs).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "arxiv-stream-2025-2026.jsonl.gz"
+
+
+def load(path: Path) -> list[dict]:
+    """Every record of a JSON-lines dump (gzip), in file order (sorted by first_seen)."""
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
+
+
+def clean(text: str) -> str:
+    """The dump's titles and abstracts carry hard line breaks; the ingestion parsers fold them."""
+    return " ".join(text.split())
+
+
+def fit(records: list[dict], *, components: int):
+    """The recommender's model fitted on `records`, labelled as a bench model."""
+    from recommender import features
+
+    model = features.fit_model(
+        [(r["id"], clean(r["title"]), clean(r["summary"]), r["categories"]) for r in records],
+        min_papers=50,
+        components=components,
+    )
+    model.version = "bench"
+    return model

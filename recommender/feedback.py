@@ -59,14 +59,19 @@ def read_feedback_token(token: str) -> tuple[Subscriber, DigestItem, str]:
     """The subscriber, digest item and kind a feedback link stands for, or InvalidToken."""
     data = tokens.read_token(token, "feedback")
     kind = data.extra.get("k")
-    item = (
+    item = _digest_item(data)
+    if item is None or kind not in LINK_KINDS:
+        raise tokens.InvalidToken("This feedback link is not valid any more.")
+    return data.subscriber, item, kind
+
+
+def _digest_item(data: tokens.TokenData) -> DigestItem | None:
+    """The digest item a link names, if it is still there and in its subscriber's digest."""
+    return (
         DigestItem.objects.select_related("paper", "digest")
         .filter(pk=data.extra.get("i"), digest__subscriber=data.subscriber)
         .first()
     )
-    if item is None or kind not in LINK_KINDS:
-        raise tokens.InvalidToken("This feedback link is not valid any more.")
-    return data.subscriber, item, kind
 
 
 def open_url(subscriber: Subscriber, item: DigestItem) -> str:
@@ -87,11 +92,7 @@ def open_paper(token: str, *, count: bool) -> str:
         if not error.expired:
             raise
         data, count = tokens.read_token(token, "open", check_age=False), False
-    item = (
-        DigestItem.objects.select_related("paper", "digest")
-        .filter(pk=data.extra.get("i"), digest__subscriber=data.subscriber)
-        .first()
-    )
+    item = _digest_item(data)
     if item is None:
         raise tokens.InvalidToken("This paper link is not valid any more.")
     if count and _counts_as_reading(item):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import models
@@ -87,7 +88,12 @@ class Paper(models.Model):
     def url(self) -> str:
         if self.abs_url:
             return self.abs_url
-        return f"https://arxiv.org/abs/{self.arxiv_id}" if self.arxiv_id else ""
+        if self.arxiv_id:
+            return f"https://arxiv.org/abs/{self.arxiv_id}"
+        # A paper from a saved listing may have neither: a title search on arXiv finds it.
+        return "https://arxiv.org/search/?" + urlencode(
+            {"query": self.title, "searchtype": "title"}
+        )
 
 
 class FeedbackEvent(models.Model):

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts import tokens
 from recommender.feedback import feedback_url, read_feedback_token, record_feedback
-from recommender.models import Digest, FeedbackEvent
+from recommender.models import Digest, FeedbackEvent, Paper
 from recommender.profiles import spec_for_subscriber
 from tests.subscription_helpers import _fresh_cache, path_of, sent_digest  # noqa: F401 (fixture)
 
@@ -141,3 +141,16 @@ def test_a_click_shapes_the_profile_but_never_overrides_a_thumb(client, digest):
     spec = spec_for_subscriber(subscriber.profile)
     assert [d.title for d in spec.clicked] == [second.paper.title]
     assert [d.title for d in spec.disliked] == [first.paper.title]
+
+
+def test_a_paper_without_an_arxiv_link_is_found_by_its_title(client, make_subscriber, make_paper):
+    """A paper from a saved listing may carry neither an arXiv id nor a link."""
+    digest = sent_digest(make_subscriber(), make_paper, titles=("Scaling laws & friends",))
+    Digest.objects.filter(pk=digest.pk).update(sent_at=timezone.now() - timedelta(hours=1))
+    Paper.objects.update(arxiv_id="", abs_url="")
+    response = client.get(path_of(_open_links(digest)[0]))
+    assert response.status_code == 302
+    assert response["Location"] == (
+        "https://arxiv.org/search/?query=Scaling+laws+%26+friends&searchtype=title"
+    )
+    assert FeedbackEvent.objects.filter(kind="click").count() == 1

@@ -47,7 +47,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 from bench import dump  # noqa: E402
 from bench.dump import clean  # noqa: E402
-from recommender import features, profiles, ranking, scheduling  # noqa: E402
+from recommender import features, profiles, ranking  # noqa: E402
 from recommender.models import Paper  # noqa: E402
 
 
@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("--papers", type=int, default=300, help="new papers of the day")
     parser.add_argument("--day", default="2026-06-05")
     parser.add_argument("--fit-papers", type=int, default=30_000, help="newest N papers to fit")
-    parser.add_argument("--chunk", type=int, default=scheduling.CHUNK_SIZE)
+    parser.add_argument("--chunk", type=int, default=settings.DIGEST_CHUNK_SIZE)
     parser.add_argument("--svm-sample", type=int, default=5)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 8, 32])
     args = parser.parse_args()
@@ -180,7 +180,7 @@ def main() -> None:
         model, profiles.ProfileSpec(text="robot manipulation and locomotion")
     )
     started = time.perf_counter()
-    for i in range(min(args.chunk, 200)):
+    for i in range(args.chunk):
         for j in range(10):
             ranking.explain(model, built, batch, (i + j) % m)
     explain_chunk = time.perf_counter() - started
@@ -230,10 +230,7 @@ def main() -> None:
         f"building one chunk's {args.chunk} profiles (expansion over {corpus.shape[0]:,} "
         f"papers): {profile_chunk:.2f} s"
     )
-    log(
-        f"explanations for one chunk's digests ({min(args.chunk, 200)} x 10 papers): "
-        f"{explain_chunk:.2f} s"
-    )
+    log(f"explanations for one chunk's digests ({args.chunk} x 10 papers): {explain_chunk:.2f} s")
     log(
         f"peak traced memory: chunked {peak / 2**20:.0f} MB, one block {block_peak / 2**20:.0f} MB;"
         f" peak RSS of the whole run {peak_rss:.0f} MB (incl. data, model, SVM corpus)"

@@ -17,10 +17,6 @@ from .ranking import RankingResult
 
 log = logging.getLogger(__name__)
 
-# Subscribers per Celery task: big enough to load shared data once per batch, small enough
-# that many workers share the load evenly.
-CHUNK_SIZE = 200
-
 
 def chunks(items: Sequence[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(items), size):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Subscriber
@@ -19,7 +20,7 @@ log = logging.getLogger(__name__)
 def dispatch_due_digests() -> int:
     """Claim every subscriber whose digest is due and fan them out in chunks to the workers."""
     claimed = scheduling.claim_due_subscribers(now=timezone.now())
-    for chunk in scheduling.chunks(claimed, scheduling.CHUNK_SIZE):
+    for chunk in scheduling.chunks(claimed, settings.DIGEST_CHUNK_SIZE):
         build_and_send_digests.delay(chunk)
     log.info("dispatched %d due subscribers", len(claimed))
     return len(claimed)

@@ -100,3 +100,20 @@ def test_it_sends_the_rest_of_a_chunk_when_one_address_fails(make_subscriber, ma
         "bad@example.com",
         "cat@example.com",
     ]
+
+
+def test_the_dispatcher_fans_due_subscribers_out_in_chunks_of_the_setting(
+    make_subscriber, settings, monkeypatch
+):
+    from recommender import tasks
+
+    for n in range(5):
+        make_subscriber(email=f"reader{n}@example.com")
+    Subscriber.objects.update(next_digest_at=datetime(2026, 7, 1, 6, 0, tzinfo=UTC))
+    settings.DIGEST_CHUNK_SIZE = 2
+    queued = []
+    monkeypatch.setattr(tasks.build_and_send_digests, "delay", queued.append)
+    assert tasks.dispatch_due_digests() == 5
+    assert [len(chunk) for chunk in queued] == [2, 2, 1]
+    dispatched = sorted(pk for chunk in queued for pk in chunk)
+    assert dispatched == sorted(Subscriber.objects.values_list("pk", flat=True))

@@ -176,15 +176,14 @@ def _expand_terms(
     query = model.dense_from_sparse(row)[0]
     if not np.any(query):
         return row
-    norms, usable = _term_space(model, min_docs)
-    sims = (query * svd.singular_values_.astype(np.float32)) @ svd.components_
-    sims = np.divide(sims, norms, out=np.zeros_like(sims), where=norms > 0)
-    sims[~usable] = -np.inf
-    terms = min(terms, int(usable.sum()))
+    term_ids, term_vectors = _term_space(model, min_docs)
+    terms = min(terms, len(term_ids))
     if terms <= 0:
         return row
-    top = np.argpartition(-sims, terms - 1)[:terms]
-    added = np.maximum(sims[top], 0.0) * model.vectorizer.idf_[top]
+    sims = query @ term_vectors
+    best = np.argpartition(-sims, terms - 1)[:terms]
+    top = term_ids[best]
+    added = np.maximum(sims[best], 0.0) * model.vectorizer.idf_[top]
     norm = np.linalg.norm(added)
     if norm == 0:
         return row
@@ -197,19 +196,26 @@ def _expand_terms(
 
 
 def _term_space(model: FittedModel, min_docs: int) -> tuple[np.ndarray, np.ndarray]:
-    """(length of each term's LSA vector, usable-term mask), computed once per loaded model."""
+    """(ids of the usable terms, their unit-length LSA vectors as columns), once per loaded model.
+
+    Only terms in enough papers are kept (about a quarter of a 200,000-term vocabulary), so the
+    similarity of a text to every candidate term is one (dim x usable terms) product: a profile
+    no longer pays for the whole vocabulary.
+    """
     cached = getattr(model, "_term_space", None)
     if cached is not None and cached[0] == min_docs:
         return cached[1], cached[2]
     svd = model.svd
-    norms = np.sqrt(((svd.components_ * svd.singular_values_[:, None]) ** 2).sum(axis=0))
-    norms = norms.astype(np.float32)
+    scaled = svd.components_ * svd.singular_values_[:, None].astype(np.float32)
+    norms = np.sqrt((scaled**2).sum(axis=0))
     # Document frequencies from the smoothed idf: idf = ln((1 + n) / (1 + df)) + 1.
     n = len(model.corpus_ids)
     docs = (1 + n) * np.exp(1 - model.vectorizer.idf_.astype(np.float64)) - 1
     usable = (docs >= min(min_docs, max(2, n // 100)) - 0.5) & (norms > 0)
-    model._term_space = (min_docs, norms, usable)
-    return norms, usable
+    term_ids = np.flatnonzero(usable)
+    term_vectors = np.ascontiguousarray(scaled[:, term_ids] / norms[term_ids], dtype=np.float32)
+    model._term_space = (min_docs, term_ids, term_vectors)
+    return term_ids, term_vectors
 
 
 def corpus32(model: FittedModel) -> np.ndarray:

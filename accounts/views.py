@@ -181,7 +181,8 @@ def _cached_preview(interests: str, keywords: list[str], categories: list[str]) 
     return papers
 
 
-def _invalid_link(request: HttpRequest, error: tokens.InvalidToken) -> HttpResponse:
+def invalid_link(request: HttpRequest, error: tokens.InvalidToken) -> HttpResponse:
+    """The page for a link that is forged, expired or no longer valid (any signed link)."""
     return render(
         request,
         "accounts/invalid_link.html",
@@ -196,12 +197,12 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     try:
         subscriber = tokens.read_token(token, "confirm").subscriber
     except tokens.InvalidToken as error:
-        return _invalid_link(request, error)
+        return invalid_link(request, error)
     if subscriber.status == Subscriber.Status.ACTIVE:
         return redirect(tokens.preferences_path(subscriber))
     if subscriber.status != Subscriber.Status.PENDING:
         error = tokens.InvalidToken("This confirmation link is not valid any more.")
-        return _invalid_link(request, error)
+        return invalid_link(request, error)
     if request.method == "GET":
         return render(request, "accounts/confirm.html", {"subscriber": subscriber})
     services.subscriber_confirm(subscriber=subscriber)
@@ -221,7 +222,7 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
     try:
         subscriber = _preferences_subscriber(token)
     except tokens.InvalidToken as error:
-        return _invalid_link(request, error)
+        return invalid_link(request, error)
     profile = subscriber.profile
     status = 200
     if request.method == "POST":
@@ -260,7 +261,7 @@ def pause(request: HttpRequest, token: str) -> HttpResponse:
     try:
         subscriber = _preferences_subscriber(token)
     except tokens.InvalidToken as error:
-        return _invalid_link(request, error)
+        return invalid_link(request, error)
     if request.POST.get("action") == "resume":
         services.subscriber_resume(subscriber=subscriber)
         messages.success(request, "Welcome back: digests are on again.")
@@ -276,7 +277,7 @@ def delete_data(request: HttpRequest, token: str) -> HttpResponse:
     try:
         subscriber = _preferences_subscriber(token)
     except tokens.InvalidToken as error:
-        return _invalid_link(request, error)
+        return invalid_link(request, error)
     if request.method == "GET":
         context = {"subscriber": subscriber, "token": token}
         return render(request, "accounts/delete.html", context)
@@ -291,7 +292,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     try:
         subscriber = tokens.read_token(token, "unsubscribe").subscriber
     except tokens.InvalidToken as error:
-        return _invalid_link(request, error)
+        return invalid_link(request, error)
     if request.method == "GET":
         context = {"subscriber": subscriber, "token": token}
         return render(request, "accounts/unsubscribe.html", context)

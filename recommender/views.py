@@ -8,6 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import tokens
+from accounts.views import invalid_link
 
 from . import feedback as feedback_service
 from .models import FeedbackEvent
@@ -41,8 +42,7 @@ def feedback(request: HttpRequest, token: str) -> HttpResponse:
     try:
         subscriber, item, kind = feedback_service.read_feedback_token(token)
     except tokens.InvalidToken as error:
-        context = {"message": str(error), "expired": error.expired}
-        return render(request, "accounts/invalid_link.html", context, status=400)
+        return invalid_link(request, error)
     context = {
         "item": item,
         "paper": item.paper,
@@ -66,8 +66,7 @@ def open_paper(request: HttpRequest, token: str) -> HttpResponse:
     try:
         url = feedback_service.open_paper(token, count=request.method == "GET")
     except tokens.InvalidToken as error:
-        context = {"message": str(error), "expired": error.expired}
-        return render(request, "accounts/invalid_link.html", context, status=400)
+        return invalid_link(request, error)
     # A link from an email opens a new top-level page: keep the token out of the Referer.
     response = HttpResponseRedirect(url)
     response["Referrer-Policy"] = "no-referrer"

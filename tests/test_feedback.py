@@ -146,7 +146,7 @@ def test_a_click_shapes_the_profile_but_never_overrides_a_thumb(client, digest):
 def test_a_paper_without_an_arxiv_link_is_found_by_its_title(client, make_subscriber, make_paper):
     """A paper from a saved listing may carry neither an arXiv id nor a link."""
     digest = sent_digest(make_subscriber(), make_paper, titles=("Scaling laws & friends",))
-    Digest.objects.filter(pk=digest.pk).update(sent_at=timezone.now() - timedelta(hours=1))
+    _read_later(digest)
     Paper.objects.update(arxiv_id="", abs_url="")
     response = client.get(path_of(_open_links(digest)[0]))
     assert response.status_code == 302

@@ -19,4 +19,4 @@ RUN python manage.py collectstatic --noinput \
 USER digest
 
 EXPOSE 8000
-CMD ["gunicorn", "digest_site.wsgi:application", "--bind", "0.0.0.0:8000"]
+CMD ["granian", "--interface", "wsgi", "--host", "0.0.0.0", "--port", "8000", "--blocking-threads", "1", "digest_site.wsgi:application"]

@@ -8,7 +8,7 @@ time) and never waits for the database or the mail server.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -26,6 +26,12 @@ log = logging.getLogger(__name__)
 FORM_VERSION = "web-form v1"
 
 
+def _fields(instance) -> dict:
+    """A dataclass's fields as a dict, values shared: dataclasses.asdict deep-copies each one,
+    which cost a subscribe request more than its JSON encoding."""
+    return {name: getattr(instance, name) for name in instance.__dataclass_fields__}
+
+
 @dataclass(frozen=True)
 class Consent:
     ip: str | None
@@ -34,7 +40,8 @@ class Consent:
     at: datetime = field(default_factory=timezone.now)
 
     def to_json(self) -> dict:
-        return {**asdict(self), "at": self.at.isoformat()}
+        # Field by field, like ProfileData.to_json: this runs in every subscribe request.
+        return {**_fields(self), "at": self.at.isoformat()}
 
     @classmethod
     def from_json(cls, data: dict) -> Consent:
@@ -60,7 +67,7 @@ class ProfileData:
         return cls(**{key: value for key, value in data.items() if key in names})
 
     def to_json(self) -> dict:
-        return {**asdict(self), "seed_references": [ref.raw for ref in self.seed_references]}
+        return {**_fields(self), "seed_references": [ref.raw for ref in self.seed_references]}
 
     @classmethod
     def from_json(cls, data: dict) -> ProfileData:

@@ -1,12 +1,13 @@
-"""Load test of the public pages: the landing page and the subscribe POST, under gunicorn.
+"""Load test of the public pages: the landing page and the subscribe POST, under the web server.
 
-    .venv/bin/python bench/web_load.py [--duration 15] [--connections 100] [--workers 3]
+    .venv/bin/python bench/web_load.py [--duration 15] [--connections 100] [--server gunicorn]
 
-Starts gunicorn exactly as docker-compose's web service does (`gunicorn
-digest_site.wsgi:application --bind ... --workers 3 --access-logfile -`) on a free loopback port,
-against a fresh PostgreSQL database and the machine's Redis (cache, rate limits and Celery
-broker, under a key prefix and queue of its own), then drives it with wrk (Debian package
-`wrk`), --connections concurrent connections for --duration seconds per endpoint:
+Starts docker-compose's web command (granian: Rust HTTP, 2 WSGI worker processes of one thread,
+access log on) on a free loopback port, against a fresh PostgreSQL database and the machine's
+Redis (cache, rate limits and Celery broker, under a key prefix and queue of its own), then
+drives it with wrk (Debian package `wrk`), --connections concurrent connections for --duration
+seconds per endpoint. `--server gunicorn` runs the server compose used before instead
+(`gunicorn --workers 3 --access-logfile -`, sync workers), for comparison.
 
 1. baseline: GET /healthz (one SELECT 1 and a cache round trip: the floor of any request);
 2. GET /  (the landing page with the subscribe form and its CSRF token);
@@ -19,7 +20,7 @@ broker, under a key prefix and queue of its own), then drives it with wrk (Debia
 The rate limits are raised through the environment for the run (SUBSCRIBE_LIMIT_PER_IP and
 SUBSCRIBE_LIMIT_PER_EMAIL): every request comes from 127.0.0.1 and would otherwise be refused
 after the tenth. Prints requests/s and p50/p99 latency of each, the ratios against the
-baseline, and the CPU time (user + system, from /proc) the gunicorn workers spent per request:
+baseline, and the CPU time (user + system, from /proc) the server's workers spent per request:
 that one moves much less than the rates when other work shares the cores. The database is
 dropped and the Redis keys deleted at the end.
 """
@@ -43,6 +44,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
 from tests.services import (  # noqa: E402
+    compose_command,
     ensure_redis,
     free_port,
     fresh_postgres_database,
@@ -124,12 +126,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=15, help="seconds per endpoint")
     parser.add_argument("--connections", type=int, default=100)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (compose: 3)")
     parser.add_argument(
-        "--threads",
-        type=int,
-        default=0,
-        help="run gunicorn's gthread worker with this many threads per worker (compose: sync)",
+        "--server",
+        choices=("compose", "gunicorn"),
+        default="compose",
+        help="compose: docker-compose's web command (granian); gunicorn: the sync-worker "
+        "gunicorn it replaced, for comparison",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=0, help="worker processes (default: compose's 2; gunicorn 3)"
     )
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -161,29 +166,16 @@ def main() -> int:
         )
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        gunicorn_log = (Path(tmp) / "gunicorn.log").open("w")
-        gunicorn = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "gunicorn"),
-                "digest_site.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(args.workers),
-                "--access-logfile",
-                "-",
-                *(
-                    ["--worker-class", "gthread", "--threads", str(args.threads)]
-                    * bool(args.threads)
-                ),
-            ],
+        server_log = (Path(tmp) / "server.log").open("w")
+        server = subprocess.Popen(
+            server_command(args, port),
             cwd=PROJECT_ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=gunicorn_log,
+            stderr=server_log,
         )
         try:
-            wait_for_port("127.0.0.1", port, seconds=30, what="gunicorn")
+            wait_for_port("127.0.0.1", port, seconds=30, what=args.server)
             cookie, token = csrf_pair(base)
             script = Path(tmp) / "post.lua"
             script.write_text(
@@ -192,8 +184,8 @@ def main() -> int:
             for path in ("/healthz", "/"):  # warm every worker's connections and templates
                 run_wrk(base + path, connections=10, duration=2)
             print(
-                f"gunicorn --workers {args.workers}"
-                f"{f' --worker-class gthread --threads {args.threads}' if args.threads else ''}, "
+                f"{' '.join(Path(part).name for part in server_command(args, port)[:1])}"
+                f" {' '.join(server_command(args, port)[1:])}\n"
                 f"wrk -t 2 -c {args.connections} "
                 f"-d {args.duration}s, {os.cpu_count()} CPUs, PostgreSQL + Redis on loopback; "
                 f"load average before: {os.getloadavg()[0]:.2f}"
@@ -205,18 +197,18 @@ def main() -> int:
             }
             results = {}
             for name, (url, lua) in endpoints.items():
-                cpu_before = workers_cpu_seconds(gunicorn.pid)
+                cpu_before = workers_cpu_seconds(server.pid)
                 results[name] = run_wrk(
                     url, connections=args.connections, duration=args.duration, script=lua
                 )
-                cpu = workers_cpu_seconds(gunicorn.pid) - cpu_before
+                cpu = workers_cpu_seconds(server.pid) - cpu_before
                 results[name]["cpu_ms"] = 1000 * cpu / max(results[name]["requests"], 1)
             queued = queued_sign_ups(f"bench-{run_id}")
             print(f"load average after: {os.getloadavg()[0]:.2f} (other work on the machine)")
         finally:
-            gunicorn.terminate()
-            gunicorn.wait(timeout=30)
-            gunicorn_log.close()
+            server.terminate()
+            server.wait(timeout=30)
+            server_log.close()
             clean_redis(run_id)
 
     baseline = results["GET /healthz (baseline)"]
@@ -230,7 +222,7 @@ def main() -> int:
             f" {r['rps'] / baseline['rps']:10.2f} {r['p99'] / baseline['p99']:10.2f}"
             f" {r['cpu_ms']:10.2f}"
         )
-    print("CPU ms/req: user + system CPU of the gunicorn workers per request (from /proc)")
+    print("CPU ms/req: user + system CPU of the server's worker processes per request (/proc)")
     posts = results["POST / (subscribe)"]
     print(
         f"sign-ups queued by the POST run: {queued['sign-ups']}, Celery tasks published:"
@@ -249,8 +241,26 @@ def main() -> int:
     return 1 if failed else 0
 
 
+def server_command(args: argparse.Namespace, port: int) -> list[str]:
+    if args.server == "gunicorn":
+        return [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "digest_site.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers or 3),
+            "--access-logfile",
+            "-",
+        ]
+    command = compose_command("web", **{"0.0.0.0": "127.0.0.1", "8000": str(port)})
+    if args.workers:
+        command[command.index("--workers") + 1] = str(args.workers)
+    return command
+
+
 def workers_cpu_seconds(master: int) -> float:
-    """User + system CPU seconds used so far by the gunicorn workers (children of `master`)."""
+    """User + system CPU seconds used so far by the server's workers (children of `master`)."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):

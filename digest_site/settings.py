@@ -85,7 +85,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite cannot create the folder its file lives in; a fresh clone has no var/ yet.
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Persistent connections: workers and gunicorn reuse them instead of reconnecting per request.
+    # Persistent connections: Celery and web workers reuse them instead of reconnecting per request.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -306,7 +306,7 @@ INGEST_HF_API_URL = env.str("INGEST_HF_API_URL", default="https://huggingface.co
 INGEST_ARXIV_API_URL = env.str("INGEST_ARXIV_API_URL", default="https://export.arxiv.org/api/query")
 
 # --- Security ---------------------------------------------------------------------------------
-# Behind a TLS-terminating proxy (put one in front of gunicorn in production; see README).
+# Behind a TLS-terminating proxy (put one in front of the web server in production; see README).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)

@@ -1,4 +1,4 @@
-"""WSGI entry point, served by gunicorn in production (see docker-compose.yml)."""
+"""WSGI entry point, served by granian in production (see docker-compose.yml)."""
 
 import os
 

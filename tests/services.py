@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -134,9 +135,16 @@ BIN = Path(sys.executable).parent
 
 
 def compose_command(service: str, **replace: str) -> list[str]:
-    """The service's command from docker-compose.yml, its executable taken from this venv."""
+    """The service's command from docker-compose.yml, its executable taken from this venv;
+    `${NAME:-default}` takes the default, as compose does when NAME is unset."""
     spec = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
-    command = [replace.get(part, part) for part in spec["services"][service]["command"]]
+    command = [
+        replace.get(part, part)
+        for part in (
+            re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", str(part))
+            for part in spec["services"][service]["command"]
+        )
+    ]
     command[0] = str(BIN / command[0]) if (BIN / command[0]).exists() else command[0]
     if command[0] == "python":
         command[0] = sys.executable

@@ -36,7 +36,8 @@ def test_it_is_valid_compose_and_starts_every_production_service():
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
     assert {"web", "worker", "beat", "postgres", "redis", "mailpit", "migrate"} <= set(services)
-    assert services["web"]["command"][0] == "gunicorn"
+    assert services["web"]["command"][:3] == ["granian", "--interface", "wsgi"]
+    assert services["web"]["command"][services["web"]["command"].index("--workers") + 1] == "2"
     assert services["worker"]["command"][:4] == ["celery", "-A", "digest_site", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "digest_site", "beat"]
     app_env = services["worker"]["environment"]

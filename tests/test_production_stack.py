@@ -1,4 +1,4 @@
-"""The production path for real: PostgreSQL, Redis, a Celery worker and beat, gunicorn, SMTP.
+"""The production path for real: PostgreSQL, Redis, a Celery worker and beat, granian, SMTP.
 
 Each service runs as its own process with the command docker-compose.yml gives it, so these
 tests prove both the wiring and the compose file's commands without a Docker engine.
@@ -101,12 +101,12 @@ def test_it_sends_due_digests_through_celery_beat_and_a_worker_on_redis(stack):
     assert sent_at is not None
 
 
-def test_it_serves_the_app_with_gunicorn_on_postgres_and_redis(stack):
+def test_it_serves_the_app_with_the_web_server_on_postgres_and_redis(stack):
     port = free_port()
-    command = compose_command("web", **{"0.0.0.0:8000": f"127.0.0.1:{port}", "3": "2"})
-    server = start(command, stack["env"], stack["tmp"] / "gunicorn.log")
+    command = compose_command("web", **{"0.0.0.0": "127.0.0.1", "8000": str(port)})
+    server = start(command, stack["env"], stack["tmp"] / "web.log")
     try:
-        wait_for_port("127.0.0.1", port, seconds=30, what="gunicorn")
+        wait_for_port("127.0.0.1", port, seconds=30, what="web server")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:
             health = json.load(response)
             assert response.status == 200
@@ -117,4 +117,4 @@ def test_it_serves_the_app_with_gunicorn_on_postgres_and_redis(stack):
         stop(server)
 
     assert health == {"status": "ok", "database": "ok", "cache": "ok"}
-    assert "GET /healthz" in (stack["tmp"] / "gunicorn.log").read_text()
+    assert "GET /healthz" in (stack["tmp"] / "web.log").read_text()

@@ -1,9 +1,15 @@
-"""Signed links: confirm, preferences, unsubscribe and feedback, each with its own salt.
+"""Signed links: confirm, preferences, unsubscribe, feedback and change-email, each with its own
+salt.
 
 A token carries the subscriber's id and a keyed hash of their address (never the address itself,
 which would leak into logs and referrers). A token only works when both still match the same
 row, so a token for one subscriber never opens another, and the salt per purpose keeps an
 unsubscribe token from confirming or opening preferences.
+
+The one token that holds an address is change-email's: it carries the new address, which is
+nowhere else until the change is made (signed, not encrypted: whoever sees the link can read it,
+and it is only ever mailed to that address). Once the change is made the tag of the old address
+no longer matches, so the link (and every older link of that subscriber) stops working.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from .models import Subscriber
 
-PURPOSES = ("confirm", "preferences", "unsubscribe", "feedback", "open")
+PURPOSES = ("confirm", "preferences", "unsubscribe", "feedback", "open", "change-email")
 
 
 class InvalidToken(Exception):
@@ -43,6 +49,7 @@ def _max_age(purpose: str) -> timedelta:
         "unsubscribe": settings.UNSUBSCRIBE_LINK_MAX_AGE_DAYS,
         "feedback": settings.FEEDBACK_LINK_MAX_AGE_DAYS,
         "open": settings.FEEDBACK_LINK_MAX_AGE_DAYS,
+        "change-email": settings.CHANGE_EMAIL_LINK_MAX_AGE_DAYS,
     }[purpose]
     return timedelta(days=days)
 
@@ -84,6 +91,34 @@ def read_token(token: str, purpose: str, *, check_age: bool = True) -> TokenData
         raise InvalidToken("This link is not valid any more.")
     extra = {key: value for key, value in payload.items() if key not in ("s", "e")}
     return TokenData(subscriber, extra)
+
+
+def read_email_change(token: str) -> tuple[Subscriber, str]:
+    """The subscriber and the new address of a change-email link, or InvalidToken."""
+    data = read_token(token, "change-email")
+    new_email = data.extra.get("n")
+    if not isinstance(new_email, str) or not new_email:
+        raise InvalidToken("This link is not valid.")
+    return data.subscriber, new_email
+
+
+def applied_email_change(token: str) -> Subscriber | None:
+    """The subscriber whose address a genuine, unexpired change-email link already moved to its
+    new address (a second click, a second tab), else None. Such a link no longer passes
+    read_token (the address tag changed); its holder owns the new mailbox, so the caller may
+    send them on to the preferences page."""
+    try:
+        payload = _signer("change-email").unsign_object(token, max_age=_max_age("change-email"))
+    except (signing.BadSignature, ValueError):
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("s"), int):
+        return None
+    return Subscriber.objects.filter(pk=payload["s"], email=payload.get("n")).first()
+
+
+def change_email_url(subscriber: Subscriber, new_email: str) -> str:
+    token = make_token(subscriber, "change-email", n=new_email)
+    return absolute(reverse("accounts:change-email", args=[token]))
 
 
 def absolute(path: str) -> str:

@@ -282,6 +282,9 @@ CONFIRM_LINK_MAX_AGE_DAYS = env.int("CONFIRM_LINK_MAX_AGE_DAYS", default=3)
 PREFERENCES_LINK_MAX_AGE_DAYS = env.int("PREFERENCES_LINK_MAX_AGE_DAYS", default=30)
 UNSUBSCRIBE_LINK_MAX_AGE_DAYS = env.int("UNSUBSCRIBE_LINK_MAX_AGE_DAYS", default=400)
 FEEDBACK_LINK_MAX_AGE_DAYS = env.int("FEEDBACK_LINK_MAX_AGE_DAYS", default=90)
+# The link that moves a subscription to a new address: short-lived like confirming, since it
+# decides where every later email goes.
+CHANGE_EMAIL_LINK_MAX_AGE_DAYS = env.int("CHANGE_EMAIL_LINK_MAX_AGE_DAYS", default=3)
 # Paper links opened sooner than this after a digest was sent are not counted as clicks: mail
 # security scanners fetch every link on delivery.
 FEEDBACK_CLICK_MIN_SECONDS = env.int("FEEDBACK_CLICK_MIN_SECONDS", default=60)

@@ -217,6 +217,8 @@ class DeliveryEvent(models.Model):
         OPENED = "opened", "Opened"
         CLICKED = "clicked", "Clicked"
         FAILED = "failed", "Failed"
+        # A subscriber moved to a new address (this row's email); the detail names the old one.
+        EMAIL_CHANGED = "email_changed", "Address changed"
 
     kind = models.CharField(max_length=16, choices=Kind, db_index=True)
     email = models.EmailField(max_length=254, db_index=True)

@@ -1,8 +1,11 @@
-"""The subscription flow's emails: confirmation and "already subscribed"."""
+"""The subscription flow's emails: confirmation, "already subscribed" and the three of an
+address change (the link to the new address, "that address is taken", the notice to the old one).
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils import timezone
 
 from digest_site.emails import make_message
 from recommender.models import Suppression
@@ -31,3 +34,47 @@ def send_account_email(subscriber: Subscriber, name: str) -> bool:
         context["unsubscribe_url"] = tokens.unsubscribe_url(subscriber)
     make_message(name, subscriber.email, context).send()
     return True
+
+
+def _suppressed(email: str) -> bool:
+    return Suppression.objects.filter(email=email).exists()
+
+
+def send_change_email_link(subscriber: Subscriber, new_email: str) -> bool:
+    """Mail the link that moves `subscriber` to `new_email`, to `new_email`."""
+    if subscriber.status == Subscriber.Status.SUPPRESSED or _suppressed(new_email):
+        return False
+    context = {
+        "change_url": tokens.change_email_url(subscriber, new_email),
+        "change_days": settings.CHANGE_EMAIL_LINK_MAX_AGE_DAYS,
+        "new_email": new_email,
+    }
+    make_message("change-email", new_email, context).send()
+    return True
+
+
+def send_change_email_in_use(holder: Subscriber) -> bool:
+    """Tell the owner of an address another subscription asked to move to that it already has
+    a subscription of its own, so nothing will change (sent instead of a link that could only
+    fail)."""
+    if holder.status == Subscriber.Status.SUPPRESSED or _suppressed(holder.email):
+        return False
+    context = {"preferences_url": tokens.preferences_url(holder)}
+    make_message("change-email-in-use", holder.email, context).send()
+    return True
+
+
+def send_email_changed_notice(old_email: str, new_email: str) -> bool:
+    """Tell the old address that the subscription moved: the one email it gets after the move,
+    so an owner who did not ask for it finds out. The new address is shown masked."""
+    if _suppressed(old_email):
+        return False
+    context = {"masked_new_email": mask_email(new_email), "changed_at": timezone.now()}
+    make_message("email-changed", old_email, context).send()
+    return True
+
+
+def mask_email(address: str) -> str:
+    """ada@example.org -> a…@example.org: enough for the owner to recognise, not to reuse."""
+    local, _, domain = address.rpartition("@")
+    return f"{local[:1]}…@{domain}"

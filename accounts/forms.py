@@ -10,7 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from .categories import CATEGORY_GROUPS, CATEGORY_NAMES
-from .models import InterestProfile
+from .models import InterestProfile, normalise_email
 from .references import MAX_REFERENCE_LENGTH, MAX_REFERENCES, Reference, parse_reference
 
 INTERESTS_MAX_LENGTH = 2000
@@ -273,3 +273,26 @@ class PreferencesForm(ProfileForm):
                 "send_hour": profile.send_hour,
             }
         )
+
+
+class ChangeEmailForm(forms.Form):
+    """The preferences page's "change email address" form: the new address only."""
+
+    new_email = SingleLineEmailField(
+        label="New email address",
+        max_length=254,
+        error_messages={
+            "required": "Enter the address you want your digests sent to.",
+            "invalid": "That does not look like an email address, e.g. ada@example.org.",
+        },
+    )
+
+    def __init__(self, *args, current_email: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.current_email = current_email
+
+    def clean_new_email(self) -> str:
+        new_email = normalise_email(self.cleaned_data["new_email"])
+        if new_email == self.current_email:
+            raise ValidationError("That is already your address.", code="unchanged")
+        return new_email

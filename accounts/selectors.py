@@ -1,10 +1,10 @@
-"""Reads for the preferences page."""
+"""Reads for the preferences and change-email pages."""
 
 from __future__ import annotations
 
 from django.db.models import Prefetch
 
-from recommender.models import Digest, DigestItem, FeedbackEvent, Paper
+from recommender.models import Digest, DigestItem, FeedbackEvent, Paper, Suppression
 
 from .models import Subscriber
 from .references import unmatched_references
@@ -41,3 +41,15 @@ def seed_state(subscriber: Subscriber) -> tuple[list[Paper], list[str]]:
     profile = subscriber.profile
     matched = list(profile.seed_papers.all())
     return matched, unmatched_references(profile.seed_references, matched)
+
+
+def email_change_obstacle(subscriber: Subscriber, new_email: str) -> str | None:
+    """Why `subscriber` cannot move to `new_email` right now ("taken", "suppressed",
+    "stopped"), or None when nothing stands in the way."""
+    if subscriber.status == Subscriber.Status.SUPPRESSED:
+        return "stopped"
+    if Suppression.objects.filter(email=new_email).exists():
+        return "suppressed"
+    if Subscriber.objects.filter(email=new_email).exclude(pk=subscriber.pk).exists():
+        return "taken"
+    return None

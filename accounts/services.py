@@ -1,6 +1,8 @@
-"""State changes of a subscription: subscribe, confirm, edit, pause, unsubscribe, delete.
+"""State changes of a subscription: subscribe, confirm, edit, change address, pause, unsubscribe,
+delete.
 
-Views call these directly, except subscribing and asking for a link: those run in a Celery task
+Views call these directly, except subscribing, asking for a link and asking to change the
+address: those run in a Celery task
 (accounts.tasks), so the web request does the same work whatever the address is (nothing to
 time) and never waits for the database or the mail server.
 """
@@ -12,11 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from recommender.models import DeliveryEvent, Suppression
 
-from . import emails
+from . import emails, selectors
 from .models import InterestProfile, Subscriber, normalise_email
 from .references import Reference, parse_reference, resolve_references
 
@@ -250,7 +253,10 @@ def subscriber_delete_all_data(*, subscriber: Subscriber) -> None:
     address that asked the provider to stop, and it holds nothing beyond the address.
     """
     with transaction.atomic():
-        DeliveryEvent.objects.filter(email=subscriber.email).delete()
+        # By digest too: the events of digests sent to an address the subscriber had before.
+        DeliveryEvent.objects.filter(
+            Q(email=subscriber.email) | Q(digest__subscriber=subscriber)
+        ).delete()
         subscriber.delete()
 
 
@@ -267,3 +273,62 @@ def subscriber_request_link(*, email: str) -> str:
         emails.send_account_email(subscriber, "confirm")
         return "re-sent"
     return "inactive"
+
+
+def subscriber_request_email_change(*, subscriber: Subscriber, new_email: str) -> str:
+    """Someone on the preferences page asked to move the subscription to `new_email`: mail a
+    link there that makes the change, since only its owner may say yes. An address that has
+    a subscription of its own gets a note saying so instead; a suppressed one gets nothing.
+    The page says the same whatever happened; returns what did, for logs and tests."""
+    new_email = normalise_email(new_email)
+    if new_email == subscriber.email:
+        return "unchanged"
+    obstacle = selectors.email_change_obstacle(subscriber, new_email)
+    if obstacle == "taken":
+        holder = Subscriber.objects.filter(email=new_email).first()
+        if holder is not None:  # None: deleted since the check
+            emails.send_change_email_in_use(holder)
+        return "taken"
+    if obstacle is not None:
+        return obstacle
+    emails.send_change_email_link(subscriber, new_email)
+    return "sent"
+
+
+def subscriber_change_email(
+    *, subscriber: Subscriber, new_email: str, ip: str | None = None
+) -> str:
+    """Move the subscription to `new_email` (its owner followed the link we mailed there) and
+    tell the old address. Returns "changed", or why nothing changed: "taken", "suppressed",
+    "stopped", or "stale" when the address changed since the link was made.
+
+    The UPDATE only matches the address the link was made for, so a second click changes
+    nothing; the unique address column refuses an address that was taken after the check."""
+    new_email = normalise_email(new_email)
+    obstacle = selectors.email_change_obstacle(subscriber, new_email)
+    if obstacle is not None:
+        return obstacle
+    old_email = subscriber.email
+    try:
+        with transaction.atomic():
+            changed = (
+                Subscriber.objects.filter(pk=subscriber.pk, email=old_email)
+                .exclude(status=Subscriber.Status.SUPPRESSED)
+                .update(email=new_email)
+            )
+            if changed:
+                DeliveryEvent.objects.create(
+                    kind=DeliveryEvent.Kind.EMAIL_CHANGED,
+                    email=new_email,
+                    detail=f"from {old_email}, confirmed from IP {ip or 'unknown'}",
+                )
+    except IntegrityError:
+        return "taken"
+    subscriber.refresh_from_db()
+    if not changed:
+        return "stale"
+    from . import tasks  # tasks imports this module
+
+    transaction.on_commit(lambda: tasks.notify_email_changed.delay(old_email, new_email))
+    log.info("subscriber %s changed their address", subscriber.pk)
+    return "changed"

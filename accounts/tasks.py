@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import services, signups
+from . import emails, services, signups
+from .models import Subscriber
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
@@ -27,3 +28,16 @@ def drain_signups() -> dict[str, int]:
 @shared_task(autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
 def request_link(email: str) -> str:
     return services.subscriber_request_link(email=email)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
+def request_email_change(subscriber_id: int, new_email: str) -> str:
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+    if subscriber is None:  # deleted their data since asking
+        return "gone"
+    return services.subscriber_request_email_change(subscriber=subscriber, new_email=new_email)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
+def notify_email_changed(old_email: str, new_email: str) -> bool:
+    return emails.send_email_changed_notice(old_email, new_email)

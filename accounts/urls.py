@@ -13,6 +13,8 @@ urlpatterns = [
     path("preferences/<str:token>/", views.preferences, name="preferences"),
     path("preferences/<str:token>/pause", views.pause, name="pause"),
     path("preferences/<str:token>/delete", views.delete_data, name="delete"),
+    path("preferences/<str:token>/email", views.request_email_change, name="request-email-change"),
+    path("change-email/<str:token>/", views.change_email, name="change-email"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path(
         "unsubscribe/<str:token>/one-click",

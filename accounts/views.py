@@ -1,7 +1,7 @@
 """Subscription pages. Thin: parse the request, call a service, pick a template.
 
-Every link that arrives by email (confirm, unsubscribe, feedback) answers a GET with a page
-and one button, and changes state only on POST: mail scanners follow links.
+Every link that arrives by email (confirm, unsubscribe, feedback, change-email) answers a GET
+with a page and one button, and changes state only on POST: mail scanners follow links.
 """
 
 from __future__ import annotations
@@ -27,7 +27,14 @@ from recommender.ranking import preview_papers
 
 from . import ratelimit, selectors, services, signups, tasks, tokens
 from .categories import CATEGORY_NAMES
-from .forms import INTERESTS_MAX_LENGTH, PreferencesForm, SingleLineEmailField, SubscribeForm
+from .emails import mask_email
+from .forms import (
+    INTERESTS_MAX_LENGTH,
+    ChangeEmailForm,
+    PreferencesForm,
+    SingleLineEmailField,
+    SubscribeForm,
+)
 from .models import Subscriber
 
 RATE_LIMITED_MESSAGE = (
@@ -223,8 +230,6 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
         subscriber = _preferences_subscriber(token)
     except tokens.InvalidToken as error:
         return invalid_link(request, error)
-    profile = subscriber.profile
-    status = 200
     if request.method == "POST":
         form = PreferencesForm(request.POST)
         if form.is_valid():
@@ -234,15 +239,28 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
             )
             messages.success(request, "Saved. Your next digest uses these preferences.")
             return redirect(request.path)
-        status = 400
-    else:
-        form = PreferencesForm.for_profile(profile)
+        return _preferences_page(request, subscriber, token, form=form, status=400)
+    return _preferences_page(request, subscriber, token)
+
+
+def _preferences_page(
+    request: HttpRequest,
+    subscriber: Subscriber,
+    token: str,
+    *,
+    form: PreferencesForm | None = None,
+    email_form: ChangeEmailForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The preferences page, with either of its two forms as submitted (errors and input)."""
+    profile = subscriber.profile
     liked, disliked = selectors.rated_papers(subscriber)
     matched, unmatched = selectors.seed_state(subscriber)
     context = {
         "subscriber": subscriber,
         "profile": profile,
-        "form": form,
+        "form": form or PreferencesForm.for_profile(profile),
+        "email_form": email_form or ChangeEmailForm(current_email=subscriber.email),
         "token": token,
         "digests": selectors.recent_digests(subscriber),
         "liked": liked,
@@ -254,6 +272,79 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
         ),
     }
     return render(request, "accounts/preferences.html", context, status=status)
+
+
+@never_cache
+@require_POST
+def request_email_change(request: HttpRequest, token: str) -> HttpResponse:
+    """The preferences page's "change email address" form: mail a link to the new address.
+
+    Like asking for a preferences link, the answer is the same whether or not the new address
+    is known; the per-address limit (counted with subscribing) caps what one address is sent.
+    """
+    try:
+        subscriber = _preferences_subscriber(token)
+    except tokens.InvalidToken as error:
+        return invalid_link(request, error)
+    form = ChangeEmailForm(request.POST, current_email=subscriber.email)
+    if ratelimit.first_exceeded(_limit_per_ip(request)):
+        form.add_error(None, RATE_LIMITED_MESSAGE)
+        return _preferences_page(request, subscriber, token, email_form=form, status=429)
+    if subscriber.status == Subscriber.Status.SUPPRESSED:
+        form.add_error(None, "Emails to this subscription are stopped, so it cannot be moved.")
+    if not form.is_valid():
+        return _preferences_page(request, subscriber, token, email_form=form, status=400)
+    new_email = form.cleaned_data["new_email"]
+    if not ratelimit.first_exceeded(_limit_per_email(new_email)):
+        tasks.request_email_change.delay(subscriber.pk, new_email)
+    messages.info(
+        request,
+        f"Check your new inbox: we sent an email to {new_email}. Your address changes when you "
+        f"follow the link in it (within {settings.CHANGE_EMAIL_LINK_MAX_AGE_DAYS} days); until "
+        f"then everything keeps going to {subscriber.email}.",
+    )
+    # The form's action ends in #change-email (so an error shows by the form) and a redirect
+    # keeps that fragment unless it names its own: this one shows the message at the top.
+    return redirect(reverse("accounts:preferences", args=[token]) + "#main")
+
+
+def _already_changed(request: HttpRequest, token: str) -> HttpResponse | None:
+    """A change-email link whose change is done (a second click or tab): on to preferences."""
+    subscriber = tokens.applied_email_change(token)
+    if subscriber is None:
+        return None
+    messages.info(request, f"Done already: your digests go to {subscriber.email}.")
+    return redirect(tokens.preferences_path(subscriber))
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def change_email(request: HttpRequest, token: str) -> HttpResponse:
+    """The link mailed to a new address: one button, whose POST moves the subscription there."""
+    try:
+        subscriber, new_email = tokens.read_email_change(token)
+    except tokens.InvalidToken as error:
+        return _already_changed(request, token) or invalid_link(request, error)
+    obstacle = selectors.email_change_obstacle(subscriber, new_email)
+    if obstacle is None and request.method == "POST":
+        outcome = services.subscriber_change_email(
+            subscriber=subscriber, new_email=new_email, ip=ratelimit.client_ip(request)
+        )
+        if outcome == "changed":
+            messages.success(
+                request,
+                f"Done: your digests now go to {new_email}. We let your old address know.",
+            )
+            return redirect(tokens.preferences_path(subscriber))
+        if outcome == "stale":  # another click changed it a moment ago
+            stale = tokens.InvalidToken("This link is not valid any more.")
+            return _already_changed(request, token) or invalid_link(request, stale)
+        obstacle = outcome
+    if obstacle is not None:
+        context = {"reason": obstacle, "new_email": new_email}
+        return render(request, "accounts/change_email_refused.html", context, status=409)
+    context = {"new_email": new_email, "masked_old_email": mask_email(subscriber.email)}
+    return render(request, "accounts/change_email.html", context)
 
 
 @require_POST

@@ -1,7 +1,7 @@
 """The whole subscription flow in a real browser (Debian's chromium through Playwright) against
 a live server: subscribe, read the confirmation email from the outbox, confirm, edit preferences,
-unsubscribe. Every page is also saved as a screenshot at desktop and phone widths in
-var/screenshots/ for people to look at."""
+unsubscribe, change the address. Every page is also saved as a screenshot at desktop and phone
+widths in var/screenshots/ for people to look at."""
 
 from __future__ import annotations
 
@@ -238,4 +238,42 @@ def test_it_records_feedback_from_a_digest_and_deletes_everything(browser, site,
     shoot(page, "16-invalid-link")
     page.get_by_role("link", name="Email me a new link").click()
     shoot(page, "17-manage")
+    page.close()
+
+
+def test_it_changes_the_address_through_a_link_sent_to_the_new_one(browser, site, settings):
+    from django.utils import timezone
+
+    from accounts import tokens
+    from accounts.models import InterestProfile
+
+    now = timezone.now()
+    subscriber = Subscriber.objects.create(
+        email="ada@example.org", status="active", confirmed_at=now, consent_at=now
+    )
+    InterestProfile.objects.create(subscriber=subscriber, interests_text="robot learning")
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(site.url + tokens.preferences_path(subscriber))
+    page.get_by_role("link", name="Change address").click()
+    page.get_by_label("New email address").fill("not-an-address")
+    page.get_by_role("button", name="Send confirmation link").click()
+    page.get_by_text("That does not look like an email address").wait_for()
+    assert page.get_by_label("New email address").input_value() == "not-an-address"
+    shoot(page, "18-change-email-error")
+    page.get_by_label("New email address").fill("ada@new.example.org")
+    page.get_by_role("button", name="Send confirmation link").click()
+    page.get_by_text("Check your new inbox").wait_for()
+    shoot(page, "19-change-email-sent")
+
+    (message,) = outbox_messages(settings)
+    assert message["To"] == "ada@new.example.org"
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    page.goto(re.search(r"http://\S+/change-email/\S+/", text).group(0))
+    shoot(page, "20-change-email-confirm")
+    assert Subscriber.objects.get().email == "ada@example.org"
+    page.get_by_role("button", name="Yes, use this address").click()
+    page.get_by_text("Done: your digests now go to ada@new.example.org").wait_for()
+    assert Subscriber.objects.get().email == "ada@new.example.org"
+    notice = [m for m in outbox_messages(settings) if m["To"] == "ada@example.org"]
+    assert [m["Subject"] for m in notice] == ["Your Paper Digest address was changed"]
     page.close()

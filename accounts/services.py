@@ -2,9 +2,8 @@
 delete.
 
 Views call these directly, except subscribing, asking for a link and asking to change the
-address: those run in a Celery task
-(accounts.tasks), so the web request does the same work whatever the address is (nothing to
-time) and never waits for the database or the mail server.
+address: those run in a Celery task (accounts.tasks), so the web request does the same work
+whatever the address is (nothing to time) and never waits for the database or the mail server.
 """
 
 from __future__ import annotations

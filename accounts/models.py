@@ -53,6 +53,12 @@ class Subscriber(models.Model):
     next_digest_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_digest_at = models.DateTimeField(null=True, blank=True)
 
+    # The address the subscriber last asked to move to, until they confirm it from that mailbox.
+    # Kept here rather than in the link we mail there, so the link carries no address; "" when
+    # no change is pending.
+    pending_email = models.EmailField(max_length=254, blank=True)
+    pending_email_requested_at = models.DateTimeField(null=True, blank=True)
+
     class Meta:
         ordering = ["email"]
 

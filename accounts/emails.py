@@ -40,12 +40,13 @@ def _suppressed(email: str) -> bool:
     return Suppression.objects.filter(email=email).exists()
 
 
-def send_change_email_link(subscriber: Subscriber, new_email: str) -> bool:
-    """Mail the link that moves `subscriber` to `new_email`, to `new_email`."""
-    if subscriber.status == Subscriber.Status.SUPPRESSED or _suppressed(new_email):
+def send_change_email_link(subscriber: Subscriber) -> bool:
+    """Mail the link that moves `subscriber` to their pending address, to that address."""
+    new_email = subscriber.pending_email
+    if not new_email or subscriber.status == Subscriber.Status.SUPPRESSED or _suppressed(new_email):
         return False
     context = {
-        "change_url": tokens.change_email_url(subscriber, new_email),
+        "change_url": tokens.change_email_url(subscriber),
         "change_days": settings.CHANGE_EMAIL_LINK_MAX_AGE_DAYS,
         "new_email": new_email,
     }

@@ -278,11 +278,18 @@ def subscriber_request_email_change(*, subscriber: Subscriber, new_email: str) -
     """Someone on the preferences page asked to move the subscription to `new_email`: mail a
     link there that makes the change, since only its owner may say yes. An address that has
     a subscription of its own gets a note saying so instead; a suppressed one gets nothing.
-    The page says the same whatever happened; returns what did, for logs and tests."""
+    The page says the same whatever happened; returns what did, for logs and tests.
+
+    The address waits on the row (the link only holds a tag of it). Each request replaces the
+    pending address, or clears it when no link can be sent, so only links to the address last
+    asked for work."""
     new_email = normalise_email(new_email)
     if new_email == subscriber.email:
         return "unchanged"
     obstacle = selectors.email_change_obstacle(subscriber, new_email)
+    subscriber.pending_email = new_email if obstacle is None else ""
+    subscriber.pending_email_requested_at = timezone.now() if subscriber.pending_email else None
+    subscriber.save(update_fields=["pending_email", "pending_email_requested_at"])
     if obstacle == "taken":
         holder = Subscriber.objects.filter(email=new_email).first()
         if holder is not None:  # None: deleted since the check
@@ -290,19 +297,22 @@ def subscriber_request_email_change(*, subscriber: Subscriber, new_email: str) -
         return "taken"
     if obstacle is not None:
         return obstacle
-    emails.send_change_email_link(subscriber, new_email)
+    emails.send_change_email_link(subscriber)
     return "sent"
 
 
 def subscriber_change_email(
     *, subscriber: Subscriber, new_email: str, ip: str | None = None
 ) -> str:
-    """Move the subscription to `new_email` (its owner followed the link we mailed there) and
-    tell the old address. Returns "changed", or why nothing changed: "taken", "suppressed",
-    "stopped", or "stale" when the address changed since the link was made.
+    """Move the subscription to its pending address `new_email` (its owner followed the link we
+    mailed there) and tell the old address. Returns "changed", or why nothing changed: "taken",
+    "suppressed", "stopped", or "stale" when the address or the pending one changed since the
+    link was read.
 
-    The UPDATE only matches the address the link was made for, so a second click changes
-    nothing; the unique address column refuses an address that was taken after the check."""
+    The UPDATE only matches the address the link was made for and the pending address it
+    confirms, so a second click changes nothing and neither does a link whose address was
+    replaced by a newer request meanwhile; the unique address column refuses an address that
+    was taken after the check."""
     new_email = normalise_email(new_email)
     obstacle = selectors.email_change_obstacle(subscriber, new_email)
     if obstacle is not None:
@@ -311,9 +321,11 @@ def subscriber_change_email(
     try:
         with transaction.atomic():
             changed = (
-                Subscriber.objects.filter(pk=subscriber.pk, email=old_email)
+                Subscriber.objects.filter(
+                    pk=subscriber.pk, email=old_email, pending_email=new_email
+                )
                 .exclude(status=Subscriber.Status.SUPPRESSED)
-                .update(email=new_email)
+                .update(email=new_email, pending_email="", pending_email_requested_at=None)
             )
             if changed:
                 DeliveryEvent.objects.create(

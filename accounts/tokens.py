@@ -4,12 +4,8 @@ salt.
 A token carries the subscriber's id and a keyed hash of their address (never the address itself,
 which would leak into logs and referrers). A token only works when both still match the same
 row, so a token for one subscriber never opens another, and the salt per purpose keeps an
-unsubscribe token from confirming or opening preferences.
-
-The one token that holds an address is change-email's: it carries the new address, which is
-nowhere else until the change is made (signed, not encrypted: whoever sees the link can read it,
-and it is only ever mailed to that address). Once the change is made the tag of the old address
-no longer matches, so the link (and every older link of that subscriber) stops working.
+unsubscribe token from confirming or opening preferences. Once an address changes, every older
+link of that subscriber stops working.
 """
 
 from __future__ import annotations
@@ -60,8 +56,13 @@ def _signer(purpose: str) -> signing.TimestampSigner:
     return signing.TimestampSigner(salt=f"accounts.tokens.{purpose}")
 
 
-def _email_tag(email: str) -> str:
-    return salted_hmac("accounts.tokens.email", email, algorithm="sha256").hexdigest()[:20]
+def _email_tag(email: str, *, label: str = "email") -> str:
+    """A keyed hash of an address; `label` keeps the tag of one field from matching another's."""
+    return salted_hmac(f"accounts.tokens.{label}", email, algorithm="sha256").hexdigest()[:20]
+
+
+def _pending_tag(email: str) -> str:
+    return _email_tag(email, label="pending-email")
 
 
 def make_token(subscriber: Subscriber, purpose: str, **extra: Any) -> str:
@@ -93,32 +94,50 @@ def read_token(token: str, purpose: str, *, check_age: bool = True) -> TokenData
     return TokenData(subscriber, extra)
 
 
+def change_email_token(subscriber: Subscriber) -> str:
+    """A change-email token for the subscriber's pending address: it holds a tag of that
+    address (the address itself is on the row), so asking for another address voids it."""
+    if not subscriber.pending_email:
+        raise ValueError("no address change is pending")
+    return make_token(subscriber, "change-email", p=_pending_tag(subscriber.pending_email))
+
+
 def read_email_change(token: str) -> tuple[Subscriber, str]:
-    """The subscriber and the new address of a change-email link, or InvalidToken."""
+    """The subscriber and the new address of a change-email link, or InvalidToken (also when
+    the subscriber has since asked for another address, or the change is done)."""
     data = read_token(token, "change-email")
-    new_email = data.extra.get("n")
-    if not isinstance(new_email, str) or not new_email:
-        raise InvalidToken("This link is not valid.")
-    return data.subscriber, new_email
+    pending = data.subscriber.pending_email
+    if not pending or not constant_time_compare(_pending_tag(pending), str(data.extra.get("p"))):
+        raise InvalidToken("This link is not valid any more.")
+    return data.subscriber, pending
 
 
 def applied_email_change(token: str) -> Subscriber | None:
     """The subscriber whose address a genuine, unexpired change-email link already moved to its
     new address (a second click, a second tab), else None. Such a link no longer passes
     read_token (the address tag changed); its holder owns the new mailbox, so the caller may
-    send them on to the preferences page."""
+    send them on to the preferences page.
+
+    "Already moved" means the link's pending tag is the tag of the current address: nothing
+    else needs storing, and a later move to yet another address makes the link plainly invalid.
+    """
     try:
         payload = _signer("change-email").unsign_object(token, max_age=_max_age("change-email"))
     except (signing.BadSignature, ValueError):
         return None
     if not isinstance(payload, dict) or not isinstance(payload.get("s"), int):
         return None
-    return Subscriber.objects.filter(pk=payload["s"], email=payload.get("n")).first()
+    subscriber = Subscriber.objects.filter(pk=payload["s"]).first()
+    if subscriber is None or not constant_time_compare(
+        _pending_tag(subscriber.email), str(payload.get("p"))
+    ):
+        return None
+    return subscriber
 
 
-def change_email_url(subscriber: Subscriber, new_email: str) -> str:
-    token = make_token(subscriber, "change-email", n=new_email)
-    return absolute(reverse("accounts:change-email", args=[token]))
+def change_email_url(subscriber: Subscriber) -> str:
+    """The link mailed to the subscriber's pending address."""
+    return absolute(reverse("accounts:change-email", args=[change_email_token(subscriber)]))
 
 
 def absolute(path: str) -> str:

@@ -4,14 +4,16 @@ the change on POST, a note to the old address."""
 from __future__ import annotations
 
 import html
+import json
 import time
+import zlib
 from unittest import mock
 
 import pytest
 from django.core import mail, signing
 from django.test import Client, override_settings
 
-from accounts import tokens
+from accounts import services, tokens
 from accounts.models import Subscriber
 from recommender.models import DeliveryEvent, Suppression
 from tests.subscription_helpers import (  # noqa: F401 (fixture)
@@ -45,11 +47,38 @@ def _email_of(subscriber) -> str:
     return subscriber.email
 
 
+def _preferences_of(location: str) -> Subscriber:
+    """Whose preferences page a redirect opens. Compared by reading its token, not as a string:
+    a token made a second later differs in its timestamp."""
+    prefix, token, suffix = location.split("/", 3)[1:]
+    assert (prefix, suffix) in {("preferences", ""), ("preferences", "#main")}
+    return tokens.read_token(token, "preferences").subscriber
+
+
+def _change_token(subscriber, new_email=NEW) -> str:
+    """A change-email token as the worker makes it, after recording the request on the row."""
+    subscriber.pending_email = new_email
+    subscriber.save()
+    return tokens.change_email_token(subscriber)
+
+
+def _token_of(path: str) -> str:
+    return path.removeprefix("/change-email/").removesuffix("/")
+
+
+def _signed_part(token: str) -> bytes:
+    """What the signed token holds, decoded without its key, as anyone reading the URL could."""
+    encoded = token.split(":")[0]
+    data = signing.b64_decode(encoded.removeprefix(".").encode())
+    return zlib.decompress(data) if encoded.startswith(".") else data
+
+
 def test_it_mails_a_link_to_the_new_address_and_changes_nothing_yet(client, make_subscriber):
     subscriber = make_subscriber(OLD)
     response = _ask(client, subscriber, " New@Example.org ")
     assert response.status_code == 302
-    assert response["Location"] == tokens.preferences_path(subscriber) + "#main"
+    assert response["Location"].endswith("/#main")
+    assert _preferences_of(response["Location"]) == subscriber
     page = _page(client.get(response["Location"]))
     assert f"Check your new inbox: we sent an email to {NEW}" in page
     assert f"everything keeps going to {OLD}" in page
@@ -60,6 +89,68 @@ def test_it_mails_a_link_to_the_new_address_and_changes_nothing_yet(client, make
     assert _link_path().startswith("/change-email/")
     assert [m.to for m in mail.outbox] == [[NEW]]
     assert _email_of(subscriber) == OLD
+    assert subscriber.pending_email == NEW
+    assert subscriber.pending_email_requested_at is not None
+
+
+def test_it_keeps_the_new_address_out_of_the_link(client, make_subscriber):
+    new = "Rosalind.Franklin@Kings.example"
+    subscriber = make_subscriber(OLD)
+    _ask(client, subscriber, new)
+    path = _link_path(new.lower())
+    for part in ("rosalind", "franklin", "kings.example", "%40"):
+        assert part not in path.lower()
+    token = _token_of(path)
+    decoded = _signed_part(token).decode().lower()
+    assert json.loads(decoded).keys() == {"s", "e", "p"}
+    for part in ("rosalind", "franklin", "kings", "@"):
+        assert part not in decoded
+    signer = signing.TimestampSigner(salt="accounts.tokens.change-email")
+    assert signer.unsign_object(token)["s"] == subscriber.pk
+    assert "Yes, use this address" in _page(client.get(path))
+
+
+def test_it_voids_the_first_link_when_another_address_is_asked_for(
+    client, make_subscriber, django_capture_on_commit_callbacks
+):
+    subscriber = make_subscriber(OLD)
+    _ask(client, subscriber)
+    first = _link_path()
+    _ask(client, subscriber, "newer@example.org")
+    second = _link_path("newer@example.org")
+    for response in (client.get(first), client.post(first)):
+        assert response.status_code == 400
+        assert "This link is not valid any more" in _page(response)
+    assert _email_of(subscriber) == OLD
+    assert subscriber.pending_email == "newer@example.org"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(second).status_code == 302
+    assert _email_of(subscriber) == "newer@example.org"
+    assert (subscriber.pending_email, subscriber.pending_email_requested_at) == ("", None)
+    assert client.post(first).status_code == 400
+    assert DeliveryEvent.objects.get().email == "newer@example.org"
+
+
+def test_it_voids_the_link_when_a_taken_address_is_asked_for_next(client, make_subscriber):
+    subscriber = make_subscriber(OLD)
+    make_subscriber("taken@example.org")
+    _ask(client, subscriber)
+    path = _link_path()
+    _ask(client, subscriber, "taken@example.org")
+    assert client.post(path).status_code == 400
+    assert (_email_of(subscriber), subscriber.pending_email) == (OLD, "")
+
+
+def test_it_changes_nothing_when_the_pending_address_is_replaced_mid_click(make_subscriber):
+    subscriber = make_subscriber(OLD)
+    _change_token(subscriber)
+    reader = Subscriber.objects.get(pk=subscriber.pk)  # as the view read it
+    Subscriber.objects.filter(pk=subscriber.pk).update(pending_email="newer@example.org")
+    outcome = services.subscriber_change_email(subscriber=reader, new_email=NEW)
+    assert outcome == "stale"
+    assert (_email_of(subscriber), subscriber.pending_email) == (OLD, "newer@example.org")
+    assert not DeliveryEvent.objects.exists()
 
 
 def test_it_shows_one_button_on_get_and_changes_nothing(client, make_subscriber):
@@ -89,7 +180,7 @@ def test_it_changes_the_address_on_post_and_tells_the_old_one(
 
     assert _email_of(subscriber) == NEW
     assert response.status_code == 302
-    assert response["Location"] == tokens.preferences_path(subscriber)
+    assert _preferences_of(response["Location"]) == subscriber
     page = _page(client.get(response["Location"]))
     assert f"Done: your digests now go to {NEW}" in page
     assert f'<p class="muted">{NEW}' in page
@@ -116,7 +207,7 @@ def test_it_counts_a_second_click_as_done(
         client.post(path)
         again = client.post(path)
     assert again.status_code == 302
-    assert again["Location"] == tokens.preferences_path(_reloaded(subscriber))
+    assert _preferences_of(again["Location"]) == subscriber
     assert f"Done already: your digests go to {NEW}" in _page(client.get(again["Location"]))
     assert len([m for m in mail.outbox if m.to == [OLD]]) == 1
     assert DeliveryEvent.objects.count() == 1
@@ -213,7 +304,7 @@ def test_it_rejects_an_expired_link(client, make_subscriber):
     subscriber = make_subscriber(OLD)
     four_days_ago = time.time() - 4 * 86400
     with mock.patch("django.core.signing.time.time", return_value=four_days_ago):
-        token = tokens.make_token(subscriber, "change-email", n=NEW)
+        token = _change_token(subscriber)
     for response in (client.get(f"/change-email/{token}/"), client.post(f"/change-email/{token}/")):
         assert response.status_code == 400
         assert "This link has expired" in _page(response)
@@ -223,7 +314,10 @@ def test_it_rejects_an_expired_link(client, make_subscriber):
 @pytest.mark.parametrize("purpose", ["preferences", "confirm", "unsubscribe"])
 def test_it_rejects_a_token_made_for_another_purpose(client, make_subscriber, purpose):
     subscriber = make_subscriber(OLD)
-    token = tokens.make_token(subscriber, purpose, n=NEW)
+    payload = signing.TimestampSigner(salt="accounts.tokens.change-email").unsign_object(
+        _change_token(subscriber)
+    )
+    token = tokens.make_token(subscriber, purpose, p=payload["p"])
     response = client.post(f"/change-email/{token}/")
     assert response.status_code == 400
     assert "This link does not work" in _page(response)
@@ -232,7 +326,7 @@ def test_it_rejects_a_token_made_for_another_purpose(client, make_subscriber, pu
 
 def test_it_does_not_open_preferences_with_a_change_email_token(client, make_subscriber):
     subscriber = make_subscriber(OLD)
-    token = tokens.make_token(subscriber, "change-email", n=NEW)
+    token = _change_token(subscriber)
     assert client.get(f"/preferences/{token}/").status_code == 400
     assert client.post(f"/preferences/{token}/email", {"new_email": NEW}).status_code == 400
     assert mail.outbox == []
@@ -241,8 +335,9 @@ def test_it_does_not_open_preferences_with_a_change_email_token(client, make_sub
 def test_it_rejects_a_token_made_for_another_subscriber_or_tampered(client, make_subscriber):
     alice = make_subscriber("alice@example.org")
     bob = make_subscriber("bob@example.org")
+    _change_token(bob)  # bob has a change pending too, to the same address
     signer = signing.TimestampSigner(salt="accounts.tokens.change-email")
-    alice_token = tokens.make_token(alice, "change-email", n=NEW)
+    alice_token = _change_token(alice)
     forged = signer.sign_object({**signer.unsign_object(alice_token), "s": bob.pk}, compress=True)
     assert client.post(f"/change-email/{forged}/").status_code == 400
     assert client.post(f"/change-email/{alice_token[:-3]}xx/").status_code == 400
@@ -277,7 +372,7 @@ def test_it_requires_a_csrf_token_for_both_steps(make_subscriber):
     strict = Client(enforce_csrf_checks=True)
     assert _ask(strict, subscriber).status_code == 403
     assert mail.outbox == []
-    token = tokens.make_token(subscriber, "change-email", n=NEW)
+    token = _change_token(subscriber)
     assert strict.post(f"/change-email/{token}/").status_code == 403
     assert _email_of(subscriber) == OLD
 
@@ -286,7 +381,7 @@ def test_it_offers_no_change_to_a_stopped_subscription(client, make_subscriber):
     subscriber = make_subscriber(OLD, status=Subscriber.Status.SUPPRESSED)
     assert "Change email address" not in _page(client.get(tokens.preferences_path(subscriber)))
     assert _ask(client, subscriber).status_code == 400
-    token = tokens.make_token(subscriber, "change-email", n=NEW)
+    token = _change_token(subscriber)
     assert client.post(f"/change-email/{token}/").status_code == 409
     assert mail.outbox == []
     assert _email_of(subscriber) == OLD
@@ -303,6 +398,17 @@ def test_it_deletes_the_delivery_log_of_the_old_address_with_the_data(
     client.post(tokens.preferences_path(_reloaded(subscriber)) + "delete")
     assert not Subscriber.objects.exists()
     assert not DeliveryEvent.objects.exists()
+
+
+def test_it_forgets_a_pending_address_with_the_data(client, make_subscriber):
+    subscriber = make_subscriber(OLD)
+    _ask(client, subscriber)
+    path = _link_path()
+    assert _reloaded(subscriber).pending_email == NEW
+    client.post(tokens.preferences_path(subscriber) + "delete")
+    assert not Subscriber.objects.filter(pending_email=NEW).exists()
+    assert not Subscriber.objects.exists()
+    assert client.post(path).status_code == 400
 
 
 def _reloaded(subscriber):

@@ -37,6 +37,9 @@ class SubscriberAdmin(admin.ModelAdmin):
         "consent_ip",
         "consent_user_agent",
         "consent_source",
+        # Set only by the owner's own request; confirming it is the owner's step, not staff's.
+        "pending_email",
+        "pending_email_requested_at",
     )
     inlines = (InterestProfileInline,)
 

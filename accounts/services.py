@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -343,3 +344,40 @@ def subscriber_change_email(
     transaction.on_commit(lambda: tasks.notify_email_changed.delay(old_email, new_email))
     log.info("subscriber %s changed their address", subscriber.pk)
     return "changed"
+
+
+def purge_expired_requests(*, now: datetime | None = None) -> dict[str, int]:
+    """Forget what people asked for and never confirmed (run daily by beat).
+
+    - Sign-ups never confirmed: the subscriber (address, consent record, profile) is deleted
+      `UNCONFIRMED_SIGNUP_RETENTION_DAYS` after the last request, long after its confirmation
+      link expired. Only rows never confirmed: a returning subscriber who asked to come back
+      and did not confirm keeps the history of their earlier subscription.
+    - Address changes never confirmed: the requested address is cleared once its link has
+      expired (`CHANGE_EMAIL_LINK_MAX_AGE_DAYS`).
+    Returns how many of each were removed.
+    """
+    now = now or timezone.now()
+    signup_cutoff = now - timedelta(days=settings.UNCONFIRMED_SIGNUP_RETENTION_DAYS)
+    unconfirmed = Subscriber.objects.filter(
+        status=Subscriber.Status.PENDING,
+        confirmed_at__isnull=True,
+        created_at__lt=signup_cutoff,
+    ).filter(Q(consent_at__isnull=True) | Q(consent_at__lt=signup_cutoff))
+    deleted_signups = 0
+    for subscriber in unconfirmed.iterator():
+        subscriber_delete_all_data(subscriber=subscriber)
+        deleted_signups += 1
+    change_cutoff = now - timedelta(days=settings.CHANGE_EMAIL_LINK_MAX_AGE_DAYS)
+    cleared_changes = (
+        Subscriber.objects.exclude(pending_email="")
+        .filter(pending_email_requested_at__lt=change_cutoff)
+        .update(pending_email="", pending_email_requested_at=None)
+    )
+    if deleted_signups or cleared_changes:
+        log.info(
+            "purged %d unconfirmed sign-ups and %d expired address changes",
+            deleted_signups,
+            cleared_changes,
+        )
+    return {"unconfirmed_signups": deleted_signups, "expired_email_changes": cleared_changes}

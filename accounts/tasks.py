@@ -41,3 +41,9 @@ def request_email_change(subscriber_id: int, new_email: str) -> str:
 @shared_task(autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
 def notify_email_changed(old_email: str, new_email: str) -> bool:
     return emails.send_email_changed_notice(old_email, new_email)
+
+
+@shared_task
+def purge_expired_requests() -> dict[str, int]:
+    """Daily: delete sign-ups never confirmed and clear address changes never confirmed."""
+    return services.purge_expired_requests()

@@ -143,6 +143,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "recommender.tasks.refit_model",
         "schedule": crontab(minute=30, hour=env.int("RECOMMENDER_REFIT_HOUR_UTC", default=3)),
     },
+    # Data kept only as long as needed: sign-ups and address changes never confirmed.
+    "purge-expired-requests": {
+        "task": "accounts.tasks.purge_expired_requests",
+        "schedule": crontab(minute=15, hour=4),
+    },
     # New papers from the live sources (Hugging Face Daily Papers, arXiv), once a day.
     "fetch-daily-papers": {
         "task": "recommender.tasks.fetch_daily_papers",
@@ -285,6 +290,8 @@ FEEDBACK_LINK_MAX_AGE_DAYS = env.int("FEEDBACK_LINK_MAX_AGE_DAYS", default=90)
 # The link that moves a subscription to a new address: short-lived like confirming, since it
 # decides where every later email goes.
 CHANGE_EMAIL_LINK_MAX_AGE_DAYS = env.int("CHANGE_EMAIL_LINK_MAX_AGE_DAYS", default=3)
+# A sign-up never confirmed is deleted this long after it was last asked for (beat, daily).
+UNCONFIRMED_SIGNUP_RETENTION_DAYS = env.int("UNCONFIRMED_SIGNUP_RETENTION_DAYS", default=30)
 # Paper links opened sooner than this after a digest was sent are not counted as clicks: mail
 # security scanners fetch every link on delivery.
 FEEDBACK_CLICK_MIN_SECONDS = env.int("FEEDBACK_CLICK_MIN_SECONDS", default=60)

@@ -23,7 +23,7 @@ def send_account_email(subscriber: Subscriber, name: str) -> bool:
     wanted_status = Subscriber.Status.PENDING if name == "confirm" else Subscriber.Status.ACTIVE
     if subscriber.status != wanted_status:
         return False
-    if Suppression.objects.filter(email=subscriber.email).exists():
+    if Suppression.covers(subscriber.email):
         return False
     context: dict = {"subscriber": subscriber}
     if name == "confirm":
@@ -36,14 +36,14 @@ def send_account_email(subscriber: Subscriber, name: str) -> bool:
     return True
 
 
-def _suppressed(email: str) -> bool:
-    return Suppression.objects.filter(email=email).exists()
-
-
 def send_change_email_link(subscriber: Subscriber) -> bool:
     """Mail the link that moves `subscriber` to their pending address, to that address."""
     new_email = subscriber.pending_email
-    if not new_email or subscriber.status == Subscriber.Status.SUPPRESSED or _suppressed(new_email):
+    if (
+        not new_email
+        or subscriber.status == Subscriber.Status.SUPPRESSED
+        or Suppression.covers(new_email)
+    ):
         return False
     context = {
         "change_url": tokens.change_email_url(subscriber),
@@ -58,7 +58,7 @@ def send_change_email_in_use(holder: Subscriber) -> bool:
     """Tell the owner of an address another subscription asked to move to that it already has
     a subscription of its own, so nothing will change (sent instead of a link that could only
     fail)."""
-    if holder.status == Subscriber.Status.SUPPRESSED or _suppressed(holder.email):
+    if holder.status == Subscriber.Status.SUPPRESSED or Suppression.covers(holder.email):
         return False
     context = {"preferences_url": tokens.preferences_url(holder)}
     make_message("change-email-in-use", holder.email, context).send()
@@ -68,7 +68,7 @@ def send_change_email_in_use(holder: Subscriber) -> bool:
 def send_email_changed_notice(old_email: str, new_email: str) -> bool:
     """Tell the old address that the subscription moved: the one email it gets after the move,
     so an owner who did not ask for it finds out. The new address is shown masked."""
-    if _suppressed(old_email):
+    if Suppression.covers(old_email):
         return False
     context = {"masked_new_email": mask_email(new_email), "changed_at": timezone.now()}
     make_message("email-changed", old_email, context).send()

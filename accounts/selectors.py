@@ -48,7 +48,7 @@ def email_change_obstacle(subscriber: Subscriber, new_email: str) -> str | None:
     "stopped"), or None when nothing stands in the way."""
     if subscriber.status == Subscriber.Status.SUPPRESSED:
         return "stopped"
-    if Suppression.objects.filter(email=new_email).exists():
+    if Suppression.covers(new_email):
         return "suppressed"
     if Subscriber.objects.filter(email=new_email).exclude(pk=subscriber.pk).exists():
         return "taken"

@@ -88,7 +88,7 @@ def subscriber_subscribe(*, email: str, profile: ProfileData, consent: Consent) 
     addresses get nothing. Returns what happened, for logs and tests; never show it.
     """
     email = normalise_email(email)
-    if Suppression.objects.filter(email=email).exists():
+    if Suppression.covers(email):
         return "suppressed"
     with transaction.atomic():
         subscriber = Subscriber.objects.select_for_update().filter(email=email).first()
@@ -264,7 +264,7 @@ def subscriber_request_link(*, email: str) -> str:
     """Someone asked for their preferences link: mail it if the address is active (or re-send
     the confirmation if pending). Like subscribing, the caller never learns which it was."""
     subscriber = Subscriber.objects.filter(email=normalise_email(email)).first()
-    if subscriber is None or Suppression.objects.filter(email=subscriber.email).exists():
+    if subscriber is None or Suppression.covers(subscriber.email):
         return "unknown"
     if subscriber.status == Subscriber.Status.ACTIVE:
         emails.send_account_email(subscriber, "already-subscribed")

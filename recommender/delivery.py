@@ -34,7 +34,7 @@ def send_digest(digest: Digest) -> bool:
 
     if (
         not subscriber.receives_digests
-        or Suppression.objects.filter(email=subscriber.email).exists()
+        or Suppression.covers(subscriber.email)
     ):
         _finish(digest, Digest.Status.SKIPPED, note="Subscriber cannot receive email.")
         return False

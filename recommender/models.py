@@ -201,6 +201,11 @@ class Suppression(models.Model):
         self.email = self.email.strip().lower()
         super().save(*args, **kwargs)
 
+    @classmethod
+    def covers(cls, email: str) -> bool:
+        """Whether `email` (as stored: normalised) must never be mailed."""
+        return cls.objects.filter(email=email).exists()
+
 
 class DeliveryEvent(models.Model):
     """What happened to an email: our own send attempts and the provider's webhook events."""

@@ -20,7 +20,7 @@ class PaperAdmin(admin.ModelAdmin):
     list_filter = ("curation", "first_seen", "primary_category")
     search_fields = ("arxiv_id", "title", "abstract")
     date_hierarchy = "first_seen"
-    readonly_fields = ("title_key", "ingested_at", "updated_at", "sources")
+    readonly_fields = ("arxiv_version", "title_key", "ingested_at", "updated_at", "sources")
     actions = ("feature", "pin", "hide", "reset_curation")
 
     @admin.action(description="Feature (boost in ranking)")

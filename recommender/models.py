@@ -37,6 +37,9 @@ class Paper(models.Model):
     # Stable external id, without version ("2503.11731"); null only for sources that carry none,
     # where title_key is the identity instead.
     arxiv_id = models.CharField(max_length=32, unique=True, null=True, blank=True)
+    # The arXiv version the bibliographic fields (title, abstract, authors, ...) were taken from;
+    # null when no source said. Ingestion lets no older version replace them.
+    arxiv_version = models.PositiveSmallIntegerField(null=True, blank=True)
     title = models.TextField()
     title_key = models.CharField(max_length=300, db_index=True)
     abstract = models.TextField()

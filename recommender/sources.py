@@ -7,7 +7,8 @@ Four formats are understood (see `FORMATS`):
   ``publishedAt``, ``upvotes``, ``githubRepo``, ``projectPage``, ``ai_keywords``) and item-level
   ``numComments``, ``submittedBy``, ``organization``, ``publishedAt``.
 - ``arxiv-atom``: an arXiv API Atom feed. Versions are stripped from ids ("2503.11731v2" ->
-  "2503.11731"); when a feed holds several versions of one paper the newest is kept.
+  "2503.11731", version 2 kept in ``arxiv_version``); when a feed holds several versions of one
+  paper the newest is kept.
 - ``jsonl``: the JSON-lines dump (one object per line: ``id``, ``title``, ``summary``, ``authors``,
   ``categories``, ``comment``, ``pdf``, ``abs``, ``first_seen``), gzipped or not.
 - ``page-text``: a "Daily Papers" web page saved as plain text (see `parse_page_text`).
@@ -46,6 +47,7 @@ SOURCE_OF_FORMAT = {
 MAX_URL_LENGTH = 500  # Paper's URLFields
 MAX_CATEGORY_LENGTH = 32  # Paper.primary_category
 MAX_COUNT = 2**31 - 1  # PositiveIntegerField on PostgreSQL
+MAX_VERSION = 2**15 - 1  # Paper.arxiv_version, a PositiveSmallIntegerField
 GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -58,6 +60,8 @@ class PaperRecord:
     title: str
     abstract: str
     arxiv_id: str | None = None
+    # The version the id named ("2503.11731v2" -> 2); None when the source gave a bare id.
+    arxiv_version: int | None = None
     authors: list[str] = field(default_factory=list)
     categories: list[str] = field(default_factory=list)
     comment: str = ""
@@ -257,14 +261,18 @@ def split_arxiv_id(value: object) -> tuple[str, int] | None:
     return match.group("id"), int(match.group("v") or 0)
 
 
-def _arxiv_id(value: object) -> str | None:
-    """The versionless id, None when the source gives none; RecordError when it is not one."""
+def _arxiv_id(value: object) -> tuple[str | None, int | None]:
+    """The versionless id and its version (None if not given), (None, None) when the source gives
+    no id; RecordError when it is not one."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        return None
+        return None, None
     parsed = split_arxiv_id(value)
     if parsed is None:
         raise RecordError(f"not an arXiv id: {clean_text(str(value))[:60]!r}")
-    return parsed[0]
+    arxiv_id, version = parsed
+    if version > MAX_VERSION:
+        raise RecordError(f"not an arXiv version: v{version}")
+    return arxiv_id, version or None
 
 
 def _url(value: object) -> str:
@@ -351,7 +359,7 @@ def _record_or_rejection(build, obj: object, location: str, **options) -> Item:
 def _record_from_dump(obj: object, *, source: str, location: str) -> PaperRecord:
     if not isinstance(obj, dict):
         raise RecordError("a line must hold a JSON object")
-    arxiv_id = _arxiv_id(obj.get("id"))
+    arxiv_id, version = _arxiv_id(obj.get("id"))
     first_seen = None
     if obj.get("first_seen") is not None:
         try:
@@ -363,6 +371,7 @@ def _record_from_dump(obj: object, *, source: str, location: str) -> PaperRecord
         source=source,
         location=location,
         arxiv_id=arxiv_id,
+        arxiv_version=version,
         title=_require_text(obj.get("title"), "title"),
         abstract=_require_text(obj.get("summary"), "abstract (summary)"),
         authors=_string_list(obj.get("authors"), "authors"),
@@ -471,7 +480,7 @@ def _record_from_hf(
     paper = item.get("paper")
     if not isinstance(paper, dict):
         raise RecordError("item has no 'paper' object")
-    arxiv_id = _arxiv_id(paper.get("id"))
+    arxiv_id, version = _arxiv_id(paper.get("id"))
     published_at = _datetime(paper.get("publishedAt"))
     listed_at = _datetime(item.get("publishedAt"))
     first_seen = listing_date or (listed_at or published_at or None)
@@ -482,6 +491,7 @@ def _record_from_hf(
         source=source,
         location=location,
         arxiv_id=arxiv_id,
+        arxiv_version=version,
         title=_require_text(paper.get("title", item.get("title")), "title"),
         abstract=_require_text(paper.get("summary", item.get("summary")), "abstract (summary)"),
         authors=_string_list(paper.get("authors"), "authors", key="name"),
@@ -609,24 +619,23 @@ def _collect_atom_entries(
     for line, entry in target.entries:
         location = f"{path}:line {line}"
         try:
-            version, record = _record_from_atom(entry, source, location)
+            record = _record_from_atom(entry, source, location)
         except RecordError as error:
             yield Rejection(location, str(error))
             continue
-        key = (version, entry.get("updated", ""))
+        key = (record.arxiv_version or 0, entry.get("updated", ""))
         kept = newest.get(record.arxiv_id)
         if kept is None or key > kept[0]:
             newest[record.arxiv_id] = (key, record)
     target.entries.clear()
 
 
-def _record_from_atom(entry: dict, source: str, location: str) -> tuple[int, PaperRecord]:
+def _record_from_atom(entry: dict, source: str, location: str) -> PaperRecord:
     if _BAD_BYTES.search(repr(entry)):
         raise RecordError("not valid UTF-8")
-    parsed = split_arxiv_id(entry.get("id"))
-    if parsed is None:
-        raise RecordError(f"not an arXiv id: {clean_text(entry.get('id'))[:60]!r}")
-    arxiv_id, version = parsed
+    arxiv_id, version = _arxiv_id(entry.get("id"))
+    if arxiv_id is None:  # an entry without an <id>: nothing to store it under
+        raise RecordError("not an arXiv id: ''")
     abs_url, pdf_url = _arxiv_urls(arxiv_id)
     for link in entry["links"]:
         # The feed links to versioned abs/pdf pages; the stored links are the canonical
@@ -642,10 +651,11 @@ def _record_from_atom(entry: dict, source: str, location: str) -> tuple[int, Pap
         term = clean_text(term)
         if term and term not in categories and len(term) <= MAX_CATEGORY_LENGTH:
             categories.append(term)
-    record = PaperRecord(
+    return PaperRecord(
         source=source,
         location=location,
         arxiv_id=arxiv_id,
+        arxiv_version=version,
         title=_require_text(entry.get("title"), "title"),
         abstract=_require_text(entry.get("summary"), "abstract (summary)"),
         authors=_string_list(entry["authors"], "authors"),
@@ -655,7 +665,6 @@ def _record_from_atom(entry: dict, source: str, location: str) -> tuple[int, Pap
         pdf_url=pdf_url,
         published_at=_datetime(entry.get("published")),
     )
-    return version, record
 
 
 # --- Saved "Daily Papers" pages ---------------------------------------------------------------

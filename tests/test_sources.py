@@ -274,6 +274,36 @@ def test_it_strips_versions_from_arxiv_ids(value, expected):
     assert split_arxiv_id(value) == expected
 
 
+def test_it_keeps_the_version_an_id_names_and_none_for_a_bare_id(tmp_path):
+    atom = {r.arxiv_id: r.arxiv_version for r in records(parse_path(ATOM_FEED))}
+    dump = tmp_path / "dump.jsonl"
+    dump.write_text(
+        "\n".join(
+            json.dumps({"id": arxiv_id, "title": "T", "summary": "S"})
+            for arxiv_id in ("2501.00001v3", "2501.00002", "2501.00003v0", "2501.00004v40000")
+        )
+    )
+    listing = json.loads(HF_LISTING.read_text())
+    listing[0]["paper"]["id"] = "2503.11742v2"
+    versioned_listing = tmp_path / "listing.json"
+    versioned_listing.write_text(json.dumps(listing))
+
+    dump_items = list(parse_path(dump))
+
+    assert atom == {"2503.11731": 2, "2503.30001": 1}
+    assert [(r.arxiv_id, r.arxiv_version) for r in records(dump_items)] == [
+        ("2501.00001", 3),
+        ("2501.00002", None),
+        ("2501.00003", None),
+    ]
+    assert [r.reason for r in rejections(dump_items)] == ["not an arXiv version: v40000"]
+    # The real dump and Hugging Face listings name no version.
+    assert {r.arxiv_version for r in records(parse_path(DUMP_SLICE))} == {None}
+    assert {r.arxiv_version for r in records(parse_path(HF_LISTING))} == {None}
+    assert records(parse_path(versioned_listing))[0].arxiv_version == 2
+    assert {r.arxiv_version for r in records(parse_path(PAGE_EXAMPLE))} == {None}
+
+
 # --- Saved Daily Papers pages -----------------------------------------------------------------
 
 

@@ -26,6 +26,12 @@ ingestion from the same or a better source refreshes. An empty value never repla
 value cut short ("...", or a prefix of the stored one) never replaces the complete one, and a
 complete value always replaces a cut one. ``first_seen`` keeps the earliest listing day, and
 ``sources`` lists every source that supplied the paper.
+
+Versions: ``arxiv_version`` is the arXiv version the bibliographic fields were taken from. A
+record of an older version than that (an old feed or dump ingested late) supplies none of them,
+not even a missing one, only the community fields and its listing day; a newer one is merged as
+above and, when its source may replace the bibliography, moves the row to its version. A record
+that names no version merges as above and leaves the row's version as it is.
 """
 
 from __future__ import annotations
@@ -337,6 +343,7 @@ def new_paper(record: PaperRecord, *, today: date) -> Paper:
     """An unsaved Paper holding the record (bulk_create skips Paper.save, so keys are set here)."""
     return Paper(
         arxiv_id=record.arxiv_id or None,
+        arxiv_version=record.arxiv_version,
         title=record.title,
         title_key=_title_key(record.title),
         abstract=record.abstract,
@@ -359,42 +366,12 @@ def new_paper(record: PaperRecord, *, today: date) -> Paper:
 
 def merge_record(paper: Paper, record: PaperRecord) -> list[str]:
     """Enrich `paper` in place with what `record` adds; the names of the fields it changed."""
-    bibliographic = _may_replace(paper.sources, record.source, BIBLIOGRAPHIC_RANK)
-    community = _may_replace(paper.sources, record.source, COMMUNITY_RANK)
     changes: dict[str, object] = {}
-
     if record.arxiv_id and not paper.arxiv_id:
         changes["arxiv_id"] = record.arxiv_id
-    for name, cut in (
-        ("title", False),
-        ("abstract", record.abstract_truncated),
-        ("comment", False),
-    ):
-        if _better_text(getattr(paper, name), getattr(record, name), bibliographic, cut=cut):
-            changes[name] = getattr(record, name)
-    for name, may in (
-        ("authors", bibliographic),
-        ("categories", bibliographic),
-        ("abs_url", bibliographic),
-        ("pdf_url", bibliographic),
-        ("keywords", community),
-        ("code_url", community),
-        ("project_url", community),
-    ):
-        new, current = getattr(record, name), getattr(paper, name)
-        if new and new != current and (not current or may):
-            changes[name] = list(new) if isinstance(new, list) else new
-    new_time = record.published_at
-    if (
-        new_time
-        and new_time != paper.published_at
-        and (paper.published_at is None or bibliographic)
-    ):
-        changes["published_at"] = new_time
-    for name in ("upvotes", "num_comments"):
-        new = getattr(record, name)
-        if new is not None and new != getattr(paper, name) and community:
-            changes[name] = new
+    if not _is_older_version(paper, record):
+        changes.update(_bibliographic_changes(paper, record))
+    changes.update(_community_changes(paper, record))
     if record.first_seen and record.first_seen < paper.first_seen:
         changes["first_seen"] = record.first_seen
     if record.source not in paper.sources:
@@ -410,6 +387,59 @@ def merge_record(paper: Paper, record: PaperRecord) -> list[str]:
             setattr(paper, name, value)
             changed.append(name)
     return changed
+
+
+def _is_older_version(paper: Paper, record: PaperRecord) -> bool:
+    """Whether the record describes an older arXiv version than the row's bibliography."""
+    return bool(
+        paper.arxiv_version and record.arxiv_version and record.arxiv_version < paper.arxiv_version
+    )
+
+
+def _bibliographic_changes(paper: Paper, record: PaperRecord) -> dict[str, object]:
+    may_replace = _may_replace(paper.sources, record.source, BIBLIOGRAPHIC_RANK)
+    changes: dict[str, object] = {}
+    for name, cut in (
+        ("title", False),
+        ("abstract", record.abstract_truncated),
+        ("comment", False),
+    ):
+        if _better_text(getattr(paper, name), getattr(record, name), may_replace, cut=cut):
+            changes[name] = getattr(record, name)
+    for name in ("authors", "categories", "abs_url", "pdf_url"):
+        if _better_value(getattr(paper, name), getattr(record, name), may_replace):
+            changes[name] = _copy(getattr(record, name))
+    new_time = record.published_at
+    if new_time and new_time != paper.published_at and (paper.published_at is None or may_replace):
+        changes["published_at"] = new_time
+    # The version names where the text is from, so only a source allowed to replace the text
+    # moves it (and never back: a record of the same or no version leaves it).
+    if may_replace and record.arxiv_version and record.arxiv_version > (paper.arxiv_version or 0):
+        changes["arxiv_version"] = record.arxiv_version
+    return changes
+
+
+def _community_changes(paper: Paper, record: PaperRecord) -> dict[str, object]:
+    may_replace = _may_replace(paper.sources, record.source, COMMUNITY_RANK)
+    changes: dict[str, object] = {}
+    for name in ("keywords", "code_url", "project_url"):
+        if _better_value(getattr(paper, name), getattr(record, name), may_replace):
+            changes[name] = _copy(getattr(record, name))
+    for name in ("upvotes", "num_comments"):
+        new = getattr(record, name)
+        if new is not None and new != getattr(paper, name) and may_replace:
+            changes[name] = new
+    return changes
+
+
+def _better_value(current: object, new: object, may_replace: bool) -> bool:
+    """A list or a URL: a new value fills an empty one, or replaces it if the source may."""
+    return bool(new) and new != current and (not current or may_replace)
+
+
+def _copy(value: object) -> object:
+    # As in new_paper: the row gets its own list, not one shared with the record.
+    return list(value) if isinstance(value, list) else value
 
 
 def _may_replace(paper_sources: list[str], source: str, ranking: dict[str, int]) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -294,3 +295,143 @@ def test_it_never_lets_a_cut_abstract_replace_a_full_one_even_from_the_same_sour
         [record(title="Graphs", abstract="A corrected abstract.", source="hf-page")]
     )
     assert Paper.objects.get().abstract == "A corrected abstract."
+
+
+# --- arXiv versions ---------------------------------------------------------------------------
+
+V1, V2 = "2503.11731v1", "2503.11731v2"  # the two versions of one paper in ATOM_FEED
+
+
+def atom_feed(tmp_path, *versioned_ids: str) -> Path:
+    """ATOM_FEED holding only the entries of the given versioned ids."""
+    head, *entries = ATOM_FEED.read_text().removesuffix("</feed>\n").split("  <entry>")
+    kept = [e for e in entries if any(f"/abs/{v}</id>" in e for v in versioned_ids)]
+    path = tmp_path / f"feed-{'-'.join(versioned_ids)}.xml"
+    path.write_text("  <entry>".join([head, *kept]) + "</feed>\n")
+    return path
+
+
+def hf_listing_of(tmp_path, versioned_id: str) -> Path:
+    """HF_LISTING's first item (12 upvotes, 3 comments, links, keywords) under another id."""
+    [item, *_] = json.loads(HF_LISTING.read_text())
+    item["paper"]["id"] = versioned_id
+    path = tmp_path / f"hf-{versioned_id}.json"
+    path.write_text(json.dumps([item]))
+    return path
+
+
+def test_it_keeps_the_newer_versions_text_when_an_older_version_is_ingested_later(tmp_path):
+    ingest.ingest_path(atom_feed(tmp_path, V2), today=TODAY)
+    stored = snapshot()
+
+    with CaptureQueriesContext(connection) as queries:
+        summary = ingest.ingest_path(atom_feed(tmp_path, V1), today=TODAY)
+
+    assert summary.counts() == {"created": 0, "updated": 0, "unchanged": 1, "rejected": 0}
+    assert writes(queries.captured_queries) == []
+    assert snapshot() == stored
+    paper = Paper.objects.get(arxiv_id="2503.11731")
+    assert paper.arxiv_version == 2
+    assert paper.title.endswith(
+        "A Modular Framework for Scalable Editing and Full-Stack Validation"
+    )
+    assert paper.abstract.endswith("This second version of the abstract is the newest one.")
+    assert paper.comment == "v2: new experiments"
+    assert paper.authors == ["Xianming Zeng", "Sicong Du"]
+
+
+def test_it_lets_an_older_version_fill_no_field_the_newer_one_left_empty():
+    newer = record(source="arxiv-api", arxiv_id="2501.00001", arxiv_version=3, title="Third")
+    older = record(
+        source="arxiv-api",
+        arxiv_id="2501.00001",
+        arxiv_version=1,
+        title="First",
+        abstract="The first abstract.",
+        comment="v1: figures missing",
+        authors=["Early Author"],
+        categories=["cs.AI"],
+        published_at=datetime(2025, 1, 2, tzinfo=UTC),
+        first_seen=date(2025, 1, 2),
+    )
+
+    summary = ingest.ingest_records([newer, older], today=TODAY)  # one batch: merged in memory
+
+    assert summary.counts() == {"created": 1, "updated": 1, "unchanged": 0, "rejected": 0}
+    paper = Paper.objects.get()
+    assert (paper.arxiv_version, paper.title, paper.abstract) == (3, "Third", "A")
+    assert (paper.comment, paper.authors, paper.categories) == ("", [], [])
+    assert paper.published_at is None
+    assert paper.first_seen == date(2025, 1, 2)  # the listing day is not the text's
+
+
+def test_it_moves_to_the_newer_version_when_it_is_ingested_later(tmp_path):
+    ingest.ingest_path(atom_feed(tmp_path, V1), today=TODAY)
+    first = Paper.objects.get(arxiv_id="2503.11731")
+    assert (first.arxiv_version, first.abstract) == (1, "An earlier version of the abstract.")
+
+    summary = ingest.ingest_path(atom_feed(tmp_path, V2), today=TODAY)
+
+    assert summary.counts() == {"created": 0, "updated": 1, "unchanged": 0, "rejected": 0}
+    paper = Paper.objects.get(arxiv_id="2503.11731")
+    assert paper.arxiv_version == 2
+    assert paper.abstract.endswith("This second version of the abstract is the newest one.")
+    assert paper.comment == "v2: new experiments"
+    assert paper.categories == ["cs.CV", "cs.RO"]
+    assert paper.authors == ["Xianming Zeng", "Sicong Du"]
+
+
+def test_it_keeps_the_version_when_a_source_without_versions_updates_the_text(tmp_path):
+    ingest.ingest_path(atom_feed(tmp_path, V2), today=TODAY)
+    title = Paper.objects.get(arxiv_id="2503.11731").title
+    corrected = record(
+        source="arxiv-api", arxiv_id="2503.11731", title=title, abstract="A corrected abstract."
+    )
+
+    assert ingest.ingest_path(DUMP_SLICE, today=TODAY).updated == 1  # its first_seen only
+    assert ingest.ingest_records([corrected], today=TODAY).updated == 1
+    ingest.ingest_path(atom_feed(tmp_path, V1), today=TODAY)
+
+    paper = Paper.objects.get(arxiv_id="2503.11731")
+    assert (paper.arxiv_version, paper.abstract) == (2, "A corrected abstract.")
+    assert paper.sources == ["arxiv-api", "arxiv-dump"]
+
+
+def test_it_merges_hugging_face_signals_of_an_older_version_but_not_its_text(tmp_path):
+    ingest.ingest_path(atom_feed(tmp_path, V2), today=TODAY)
+    before = Paper.objects.get(arxiv_id="2503.11731")
+
+    summary = ingest.ingest_path(hf_listing_of(tmp_path, V1), today=TODAY)
+
+    assert summary.counts() == {"created": 0, "updated": 1, "unchanged": 0, "rejected": 0}
+    paper = Paper.objects.get(arxiv_id="2503.11731")
+    assert (paper.upvotes, paper.num_comments) == (12, 3)
+    assert paper.code_url == "https://github.com/example-lab/unsafe-weights-manipulation"
+    assert paper.project_url == "https://example-lab.github.io/uwm/"
+    assert paper.keywords == ["vision-language models", "safety evaluation", "weight manipulation"]
+    assert paper.first_seen == date(2025, 3, 19)
+    assert paper.sources == ["arxiv-api", "hf-daily"]
+    bibliography = ("arxiv_version", "title", "abstract", "authors", "published_at", "abs_url")
+    assert [getattr(paper, name) for name in bibliography] == [
+        getattr(before, name) for name in bibliography
+    ]
+
+
+def test_it_writes_nothing_when_reingesting_several_versions_and_sources(tmp_path):
+    paths = [
+        atom_feed(tmp_path, V2),
+        atom_feed(tmp_path, V1),
+        hf_listing_of(tmp_path, V1),
+        DUMP_SLICE,
+        ATOM_FEED,
+    ]
+    ingest.ingest_paths(paths, today=TODAY)
+    stored = snapshot()
+
+    with CaptureQueriesContext(connection) as queries:
+        again = ingest.ingest_paths(paths, today=TODAY)
+
+    assert again.counts() == {"created": 0, "updated": 0, "unchanged": 45, "rejected": 0}
+    assert writes(queries.captured_queries) == []
+    assert snapshot() == stored
+    assert Paper.objects.get(arxiv_id="2503.11731").arxiv_version == 2

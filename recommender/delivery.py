@@ -32,10 +32,7 @@ def send_digest(digest: Digest) -> bool:
     digest.refresh_from_db()
     subscriber = digest.subscriber
 
-    if (
-        not subscriber.receives_digests
-        or Suppression.covers(subscriber.email)
-    ):
+    if not subscriber.receives_digests or Suppression.covers(subscriber.email):
         _finish(digest, Digest.Status.SKIPPED, note="Subscriber cannot receive email.")
         return False
 

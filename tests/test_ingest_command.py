@@ -185,9 +185,13 @@ def test_it_fetches_a_daily_listing_keeps_the_file_and_stores_it(live_sources, t
     assert json.loads(out) == {"created": 3, "updated": 0, "unchanged": 0, "rejected": 1}
     assert code == 1
     saved = tmp_path / "ingest" / "hf-daily-papers-2025-03-21.json"
-    assert f"rejected {saved}:line 61 (item 3)" in err
-    assert saved.read_bytes() == HF_LISTING.read_bytes()
-    assert parse_qs(urlparse(live_sources.requests[0]).query) == {"date": ["2025-03-21"]}
+    # The saved listing holds the response's items, one per line: item 3 is on line 4.
+    assert f"rejected {saved}:line 4 (item 3)" in err
+    assert json.loads(saved.read_bytes()) == json.loads(HF_LISTING.read_bytes())
+    # Four items are fewer than a page: one request.
+    assert [parse_qs(urlparse(path).query) for path in live_sources.requests] == [
+        {"date": ["2025-03-21"], "limit": ["100"], "p": ["0"]}
+    ]
     # The listing day of the request is the papers' first_seen.
     assert set(Paper.objects.values_list("first_seen", flat=True)) == {date(2025, 3, 21)}
 

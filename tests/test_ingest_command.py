@@ -223,6 +223,161 @@ def test_it_exits_with_3_and_a_clear_message_when_a_source_is_down(live_sources)
     assert not Paper.objects.exists()
 
 
+# --- The Hugging Face API's pages --------------------------------------------------------------
+
+
+def hf_item(number: int, *, upvotes: int = 1) -> dict:
+    return {
+        "paper": {
+            "id": f"2504.{number:05d}",
+            "title": f"Paged paper {number}",
+            "summary": "An abstract.",
+            "authors": [{"name": "A. Author"}],
+            "upvotes": upvotes,
+        },
+        "publishedAt": "2025-04-02T08:00:00.000Z",
+        "numComments": 0,
+    }
+
+
+class PagedHandler(BaseHTTPRequestHandler):
+    """Answers with `server.page(p)`: a list of items, or an HTTP status code to fail with."""
+
+    def do_GET(self) -> None:
+        self.server.requests.append(self.path)
+        query = parse_qs(urlparse(self.path).query)
+        answer = self.server.page(int(query.get("p", ["0"])[0]))
+        if isinstance(answer, int):
+            self.send_error(answer)
+            return
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(answer if isinstance(answer, bytes) else json.dumps(answer).encode())
+
+    def log_message(self, *args) -> None:
+        return None
+
+
+@pytest.fixture
+def hf_pages(settings, tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), PagedHandler)
+    server.requests = []
+    server.page = lambda number: []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.INGEST_HF_API_URL = f"http://127.0.0.1:{server.server_address[1]}/api/daily_papers"
+    settings.VAR_DIR = tmp_path
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def saved_ids(tmp_path, day: str = "2025-04-02") -> list[str]:
+    saved = tmp_path / "ingest" / f"hf-daily-papers-{day}.json"
+    return [item["paper"]["id"] for item in json.loads(saved.read_bytes())]
+
+
+@pytest.mark.django_db
+def test_it_fetches_every_page_of_a_busy_day(hf_pages, tmp_path):
+    pages = {0: range(100), 1: range(100, 200), 2: range(200, 237)}
+    hf_pages.page = lambda number: [hf_item(n) for n in pages.get(number, ())]
+
+    out, _err, code = run_ingest("--fetch", "hf", "--date", "2025-04-02")
+
+    assert code == 0
+    assert out.strip() == "created 237, updated 0, unchanged 0, rejected 0"
+    assert Paper.objects.count() == 237
+    assert saved_ids(tmp_path) == [f"2504.{n:05d}" for n in range(237)]
+    assert [parse_qs(urlparse(path).query) for path in hf_pages.requests] == [
+        {"date": ["2025-04-02"], "limit": ["100"], "p": [str(number)]} for number in range(3)
+    ]
+
+
+@pytest.mark.django_db
+def test_it_keeps_the_first_copy_of_a_paper_the_listing_moved_to_the_next_page(hf_pages, tmp_path):
+    # Between the two requests a new paper pushed number 99 from page 0 onto page 1.
+    pages = {
+        0: [hf_item(n) for n in range(100)],
+        1: [hf_item(99, upvotes=50)] + [hf_item(n) for n in range(100, 130)],
+    }
+    hf_pages.page = lambda number: pages.get(number, [])
+
+    out, _err, code = run_ingest("--fetch", "hf", "--date", "2025-04-02")
+
+    assert code == 0
+    assert out.strip() == "created 130, updated 0, unchanged 0, rejected 0"
+    assert saved_ids(tmp_path) == [f"2504.{n:05d}" for n in range(130)]
+    assert Paper.objects.get(arxiv_id="2504.00099").upvotes == 1
+
+
+@pytest.mark.django_db
+def test_it_stops_at_the_page_cap_when_the_server_ignores_the_page(hf_pages, tmp_path, caplog):
+    hf_pages.page = lambda number: [hf_item(n) for n in range(100)]
+
+    out, _err, code = run_ingest("--fetch", "hf", "--date", "2025-04-02")
+
+    assert len(hf_pages.requests) == fetch.HF_MAX_PAGES
+    assert code == 0
+    assert out.strip() == "created 100, updated 0, unchanged 0, rejected 0"
+    assert saved_ids(tmp_path) == [f"2504.{n:05d}" for n in range(100)]
+    assert f"stopped after {fetch.HF_MAX_PAGES} full pages (100 papers)" in caplog.text
+    assert [
+        record.levelname for record in caplog.records if record.name == "recommender.fetch"
+    ] == ["WARNING"]
+
+
+@pytest.mark.django_db
+def test_it_fails_the_whole_fetch_and_stores_nothing_when_a_later_page_fails(hf_pages, tmp_path):
+    hf_pages.page = lambda number: [hf_item(n) for n in range(100)] if number == 0 else 503
+
+    out, err, code = run_ingest("--fetch", "hf", "--date", "2025-04-02")
+
+    assert code == 3
+    assert out == ""
+    assert "fetch failed" in err
+    assert "HTTP 503" in err
+    assert "/api/daily_papers?date=2025-04-02&limit=100&p=1" in err
+    assert not Paper.objects.exists()
+    assert list(tmp_path.glob("ingest/*")) == []  # no listing, no leftover part file
+
+
+@pytest.mark.django_db
+def test_it_keeps_the_last_complete_listing_when_a_refetch_fails(hf_pages, tmp_path):
+    hf_pages.page = lambda number: [hf_item(n) for n in range(3)]
+    assert run_ingest("--fetch", "hf", "--date", "2025-04-02")[2] == 0
+
+    hf_pages.page = lambda number: [hf_item(n) for n in range(100)] if number == 0 else 503
+    assert run_ingest("--fetch", "hf", "--date", "2025-04-02")[2] == 3
+
+    assert saved_ids(tmp_path) == ["2504.00000", "2504.00001", "2504.00002"]
+    assert Paper.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_it_fails_the_fetch_on_a_page_that_is_not_a_json_list(hf_pages, tmp_path):
+    hf_pages.page = lambda number: b"<html>Rate limited</html>"
+
+    out, err, code = run_ingest("--fetch", "hf", "--date", "2025-04-02")
+
+    assert code == 3
+    assert out == ""
+    assert "p=0: not a Daily Papers page" in err
+    assert not Paper.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_rejects_only_the_item_of_a_page_that_is_not_utf8(hf_pages, tmp_path):
+    good, bad = json.dumps(hf_item(1)).encode(), json.dumps(hf_item(2)).encode()
+    bad = bad.replace(b"Paged paper 2", b"Paged paper \xff2")
+    hf_pages.page = lambda number: b"[" + good + b", " + bad + b"]"
+
+    out, err, code = run_ingest("--fetch", "hf", "--date", "2025-04-02")
+
+    assert code == 1
+    assert out.strip() == "created 1, updated 0, unchanged 0, rejected 1"
+    assert "line 3 (item 2): not valid UTF-8" in err
+
+
 def test_it_reports_an_unreachable_host_as_a_fetch_error(settings, tmp_path):
     server = FixtureServer()  # bound, then closed: nothing listens on that port any more
     base = server.base

@@ -15,7 +15,10 @@ seconds per endpoint. `--server gunicorn` runs the server compose used before in
    one Redis round trip that counts the two rate limits and appends the sign-up to the sign-up
    queue, plus one `accounts.tasks.drain_signups` publish when that queue was empty: all the
    web tier does. The Celery worker that writes the rows and sends the confirmation is not
-   started, so this measures the web tier alone; the queue is counted and deleted at the end).
+   started, so this measures the web tier alone; the queue is counted and deleted at the end);
+4. the floor under that POST: the same server, settings and middleware serving
+   bench/web_floor.py, whose POST only passes the CSRF check (parsing the same form body) and
+   redirects (`--no-floor` skips it).
 
 The rate limits are raised through the environment for the run (SUBSCRIBE_LIMIT_PER_IP and
 SUBSCRIBE_LIMIT_PER_EMAIL): every request comes from 127.0.0.1 and would otherwise be refused
@@ -28,6 +31,7 @@ dropped and the Redis keys deleted at the end.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.cookiejar
 import os
 import re
@@ -134,6 +138,12 @@ def main() -> int:
         "gunicorn it replaced, for comparison",
     )
     parser.add_argument(
+        "--no-floor",
+        action="store_true",
+        help="skip the floor run (bench/web_floor.py: the same stack, a view that only checks "
+        "CSRF and redirects)",
+    )
+    parser.add_argument(
         "--workers", type=int, default=0, help="worker processes (default: compose's 2; gunicorn 3)"
     )
     args = parser.parse_args()
@@ -164,51 +174,35 @@ def main() -> int:
             env=env,
             check=True,
         )
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        server_log = (Path(tmp) / "server.log").open("w")
-        server = subprocess.Popen(
-            server_command(args, port),
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=server_log,
+        command = server_command(args, 0)
+        print(
+            f"{Path(command[0]).name} {' '.join(command[1:])}\n"
+            f"wrk -t 2 -c {args.connections} -d {args.duration}s, {os.cpu_count()} CPUs, "
+            f"PostgreSQL + Redis on loopback; load average before: {os.getloadavg()[0]:.2f}"
         )
+        results = {}
         try:
-            wait_for_port("127.0.0.1", port, seconds=30, what=args.server)
-            cookie, token = csrf_pair(base)
-            script = Path(tmp) / "post.lua"
-            script.write_text(
-                f'TOKEN = "{token}"\nCOOKIE = "{cookie}"\nRUN = "{run_id}"\n' + POST_SCRIPT
-            )
-            for path in ("/healthz", "/"):  # warm every worker's connections and templates
-                run_wrk(base + path, connections=10, duration=2)
-            print(
-                f"{' '.join(Path(part).name for part in server_command(args, port)[:1])}"
-                f" {' '.join(server_command(args, port)[1:])}\n"
-                f"wrk -t 2 -c {args.connections} "
-                f"-d {args.duration}s, {os.cpu_count()} CPUs, PostgreSQL + Redis on loopback; "
-                f"load average before: {os.getloadavg()[0]:.2f}"
-            )
-            endpoints = {
-                "GET /healthz (baseline)": (base + "/healthz", None),
-                "GET / (landing page)": (base + "/", None),
-                "POST / (subscribe)": (base + "/", script),
-            }
-            results = {}
-            for name, (url, lua) in endpoints.items():
-                cpu_before = workers_cpu_seconds(server.pid)
-                results[name] = run_wrk(
-                    url, connections=args.connections, duration=args.duration, script=lua
-                )
-                cpu = workers_cpu_seconds(server.pid) - cpu_before
-                results[name]["cpu_ms"] = 1000 * cpu / max(results[name]["requests"], 1)
-            queued = queued_sign_ups(f"bench-{run_id}")
+            with serving(args, env, Path(tmp) / "server.log") as (server, base):
+                script = post_script(base, Path(tmp) / "post.lua", run_id)
+                for path in ("/healthz", "/"):  # warm every worker's connections and templates
+                    run_wrk(base + path, connections=10, duration=2)
+                endpoints = {
+                    "GET /healthz (baseline)": (base + "/healthz", None),
+                    "GET / (landing page)": (base + "/", None),
+                    "POST / (subscribe)": (base + "/", script),
+                }
+                for name, (url, lua) in endpoints.items():
+                    results[name] = measure(server, url, lua, args)
+                queued = queued_sign_ups(f"bench-{run_id}")
+            if not args.no_floor:
+                # The same server, settings and middleware serving bench/web_floor.py's one view.
+                log = Path(tmp) / "floor.log"
+                with serving(args, env, log, app=FLOOR_APP) as (server, base):
+                    script = post_script(base, Path(tmp) / "floor.lua", run_id)
+                    run_wrk(base + "/", connections=10, duration=2)
+                    results["POST / floor (CSRF only)"] = measure(server, base + "/", script, args)
             print(f"load average after: {os.getloadavg()[0]:.2f} (other work on the machine)")
         finally:
-            server.terminate()
-            server.wait(timeout=30)
-            server_log.close()
             clean_redis(run_id)
 
     baseline = results["GET /healthz (baseline)"]
@@ -234,18 +228,55 @@ def main() -> int:
             f"warning: {name}: {results[name]['bad']} bad responses, "
             f"socket errors: {results[name]['socket_errors']}"
         )
-    target = all(r["p99"] < 100 for name, r in results.items() if "baseline" not in name)
+    pages = [r for name, r in results.items() if "baseline" not in name and "floor" not in name]
+    target = all(r["p99"] < 100 for r in pages)
     print(
         f"target p99 < 100 ms at {args.connections} connections: {'met' if target else 'NOT met'}"
     )
     return 1 if failed else 0
 
 
+APP = "digest_site.wsgi:application"
+FLOOR_APP = "bench.web_floor:application"
+
+
+@contextlib.contextmanager
+def serving(args: argparse.Namespace, env: dict, log: Path, *, app: str = APP):
+    """The web server on a free loopback port, serving `app`: (its process, its base URL)."""
+    port = free_port()
+    command = [app if part == APP else part for part in server_command(args, port)]
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=output
+        )
+        try:
+            wait_for_port("127.0.0.1", port, seconds=30, what=args.server)
+            yield server, f"http://127.0.0.1:{port}"
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def post_script(base: str, path: Path, run_id: str) -> Path:
+    """wrk's POST script, with a CSRF cookie and form token fetched from `base` first."""
+    cookie, token = csrf_pair(base)
+    path.write_text(f'TOKEN = "{token}"\nCOOKIE = "{cookie}"\nRUN = "{run_id}"\n' + POST_SCRIPT)
+    return path
+
+
+def measure(server: subprocess.Popen, url: str, script: Path | None, args) -> dict:
+    """One wrk run, plus the server workers' CPU time per request over it."""
+    cpu_before = workers_cpu_seconds(server.pid)
+    result = run_wrk(url, connections=args.connections, duration=args.duration, script=script)
+    cpu = workers_cpu_seconds(server.pid) - cpu_before
+    return {**result, "cpu_ms": 1000 * cpu / max(result["requests"], 1)}
+
+
 def server_command(args: argparse.Namespace, port: int) -> list[str]:
     if args.server == "gunicorn":
         return [
             str(Path(sys.executable).parent / "gunicorn"),
-            "digest_site.wsgi:application",
+            APP,
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",

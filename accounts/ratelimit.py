@@ -107,7 +107,7 @@ def redis_url() -> str:
 
 @functools.cache
 def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url)
+    return redis.Redis.from_url(url, **settings.REDIS_CLIENT_OPTIONS)
 
 
 @functools.cache

@@ -88,16 +88,30 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Persistent connections: Celery and web workers reuse them instead of reconnecting per request.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # The web server has no time limit per request (README "Known limitations"): a database
+    # that stops answering must fail the request, not hold its worker. connect_timeout bounds
+    # reaching the server; a statement timeout (compose sets one for the web service only:
+    # Celery's refit and ingestion run long statements on purpose) bounds each query.
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options.setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT_SECONDS", default=10))
+    statement_timeout = env.float("DATABASE_STATEMENT_TIMEOUT_SECONDS", default=0)
+    if statement_timeout > 0:
+        options["options"] = f"-c statement_timeout={int(statement_timeout * 1000)}"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker and shared cache ----------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# A Redis that stops answering fails the call after this long instead of holding the request
+# (or task) forever: options of every Redis client (the cache's and accounts/ratelimit.py's).
+_redis_timeout = env.float("REDIS_SOCKET_TIMEOUT_SECONDS", default=5.0)
+REDIS_CLIENT_OPTIONS = {"socket_timeout": _redis_timeout, "socket_connect_timeout": _redis_timeout}
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="digest"),
+            "OPTIONS": REDIS_CLIENT_OPTIONS,
         }
     }
 else:

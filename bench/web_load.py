@@ -174,7 +174,7 @@ def main() -> int:
             env=env,
             check=True,
         )
-        command = server_command(args, 0)
+        command = server_command(args, "PORT")  # each run picks a free port
         print(
             f"{Path(command[0]).name} {' '.join(command[1:])}\n"
             f"wrk -t 2 -c {args.connections} -d {args.duration}s, {os.cpu_count()} CPUs, "
@@ -272,7 +272,7 @@ def measure(server: subprocess.Popen, url: str, script: Path | None, args) -> di
     return {**result, "cpu_ms": 1000 * cpu / max(result["requests"], 1)}
 
 
-def server_command(args: argparse.Namespace, port: int) -> list[str]:
+def server_command(args: argparse.Namespace, port: int | str) -> list[str]:
     if args.server == "gunicorn":
         return [
             str(Path(sys.executable).parent / "gunicorn"),

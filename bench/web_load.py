@@ -53,6 +53,7 @@ from tests.services import (  # noqa: E402
     free_port,
     fresh_postgres_database,
     production_env,
+    stop,
     wait_for_port,
 )
 
@@ -246,15 +247,21 @@ def serving(args: argparse.Namespace, env: dict, log: Path, *, app: str = APP):
     port = free_port()
     command = [app if part == APP else part for part in server_command(args, port)]
     with log.open("w") as output:
+        # The access log (stdout) is discarded; the server gets a process group of its own so
+        # that stop() also ends any worker it leaves behind.
         server = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=output
+            command,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=output,
+            start_new_session=True,
         )
         try:
             wait_for_port("127.0.0.1", port, seconds=30, what=args.server)
             yield server, f"http://127.0.0.1:{port}"
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            stop(server)
 
 
 def post_script(base: str, path: Path, run_id: str) -> Path:

@@ -9,6 +9,7 @@ import contextlib
 import glob
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -152,19 +153,32 @@ def compose_command(service: str, **replace: str) -> list[str]:
 
 
 def start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
+    """Start a service in a process group of its own, so stop() can reach its children."""
     handle = log.open("w")
     return subprocess.Popen(
-        command, cwd=PROJECT_ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT
+        command,
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
 def stop(process: subprocess.Popen) -> None:
+    """Stop a service started by start(), and whatever it spawned.
+
+    A server told to stop while one of its worker processes is still starting can exit without
+    that worker (seen with granian: an orphaned worker kept serving after the test), so after the
+    main process ends, anything left in its process group is killed too."""
     process.terminate()
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def run_sql(database_url: str, query: str) -> list[tuple]:

@@ -24,33 +24,59 @@ def test_it_accepts_a_complete_form():
     assert [r.arxiv_id for r in form.cleaned_data["seed_references"]] == ["2503.11731", ""]
 
 
-@pytest.mark.parametrize(
-    ("field", "value", "message"),
-    [
-        ("email", "not-an-email", "does not look like an email address"),
-        ("email", "", "We need your email address"),
-        ("interests_text", "", "Tell us in a few words what you like to read"),
-        ("interests_text", "   ", "Tell us in a few words what you like to read"),
-        ("interests_text", "a" * 10_000, "Please keep this under 2,000 characters (it has 10,000)"),
-        ("categories", ["cs.LG", "astro-ph.XX"], "“astro-ph.XX” is not an arXiv category we offer"),
-        ("seed_references", "2503.1173", "is not an arXiv id or arXiv link"),
-        ("seed_references", "2513.11731", "is not an arXiv id or arXiv link"),
-        ("seed_references", "arXiv:hello", "is not an arXiv id or arXiv link"),
-        ("seed_references", "https://example.com/paper.pdf", "is not an arXiv id or arXiv link"),
-        ("seed_references", "https://arxiv.org/abs/123", "is not an arXiv id or arXiv link"),
-        ("seed_references", "12345", "neither an arXiv id nor a paper title"),
-        ("timezone", "Mars/Olympus_Mons", "is not a time zone we know"),
-        ("send_hour", "24", "Select a valid choice"),
-        ("send_hour", "-1", "Select a valid choice"),
-        ("frequency", "hourly", "Select a valid choice"),
-        ("keywords", ",".join(f"k{i}" for i in range(25)), "Up to 20 keywords"),
-        ("keywords", "x" * 80, "Keep each keyword under 60 characters"),
-    ],
-)
+BAD_INPUT = [
+    ("email", "not-an-email", "does not look like an email address"),
+    ("email", "", "We need your email address"),
+    ("interests_text", "", "Tell us in a few words what you like to read"),
+    ("interests_text", "   ", "Tell us in a few words what you like to read"),
+    ("interests_text", "a" * 10_000, "Please keep this under 2,000 characters (it has 10,000)"),
+    ("categories", ["cs.LG", "astro-ph.XX"], "“astro-ph.XX” is not an arXiv category we offer"),
+    ("seed_references", "2503.1173", "is not an arXiv id or arXiv link"),
+    ("seed_references", "2513.11731", "is not an arXiv id or arXiv link"),
+    ("seed_references", "arXiv:hello", "is not an arXiv id or arXiv link"),
+    ("seed_references", "https://example.com/paper.pdf", "is not an arXiv id or arXiv link"),
+    ("seed_references", "https://arxiv.org/abs/123", "is not an arXiv id or arXiv link"),
+    ("seed_references", "12345", "neither an arXiv id nor a paper title"),
+    ("timezone", "Mars/Olympus_Mons", "is not a time zone we know"),
+    ("send_hour", "24", "Select a valid choice"),
+    ("send_hour", "-1", "Select a valid choice"),
+    ("frequency", "hourly", "Select a valid choice"),
+    ("keywords", ",".join(f"k{i}" for i in range(25)), "Up to 20 keywords"),
+    ("keywords", "x" * 80, "Keep each keyword under 60 characters"),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "message"), BAD_INPUT)
 def test_it_explains_bad_input(field, value, message):
     errors = _errors(**{field: value})
     assert list(errors) == [field]
     assert message in " ".join(errors[field])
+
+
+def test_the_validation_only_form_agrees_with_the_form_on_every_input():
+    # The subscribe POST validates with SubscribeForm.for_validation (no per-form copies of the
+    # fields); it must accept, clean and refuse exactly what SubscribeForm does.
+    cases = [form_data(), form_data(seed_references="2503.11731\nA title", website="")]
+    cases += [form_data(**{field: value}) for field, value, _ in BAD_INPUT]
+    cases += [form_data(email="a@example.org\r\nBcc: b@example.org"), form_data(website="x")]
+    for data in cases:
+        checked, rendered = SubscribeForm.for_validation(data), SubscribeForm(data)
+        assert checked.is_valid() == rendered.is_valid()
+        assert checked.errors == rendered.errors
+        assert checked.cleaned_data == rendered.cleaned_data
+
+
+def test_validating_never_changes_the_forms_fields():
+    fields_before = list(SubscribeForm.base_fields)
+    for _ in range(2):
+        checked = SubscribeForm.for_validation(form_data(categories=["cs.LG", "astro-ph.XX"]))
+        assert not checked.is_valid()
+    # Field order (email first) and every field's choices are as the rendering form needs them.
+    assert list(SubscribeForm.base_fields) == fields_before
+    form = SubscribeForm()
+    assert next(iter(form.fields)) == "email"
+    assert list(SubscribeForm.for_validation(form_data()).fields) == list(form.fields)
+    assert len(form.hour_options()) == 24
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,9 @@ seconds per endpoint. `--server gunicorn` runs the server compose used before in
    started, so this measures the web tier alone; the queue is counted and deleted at the end);
 4. the floor under that POST: the same server, settings and middleware serving
    bench/web_floor.py, whose POST only passes the CSRF check (parsing the same form body) and
-   redirects (`--no-floor` skips it).
+   redirects (`--no-floor` skips it);
+5. the floor plus the subscribe form's validation (bench/web_floor.py's /validated): what the
+   POST costs without its Redis round trip (rate limits and the sign-up queue).
 
 The rate limits are raised through the environment for the run (SUBSCRIBE_LIMIT_PER_IP and
 SUBSCRIBE_LIMIT_PER_EMAIL): every request comes from 127.0.0.1 and would otherwise be refused
@@ -77,7 +79,7 @@ function request()
     "&keywords=LoRA%2C+speculative+decoding&categories=cs.LG&categories=cs.CL" ..
     "&seed_references=2503.11731&frequency=daily&send_weekday=0" ..
     "&timezone=Europe%2FBerlin&send_hour=7&website="
-  return wrk.format("POST", "/", {
+  return wrk.format("POST", TARGET, {
     ["Content-Type"] = "application/x-www-form-urlencoded",
     ["Cookie"] = "csrftoken=" .. COOKIE,
   }, body)
@@ -202,6 +204,8 @@ def main() -> int:
                     script = post_script(base, Path(tmp) / "floor.lua", run_id)
                     run_wrk(base + "/", connections=10, duration=2)
                     results["POST / floor (CSRF only)"] = measure(server, base + "/", script, args)
+                    script = post_script(base, Path(tmp) / "form.lua", run_id, "/validated")
+                    results["floor + form validation"] = measure(server, base + "/", script, args)
             print(f"load average after: {os.getloadavg()[0]:.2f} (other work on the machine)")
         finally:
             clean_redis(run_id)
@@ -264,10 +268,11 @@ def serving(args: argparse.Namespace, env: dict, log: Path, *, app: str = APP):
             stop(server)
 
 
-def post_script(base: str, path: Path, run_id: str) -> Path:
-    """wrk's POST script, with a CSRF cookie and form token fetched from `base` first."""
+def post_script(base: str, path: Path, run_id: str, target: str = "/") -> Path:
+    """wrk's POST script to `target`, with a CSRF cookie and form token fetched from `base`."""
     cookie, token = csrf_pair(base)
-    path.write_text(f'TOKEN = "{token}"\nCOOKIE = "{cookie}"\nRUN = "{run_id}"\n' + POST_SCRIPT)
+    variables = f'TOKEN = "{token}"\nCOOKIE = "{cookie}"\nRUN = "{run_id}"\nTARGET = "{target}"\n'
+    path.write_text(variables + POST_SCRIPT)
     return path
 
 

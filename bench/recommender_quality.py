@@ -9,7 +9,8 @@ Protocol (README "Measured figures"):
   robotics": the category's arXiv name, never its code) or (b) five seed papers listed before
   --start that carry the category; category metadata is never a feature in (a) or (b);
 * each day's new papers from --start to --end are ranked and P@10, nDCG@10 and recall@10 are
-  averaged over (subscriber, day) pairs with at least one relevant paper;
+  averaged over (subscriber, day) pairs with at least one relevant paper; each nDCG@10 comes
+  with a 95 % bootstrap interval over the subscribers (15 subscribers make a wide one);
 * baselines measured in the same run: random, plain TF-IDF cosine, and arxiv-sanity-lite (one
   LinearSVC per subscriber, C=0.01, class_weight="balanced", seeds positive, every other
   training paper negative);
@@ -104,12 +105,16 @@ class Day:
 
 
 class Scores:
-    """(condition, method) -> list of per (subscriber, day) metric triples."""
+    """(condition, method) -> list of per (subscriber, day) metric triples, with who they are."""
 
     def __init__(self):
         self.rows: dict[tuple[str, str], list[tuple[float, float, float]]] = defaultdict(list)
+        self.subscribers: dict[tuple[str, str], list[str]] = defaultdict(list)
 
-    def add(self, condition: str, method: str, ranked: list[str], relevant: set[str]) -> None:
+    def add(
+        self, subscriber: str, condition: str, method: str, ranked: list[str], relevant: set[str]
+    ) -> None:
+        self.subscribers[(condition, method)].append(subscriber)
         self.rows[(condition, method)].append(
             (
                 precision_at_k(ranked, relevant, K),
@@ -121,6 +126,20 @@ class Scores:
     def mean(self, condition: str, method: str) -> tuple[float, float, float, int]:
         values = np.array(self.rows[(condition, method)])
         return (*values.mean(axis=0), len(values))
+
+    def ndcg_interval(self, condition: str, method: str, draws: int = 2000) -> tuple[float, float]:
+        """95 % bootstrap interval of the mean nDCG@10, resampling subscribers (with all their
+        days) rather than pairs: one subscriber's days are not independent of each other."""
+        ndcg = np.array([row[1] for row in self.rows[(condition, method)]])
+        who = np.array(self.subscribers[(condition, method)])
+        groups = [ndcg[who == name] for name in dict.fromkeys(who)]
+        rng = np.random.default_rng(0)
+        means = []
+        for _ in range(draws):
+            chosen = rng.integers(len(groups), size=len(groups))
+            means.append(np.concatenate([groups[i] for i in chosen]).mean())
+        low, high = np.percentile(means, [2.5, 97.5])
+        return float(low), float(high)
 
 
 def top_ids(day: Day, scores: np.ndarray, exclude: set[str] = frozenset()) -> list[str]:
@@ -226,24 +245,34 @@ def main() -> None:
             if not relevant:
                 continue
             for cond in ("text", "seeds"):
-                scores.add(cond, "random", top_ids(day, rng.random(len(day.ids))), relevant)
+                scores.add(cat, cond, "random", top_ids(day, rng.random(len(day.ids))), relevant)
                 q = tfidf_queries[cond]
                 cosine = np.asarray(day.sparse @ q).ravel()
-                scores.add(cond, "tfidf-cosine", top_ids(day, cosine, seed_ids), relevant)
+                scores.add(cat, cond, "tfidf-cosine", top_ids(day, cosine, seed_ids), relevant)
                 lsa = day.dense @ plain[cond].vector
-                scores.add(cond, "ours: LSA, no expansion", top_ids(day, lsa, seed_ids), relevant)
+                scores.add(
+                    cat, cond, "ours: LSA, no expansion", top_ids(day, lsa, seed_ids), relevant
+                )
                 relevance = day.dense @ built[cond].vector
-                scores.add(cond, "ours: relevance", top_ids(day, relevance, seed_ids), relevant)
+                scores.add(
+                    cat, cond, "ours: relevance", top_ids(day, relevance, seed_ids), relevant
+                )
                 digest = ranking.rank_profile(model, built[cond], day.batch, limit=K)
                 scores.add(
-                    cond, "ours: digest ranking", [p.paper.arxiv_id for p in digest.picks], relevant
+                    cat,
+                    cond,
+                    "ours: digest ranking",
+                    [p.paper.arxiv_id for p in digest.picks],
+                    relevant,
                 )
             if svm is not None:
                 decision = svm.decision_function(day.sparse)
-                scores.add("seeds", "arxiv-sanity SVM", top_ids(day, decision, seed_ids), relevant)
+                scores.add(
+                    cat, "seeds", "arxiv-sanity SVM", top_ids(day, decision, seed_ids), relevant
+                )
             by_category = day.dense @ categories_profile.vector
             scores.add(
-                "categories*", "ours: category centroid", top_ids(day, by_category), relevant
+                cat, "categories*", "ours: category centroid", top_ids(day, by_category), relevant
             )
         log(f"  {cat}: done")
 
@@ -302,7 +331,7 @@ def report(scores, feedback, svm_seconds, fit_seconds, peak_mb, seconds, args) -
     )
     log(
         f"{'condition':<12} {'method':<28} {'P@10':>6} {'nDCG@10':>8} {'R@10':>6} "
-        f"{'pairs':>6} {'vs random':>10} {'vs tfidf':>9}"
+        f"{'pairs':>6} {'vs random':>10} {'vs tfidf':>9} {'nDCG 95% interval':>18}"
     )
     for cond in ("text", "seeds", "categories*"):
         base_random = scores.mean(cond, "random")[1] if (cond, "random") in scores.rows else None
@@ -315,10 +344,12 @@ def report(scores, feedback, svm_seconds, fit_seconds, peak_mb, seconds, args) -
             p, n, r, pairs = scores.mean(c, method)
             vs_random = f"{n / base_random:.1f}x" if base_random else "-"
             vs_tfidf = f"{n / base_tfidf:.2f}x" if base_tfidf else "-"
+            low, high = scores.ndcg_interval(c, method)
             log(
                 f"{c:<12} {method:<28} {p:6.3f} {n:8.3f} {r:6.3f} {pairs:6d} "
-                f"{vs_random:>10} {vs_tfidf:>9}"
+                f"{vs_random:>10} {vs_tfidf:>9} {f'{low:.3f}-{high:.3f}':>18}"
             )
+    log("  nDCG 95% interval: bootstrap over the subscribers (each drawn with all its days)")
     log(
         "  * categories: the profile's category field (centroid of the category's training "
         "papers): uses category metadata, not comparable with the rows above"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from itertools import product
 from pathlib import Path
 
@@ -119,6 +119,38 @@ def corpus_variants(model, cat: str, day, default: np.ndarray, title_map) -> dic
     return out
 
 
+def author_key(name: str) -> str:
+    return " ".join(name.lower().replace(".", " ").split())
+
+
+def author_variants(model, default: np.ndarray, day, train_authors, corpus_counts) -> dict:
+    """Author pseudo-relevance feedback: the authors of the stored papers nearest the profile
+    vote for new papers they (co-)wrote. An author's vote is their count among the `top`
+    nearest papers (count), that count over their papers in the corpus (precision), or times
+    their idf (idf); a candidate's author score is the sum over its authors, scaled to 0..1 on
+    the day, added to the cosine with weight beta, as it is (lin) or log-compressed (log)."""
+    base = day.dense @ default
+    order = np.argsort(-(profiles.corpus32(model) @ default))
+    total = len(train_authors)
+    out = {}
+    for top, kind in product((50, 100, 200, 400), ("count", "precision", "idf")):
+        votes: dict[str, float] = defaultdict(float)
+        for row in order[:top]:
+            for name in train_authors[row]:
+                votes[name] += 1.0
+        for name, count in votes.items():
+            if kind == "precision":
+                votes[name] = count / (corpus_counts[name] + 2)
+            elif kind == "idf":
+                votes[name] = count * np.log(total / corpus_counts[name])
+        score = np.array([sum(votes.get(name, 0.0) for name in names) for names in day.authors])
+        score = score / score.max() if score.max() > 0 else score
+        for form, beta in product(("lin", "log"), (0.05, 0.1, 0.2, 0.3)):
+            shaped = score if form == "lin" else np.log1p(9 * score) / np.log(10)
+            out[f"author feedback | top {top}, {kind}, {form}, beta {beta}"] = base + beta * shaped
+    return out
+
+
 def minilm_variants(lsa: np.ndarray, embedded: np.ndarray, query: np.ndarray) -> dict:
     minilm = embedded @ query
     out = {"MiniLM alone | category name as query": minilm}
@@ -156,6 +188,10 @@ def run(window: str, records: list[dict], with_minilm: bool) -> dict[str, float]
     for r in test:
         by_day[r["first_seen"]].append(r)
     days = [quality.Day(model, by_day[d]) for d in sorted(by_day)]
+    for day, d in zip(days, sorted(by_day), strict=True):
+        day.authors = [{author_key(a) for a in r.get("authors") or []} for r in by_day[d]]
+    train_authors = [{author_key(a) for a in r.get("authors") or []} for r in train]
+    corpus_counts = Counter(name for names in train_authors for name in names)
     title_map = corpus_views(model, days, train)
     encoder, embedded = embeddings(window, test) if with_minilm else (None, {})
     results: dict[str, list[float]] = defaultdict(list)
@@ -171,6 +207,7 @@ def run(window: str, records: list[dict], with_minilm: bool) -> dict[str, float]
                 continue
             scores = lsa_variants(model, cat, day, default)
             scores.update(corpus_variants(model, cat, day, default, title_map))
+            scores.update(author_variants(model, default, day, train_authors, corpus_counts))
             if query is not None:
                 vectors = np.array([embedded[pid] for pid in day.ids])
                 scores.update(minilm_variants(scores["default"], vectors, query))

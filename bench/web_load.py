@@ -37,6 +37,7 @@ import contextlib
 import http.cookiejar
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -222,6 +223,12 @@ def main() -> int:
             f" {r['cpu_ms']:10.2f}"
         )
     print("CPU ms/req: user + system CPU of the server's worker processes per request (/proc)")
+    for name, r in results.items():
+        workers, wrk, redis_server = r["cores"]
+        print(
+            f"cores busy during {name}: server workers {workers:.2f}, wrk {wrk:.2f},"
+            f" Redis {redis_server:.2f}"
+        )
     posts = results["POST / (subscribe)"]
     print(
         f"sign-ups queued by the POST run: {queued['sign-ups']}, Celery tasks published:"
@@ -277,11 +284,32 @@ def post_script(base: str, path: Path, run_id: str, target: str = "/") -> Path:
 
 
 def measure(server: subprocess.Popen, url: str, script: Path | None, args) -> dict:
-    """One wrk run, plus the server workers' CPU time per request over it."""
-    cpu_before = workers_cpu_seconds(server.pid)
+    """One wrk run, plus the server workers' CPU time per request over it, and how many cores
+    the workers, wrk and Redis kept busy (wrk and Redis share the machine with the server)."""
+    before = workers_cpu_seconds(server.pid), wrk_cpu_seconds(), redis_cpu_seconds()
+    started = time.monotonic()
     result = run_wrk(url, connections=args.connections, duration=args.duration, script=script)
-    cpu = workers_cpu_seconds(server.pid) - cpu_before
-    return {**result, "cpu_ms": 1000 * cpu / max(result["requests"], 1)}
+    elapsed = time.monotonic() - started
+    after = workers_cpu_seconds(server.pid), wrk_cpu_seconds(), redis_cpu_seconds()
+    workers, wrk, redis_server = (end - start for start, end in zip(before, after, strict=True))
+    return {
+        **result,
+        "cpu_ms": 1000 * workers / max(result["requests"], 1),
+        "cores": (workers / elapsed, wrk / elapsed, redis_server / elapsed),
+    }
+
+
+def wrk_cpu_seconds() -> float:
+    """CPU seconds of this script's finished child processes: wrk's, once it has been waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def redis_cpu_seconds() -> float:
+    import redis
+
+    info = redis.Redis.from_url("redis://127.0.0.1:6379/0").info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
 def server_command(args: argparse.Namespace, port: int | str) -> list[str]:

@@ -49,13 +49,14 @@ from django.conf import settings  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from bench import web_floor  # noqa: E402  (sets Django up through the production entry point)
+from digest_site import urls as project_urls  # noqa: E402
 from tests.services import ensure_redis  # noqa: E402
 
 # The project's pages and the floor's views side by side, so both run in this one process.
 urlpatterns = [
     path("floor/", web_floor.floor),
     path("floor/validated", web_floor.validated),
-    *__import__("digest_site.urls", fromlist=["urlpatterns"]).urlpatterns,
+    *project_urls.urlpatterns,
 ]
 settings.ROOT_URLCONF = __name__
 
@@ -127,7 +128,6 @@ def main() -> None:
     args = parser.parse_args()
     ensure_redis()
 
-    import redis
     from django.http import QueryDict
     from django.test import RequestFactory
 
@@ -188,10 +188,9 @@ def main() -> None:
     print(f"{'':50} {'CPU ms':>7} {'wall ms':>8} {'CPU ÷ floor':>11}")
     for name, (cpu, wall) in timings.items():
         print(f"{name:50} {cpu:7.3f} {wall:8.3f} {cpu / baseline:11.2f}")
-    client_redis_raw = redis.Redis.from_url("redis://127.0.0.1:6379/0")
-    keys = list(client_redis_raw.scan_iter(f"*{RUN}*"))
+    keys = list(client_redis.scan_iter(f"*{RUN}*"))
     if keys:
-        client_redis_raw.delete(*keys)
+        client_redis.delete(*keys)
 
 
 if __name__ == "__main__":

@@ -260,8 +260,9 @@ class SubscribeForm(ProfileForm):
     @classmethod
     def for_validation(cls, data) -> SubscribeForm:
         """A form that validates `data` on the class's own field definitions instead of deep
-        copies of them: the copies were a third of the subscribe POST's own work, and a valid
-        sign-up (nearly every POST) is never rendered. Clean-only: render a SubscribeForm."""
+        copies of them: the copies were a fifth to a third of the subscribe POST's own work,
+        and a valid sign-up (nearly every POST) is never rendered. Clean-only: render a
+        SubscribeForm."""
         return _SubscribeValidation(data)
 
 

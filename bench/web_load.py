@@ -50,6 +50,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
+from bench.proc import cpu_seconds  # noqa: E402
 from tests.services import (  # noqa: E402
     compose_command,
     ensure_redis,
@@ -286,11 +287,11 @@ def post_script(base: str, path: Path, run_id: str, target: str = "/") -> Path:
 def measure(server: subprocess.Popen, url: str, script: Path | None, args) -> dict:
     """One wrk run, plus the server workers' CPU time per request over it, and how many cores
     the workers, wrk and Redis kept busy (wrk and Redis share the machine with the server)."""
-    before = workers_cpu_seconds(server.pid), wrk_cpu_seconds(), redis_cpu_seconds()
+    before = cpu_seconds(parent=server.pid), wrk_cpu_seconds(), redis_cpu_seconds()
     started = time.monotonic()
     result = run_wrk(url, connections=args.connections, duration=args.duration, script=script)
     elapsed = time.monotonic() - started
-    after = workers_cpu_seconds(server.pid), wrk_cpu_seconds(), redis_cpu_seconds()
+    after = cpu_seconds(parent=server.pid), wrk_cpu_seconds(), redis_cpu_seconds()
     workers, wrk, redis_server = (end - start for start, end in zip(before, after, strict=True))
     return {
         **result,
@@ -328,22 +329,6 @@ def server_command(args: argparse.Namespace, port: int | str) -> list[str]:
     if args.workers:
         command[command.index("--workers") + 1] = str(args.workers)
     return command
-
-
-def workers_cpu_seconds(master: int) -> float:
-    """User + system CPU seconds used so far by the server's workers (children of `master`)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            # The command name may hold spaces: the fields after its closing parenthesis are
-            # state, ppid, ..., utime (12th) and stime (13th).
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended while we looked
-            continue
-        if int(fields[1]) == master:
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
 
 
 def queued_sign_ups(prefix: str) -> dict[str, int]:

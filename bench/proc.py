@@ -1,0 +1,29 @@
+"""CPU time of processes on this machine, read from /proc, for the benches that share the cores
+with the services they measure."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def cpu_seconds(*, parent: int | None = None, name: str | None = None) -> float:
+    """User + system CPU seconds used so far by the processes whose parent is `parent` or whose
+    command name is `name` (e.g. "postgres": the server and every connection's backend), with
+    what their children that already ended had used (so a PostgreSQL backend of a closed
+    connection still counts, through the server that reaped it)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name is in parentheses and may hold spaces; after it come state,
+            # ppid, ..., utime, stime, and the ended children's cutime and cstime (12th-15th).
+            command, rest = stat.read_text().rsplit(")", 1)
+        except OSError:  # the process ended while we looked
+            continue
+        fields = rest.split()
+        if (parent is not None and int(fields[1]) == parent) or (
+            name is not None and command.split("(", 1)[1] == name
+        ):
+            total += sum(int(value) for value in fields[11:15])
+    return total / tick

@@ -109,8 +109,9 @@ def make_everyone_due(outbox: Path) -> None:
 
 
 def run_once(env: dict, tmp: Path, concurrency: int, subscribers: int) -> float:
-    """Seconds from dispatch until every due subscriber's digest is sent, with one worker of
-    `concurrency` processes, and the cores the workers, PostgreSQL and Redis kept busy."""
+    """Seconds from dispatch until every due subscriber's digest is done, with one worker of
+    `concurrency` pool processes; logs the cores the pool processes, PostgreSQL and Redis kept
+    busy meanwhile."""
     from recommender import tasks
     from recommender.models import Digest
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import datetime
 
 from django.conf import settings
@@ -18,23 +18,16 @@ from .ranking import RankingResult
 log = logging.getLogger(__name__)
 
 
-def chunks(items: Sequence[int], size: int) -> Iterator[list[int]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
-
-
-def claim_due_subscribers(*, now: datetime) -> list[int]:
-    """Move each due subscriber's next_digest_at forward and return the ids this call claimed.
-
-    The UPDATE is conditional on the old value, so if two dispatchers run at once each
-    subscriber is claimed by exactly one of them.
-    """
+def claim_due_in_chunks(*, now: datetime, size: int) -> Iterator[list[int]]:
+    """Claim the due subscribers (see claim_due_subscribers) and yield their ids `size` at a
+    time, each chunk as soon as it is claimed: the dispatcher queues it for the workers while it
+    goes on claiming the rest, instead of after one conditional UPDATE for everyone due."""
     due = (
         Subscriber.objects.filter(status=Subscriber.Status.ACTIVE, paused_at__isnull=True)
         .filter(Q(next_digest_at__lte=now) | Q(next_digest_at__isnull=True))
         .select_related("profile")
     )
-    claimed = []
+    chunk = []
     for subscriber in due.iterator(chunk_size=1000):
         following = subscriber.profile.next_send_after(now)
         won = Subscriber.objects.filter(
@@ -43,8 +36,21 @@ def claim_due_subscribers(*, now: datetime) -> list[int]:
         # A subscriber seen for the first time (no next_digest_at yet) is only scheduled, not
         # sent to, so a new confirmation never triggers an immediate off-hour email.
         if won and subscriber.next_digest_at is not None:
-            claimed.append(subscriber.pk)
-    return claimed
+            chunk.append(subscriber.pk)
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+def claim_due_subscribers(*, now: datetime) -> list[int]:
+    """Move each due subscriber's next_digest_at forward and return the ids this call claimed.
+
+    The UPDATE is conditional on the old value, so if two dispatchers run at once each
+    subscriber is claimed by exactly one of them.
+    """
+    return [pk for chunk in claim_due_in_chunks(now=now, size=1000) for pk in chunk]
 
 
 def build_and_send(subscribers: list[Subscriber], *, moment: datetime) -> dict[str, int]:

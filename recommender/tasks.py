@@ -19,11 +19,14 @@ log = logging.getLogger(__name__)
 @shared_task
 def dispatch_due_digests() -> int:
     """Claim every subscriber whose digest is due and fan them out in chunks to the workers."""
-    claimed = scheduling.claim_due_subscribers(now=timezone.now())
-    for chunk in scheduling.chunks(claimed, settings.DIGEST_CHUNK_SIZE):
+    claimed = 0
+    for chunk in scheduling.claim_due_in_chunks(
+        now=timezone.now(), size=settings.DIGEST_CHUNK_SIZE
+    ):
         build_and_send_digests.delay(chunk)
-    log.info("dispatched %d due subscribers", len(claimed))
-    return len(claimed)
+        claimed += len(chunk)
+    log.info("dispatched %d due subscribers", claimed)
+    return claimed
 
 
 @shared_task(bind=True, max_retries=5)

@@ -59,8 +59,21 @@ def test_it_falls_back_to_utc_for_an_unknown_timezone():
     assert profile.next_send_after(NOW) == datetime(2026, 7, 2, 7, 0, tzinfo=UTC)
 
 
-def test_it_splits_claimed_ids_into_worker_sized_chunks():
-    assert list(scheduling.chunks(list(range(5)), 2)) == [[0, 1], [2, 3], [4]]
+def test_it_hands_out_each_chunk_as_soon_as_it_is_claimed(make_subscriber):
+    readers = [make_subscriber(f"r{i}@example.com", send_hour=7) for i in range(5)]
+    Subscriber.objects.update(next_digest_at=NOW.replace(hour=7))
+
+    claiming = scheduling.claim_due_in_chunks(now=NOW, size=2)
+    first = next(claiming)
+
+    # The first chunk can go to a worker while the other three are not claimed yet.
+    assert len(first) == 2
+    waiting = Subscriber.objects.filter(next_digest_at=NOW.replace(hour=7))
+    assert waiting.count() == 3
+    rest = list(claiming)
+    assert [len(chunk) for chunk in rest] == [2, 1]
+    assert sorted(first + rest[0] + rest[1]) == sorted(r.pk for r in readers)
+    assert not waiting.exists()
 
 
 def test_it_sends_the_rest_of_a_chunk_when_one_address_fails(make_subscriber, make_paper, settings):

@@ -50,7 +50,7 @@ from django.urls import path  # noqa: E402
 
 from bench import web_floor  # noqa: E402  (sets Django up through the production entry point)
 from digest_site import urls as project_urls  # noqa: E402
-from tests.services import ensure_redis  # noqa: E402
+from tests.services import delete_redis_keys, ensure_redis  # noqa: E402
 
 # The project's pages and the floor's views side by side, so both run in this one process.
 urlpatterns = [
@@ -188,9 +188,7 @@ def main() -> None:
     print(f"{'':50} {'CPU ms':>7} {'wall ms':>8} {'CPU ÷ floor':>11}")
     for name, (cpu, wall) in timings.items():
         print(f"{name:50} {cpu:7.3f} {wall:8.3f} {cpu / baseline:11.2f}")
-    keys = list(client_redis.scan_iter(f"*{RUN}*"))
-    if keys:
-        client_redis.delete(*keys)
+    delete_redis_keys(f"*{RUN}*")
 
 
 if __name__ == "__main__":

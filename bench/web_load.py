@@ -50,9 +50,10 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from bench.proc import cpu_seconds  # noqa: E402
+from bench.proc import cpu_seconds, redis_cpu_seconds  # noqa: E402
 from tests.services import (  # noqa: E402
     compose_command,
+    delete_redis_keys,
     ensure_redis,
     free_port,
     fresh_postgres_database,
@@ -210,7 +211,7 @@ def main() -> int:
                     results["floor + form validation"] = measure(server, base + "/", script, args)
             print(f"load average after: {os.getloadavg()[0]:.2f} (other work on the machine)")
         finally:
-            clean_redis(run_id)
+            delete_redis_keys(f"*bench-{run_id}*")
 
     baseline = results["GET /healthz (baseline)"]
     print(
@@ -306,13 +307,6 @@ def wrk_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def redis_cpu_seconds() -> float:
-    import redis
-
-    info = redis.Redis.from_url("redis://127.0.0.1:6379/0").info("cpu")
-    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
-
-
 def server_command(args: argparse.Namespace, port: int | str) -> list[str]:
     if args.server == "gunicorn":
         return [
@@ -341,15 +335,6 @@ def queued_sign_ups(prefix: str) -> dict[str, int]:
         "sign-ups": client.llen(f"{prefix}:1:signups:pending"),
         "tasks": client.llen(prefix),  # Celery's Redis transport: one list named after the queue
     }
-
-
-def clean_redis(run_id: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
-    keys = list(client.scan_iter(f"*bench-{run_id}*"))
-    if keys:
-        client.delete(*keys)
 
 
 if __name__ == "__main__":

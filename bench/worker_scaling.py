@@ -37,10 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import dump  # noqa: E402
-from bench.proc import cpu_seconds  # noqa: E402
-from bench.web_load import redis_cpu_seconds  # noqa: E402
+from bench.proc import cpu_seconds, redis_cpu_seconds  # noqa: E402
 from tests.services import (  # noqa: E402
     compose_command,
+    delete_redis_keys,
     ensure_redis,
     fresh_postgres_database,
     manage,
@@ -214,7 +214,7 @@ def main() -> int:
                 make_everyone_due(tmp / "outbox")
                 results.append((concurrency, run_once(env, tmp, concurrency, args.subscribers)))
         finally:
-            clean_redis(run_id)
+            delete_redis_keys(f"*scaling-{run_id}*")
 
     # The baseline is the first run's setting, taken as the best of its runs (repeat a setting,
     # e.g. --concurrency 1 2 1 2, to see how much runs of one setting differ).
@@ -227,15 +227,6 @@ def main() -> int:
             f" {baseline / seconds:9.2f} {concurrency / first:6.2f}"
         )
     return 0
-
-
-def clean_redis(run_id: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
-    keys = list(client.scan_iter(f"*scaling-{run_id}*"))
-    if keys:
-        client.delete(*keys)
 
 
 if __name__ == "__main__":

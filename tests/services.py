@@ -78,6 +78,16 @@ def ensure_redis() -> None:
     wait_for_port(REDIS_HOST, REDIS_PORT, seconds=15, what="Redis")
 
 
+def delete_redis_keys(pattern: str) -> None:
+    """Delete the machine's Redis keys matching `pattern` (what a run left under its prefix)."""
+    import redis
+
+    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT)
+    keys = list(client.scan_iter(pattern))
+    if keys:
+        client.delete(*keys)
+
+
 @contextlib.contextmanager
 def fresh_postgres_database() -> Iterator[str]:
     """Create an empty database for one test module and drop it afterwards; yields its URL."""

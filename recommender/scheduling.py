@@ -19,9 +19,13 @@ log = logging.getLogger(__name__)
 
 
 def claim_due_in_chunks(*, now: datetime, size: int) -> Iterator[list[int]]:
-    """Claim the due subscribers (see claim_due_subscribers) and yield their ids `size` at a
-    time, each chunk as soon as it is claimed: the dispatcher queues it for the workers while it
-    goes on claiming the rest, instead of after one conditional UPDATE for everyone due."""
+    """Move each due subscriber's next_digest_at forward and yield the ids this call claimed,
+    `size` at a time, each chunk as soon as it is claimed: the dispatcher queues it for the
+    workers while it goes on claiming the rest.
+
+    The UPDATE is conditional on the old value, so if two dispatchers run at once each
+    subscriber is claimed by exactly one of them.
+    """
     due = (
         Subscriber.objects.filter(status=Subscriber.Status.ACTIVE, paused_at__isnull=True)
         .filter(Q(next_digest_at__lte=now) | Q(next_digest_at__isnull=True))
@@ -45,11 +49,7 @@ def claim_due_in_chunks(*, now: datetime, size: int) -> Iterator[list[int]]:
 
 
 def claim_due_subscribers(*, now: datetime) -> list[int]:
-    """Move each due subscriber's next_digest_at forward and return the ids this call claimed.
-
-    The UPDATE is conditional on the old value, so if two dispatchers run at once each
-    subscriber is claimed by exactly one of them.
-    """
+    """Every id claim_due_in_chunks claims, in one list."""
     return [pk for chunk in claim_due_in_chunks(now=now, size=1000) for pk in chunk]
 
 

@@ -86,9 +86,7 @@ def installed_model(sample_model, isolated_model_store):
 @pytest.fixture
 def redis_cache(settings):
     """The default cache on the machine's Redis, under a key prefix of this test's own."""
-    import redis
-
-    from tests.services import REDIS_HOST, REDIS_PORT, ensure_redis
+    from tests.services import REDIS_HOST, REDIS_PORT, delete_redis_keys, ensure_redis
 
     ensure_redis()
     url = f"redis://{REDIS_HOST}:{REDIS_PORT}/0"
@@ -102,6 +100,4 @@ def redis_cache(settings):
     }
     yield prefix
     # Only this test's keys: clear() would flush the whole Redis database others share.
-    client = redis.Redis.from_url(url)
-    for key in client.scan_iter(f"{prefix}:*"):
-        client.delete(key)
+    delete_redis_keys(f"{prefix}:*")

@@ -208,7 +208,7 @@ def test_it_keeps_tokens_out_of_referrers_and_caches(client, make_subscriber):
 def test_it_shares_rate_limits_between_workers_through_redis(db):
     from django.core.cache import caches
 
-    from tests.services import ensure_redis
+    from tests.services import delete_redis_keys, ensure_redis
 
     ensure_redis()
     redis_cache = {
@@ -230,8 +230,7 @@ def test_it_shares_rate_limits_between_workers_through_redis(db):
         client = backend._cache.get_client(key)
         ttl = client.ttl(key)
         # Only this test's keys: clear() would flush the whole Redis database others share.
-        for stale in client.scan_iter(f"{redis_cache['default']['KEY_PREFIX']}:*"):
-            client.delete(stale)
+        delete_redis_keys(f"{redis_cache['default']['KEY_PREFIX']}:*")
     assert allowed == [True, True, False, False]
     assert 0 < ttl <= 61  # counters expire with their window
 

@@ -6,8 +6,9 @@ Protocol (README "Measured figures"):
   relevant to a subscriber when it carries the category;
 * the model is fitted on the papers first listed before --start (nothing of the test days);
 * each profile is built either from (a) a short interest text naming the field ("Papers on
-  robotics": the category's arXiv name, never its code) or (b) five seed papers listed before
-  --start that carry the category; category metadata is never a feature in (a) or (b);
+  robotics": the category's arXiv name, never its code), (b) five seed papers listed before
+  --start that carry the category, or (c) a sentence: the first sentence of arXiv's own
+  description of the category (SENTENCES); category metadata is never a feature in (a)-(c);
 * each day's new papers from --start to --end are ranked and P@10, nDCG@10 and recall@10 are
   averaged over (subscriber, day) pairs with at least one relevant paper; each nDCG@10 comes
   with a 95 % bootstrap interval over the subscribers (15 subscribers make a wide one);
@@ -73,6 +74,54 @@ CATEGORIES = {
     "eess.AS": "audio and speech processing",
     "cs.SE": "software engineering",
 }
+# (c) the same subscribers writing a sentence instead: the first sentence of arXiv's own
+# description of each category (where arXiv gives only an ACM class, that class's name),
+# quoted as written, so filler ("Covers all aspects of ...") is part of the test.
+SENTENCES = {
+    "cs.RO": "Robotics.",
+    "cs.GR": "Covers all aspects of computer graphics.",
+    "cs.IT": "Covers theoretical and experimental aspects of information theory and coding.",
+    "eess.IV": (
+        "Theory, algorithms, and architectures for the formation, capture, processing, "
+        "communication, analysis, and display of images, video, and multidimensional signals "
+        "in a wide variety of applications."
+    ),
+    "cs.HC": "Covers human factors, user interfaces, and collaborative computing.",
+    "cs.IR": "Covers indexing, dictionaries, retrieval, content and analysis.",
+    "cs.CY": (
+        "Covers impact of computers on society, computer ethics, information technology and "
+        "public policy, legal aspects of computing, computers and education."
+    ),
+    "cs.MA": (
+        "Covers multiagent systems, distributed artificial intelligence, intelligent agents, "
+        "coordinated interactions, and practical applications."
+    ),
+    "cs.MM": "Multimedia information systems.",
+    "cs.GT": (
+        "Covers all theoretical and applied aspects at the intersection of computer science "
+        "and game theory, including work in mechanism design, learning in games, foundations "
+        "of agent modeling in games, coordination, specification and formal methods for "
+        "non-cooperative computational environments."
+    ),
+    "cs.CE": (
+        "Covers applications of computer science to the mathematical modeling of complex "
+        "systems in the fields of science, engineering, and finance."
+    ),
+    "cs.CR": (
+        "Covers all areas of cryptography and security including authentication, public key "
+        "cryptosystems, proof-carrying code, etc."
+    ),
+    "cs.SD": "Covers all aspects of computing with sound, and sound as an information channel.",
+    "eess.AS": (
+        "Theory and methods for processing signals representing audio, speech, and language, "
+        "and their applications."
+    ),
+    "cs.SE": (
+        "Covers design tools, software metrics, testing and debugging, programming "
+        "environments, etc."
+    ),
+}
+CONDITIONS = ("text", "sentence", "seeds")
 K = 10
 
 
@@ -217,9 +266,11 @@ def main() -> None:
     scores = Scores()
     svm_seconds = []
     no_expansion = {"expansion": 0.0, "text_expansion": 0.0, "text_term_expansion": 0.0}
+    undamped = {"text_common_word_weight": 1.0}
     for cat in args.categories:
         specs = {
             "text": profiles.ProfileSpec(text=texts[cat]),
+            "sentence": profiles.ProfileSpec(text=SENTENCES[cat]),
             "seeds": profiles.ProfileSpec(seeds=seed_docs[cat]),
         }
         seed_ids = {d.key for d in seed_docs[cat]}
@@ -228,8 +279,16 @@ def main() -> None:
             cond: profiles.build_profile(model, spec, weights=no_expansion)
             for cond, spec in specs.items()
         }
+        common_kept = {
+            cond: profiles.build_profile(model, specs[cond], weights=undamped)
+            for cond in ("text", "sentence")
+        }
         tfidf_queries = {
-            "text": model.sparse([profiles.clean_interest_text(texts[cat])]).toarray().ravel(),
+            **{
+                cond: model.sparse([profiles.clean_interest_text(spec.text)]).toarray().ravel()
+                for cond, spec in specs.items()
+                if cond != "seeds"
+            },
             "seeds": np.asarray(
                 model.sparse(
                     [features.paper_text(d.title, d.abstract) for d in seed_docs[cat]]
@@ -249,7 +308,7 @@ def main() -> None:
             relevant = day.relevant(cat)
             if not relevant:
                 continue
-            for cond in ("text", "seeds"):
+            for cond in CONDITIONS:
                 scores.add(cat, cond, "random", top_ids(day, rng.random(len(day.ids))), relevant)
                 q = tfidf_queries[cond]
                 cosine = np.asarray(day.sparse @ q).ravel()
@@ -258,6 +317,11 @@ def main() -> None:
                 scores.add(
                     cat, cond, "ours: LSA, no expansion", top_ids(day, lsa, seed_ids), relevant
                 )
+                if cond in common_kept:
+                    kept = day.dense @ common_kept[cond].vector
+                    scores.add(
+                        cat, cond, "ours: common words undamped", top_ids(day, kept), relevant
+                    )
                 relevance = day.dense @ built[cond].vector
                 scores.add(
                     cat, cond, "ours: relevance", top_ids(day, relevance, seed_ids), relevant
@@ -338,7 +402,7 @@ def report(scores, feedback, svm_seconds, fit_seconds, peak_mb, seconds, args) -
         f"{'condition':<12} {'method':<28} {'P@10':>6} {'nDCG@10':>8} {'R@10':>6} "
         f"{'pairs':>6} {'vs random':>10} {'vs tfidf':>9} {'nDCG 95% interval':>18}"
     )
-    for cond in ("text", "seeds", "categories*"):
+    for cond in (*CONDITIONS, "categories*"):
         base_random = scores.mean(cond, "random")[1] if (cond, "random") in scores.rows else None
         base_tfidf = (
             scores.mean(cond, "tfidf-cosine")[1] if (cond, "tfidf-cosine") in scores.rows else None
@@ -359,6 +423,9 @@ def report(scores, feedback, svm_seconds, fit_seconds, peak_mb, seconds, args) -
     # cancels out and the interval is much narrower than either method's own.
     for cond, method, minus in (
         ("text", "ours: relevance", "tfidf-cosine"),
+        ("text", "ours: relevance", "ours: common words undamped"),
+        ("sentence", "ours: relevance", "tfidf-cosine"),
+        ("sentence", "ours: relevance", "ours: common words undamped"),
         ("seeds", "ours: relevance", "tfidf-cosine"),
         ("seeds", "ours: relevance", "arxiv-sanity SVM"),
     ):

@@ -4,7 +4,8 @@ The parts of an InterestProfile (free text, keywords, arXiv categories, seed pap
 subscriber's feedback are each turned into a unit vector in the model's dense space and summed
 with the weights of settings.PROFILE_WEIGHTS:
 
-* text and keywords: their TF-IDF -> LSA vector, then query expansion (pseudo-relevance feedback):
+* text and keywords: their TF-IDF (the text's words common to many papers damped when it has
+  specific ones) -> LSA vector, then query expansion (pseudo-relevance feedback):
   the centroid of the stored papers nearest to it (optionally: with the nearest titles) is
   added, so "papers on robotics" also reaches abstracts about grasping and legged locomotion
   that never say "robotics";
@@ -20,6 +21,7 @@ benchmarks build profiles through exactly the code real subscribers go through;
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Sequence
@@ -195,6 +197,39 @@ def _expand_terms(
     return (row + extra).tocsr()
 
 
+def _damp_common_words(
+    model: FittedModel, row: sparse.csr_matrix, share: float, weight: float, min_specific: int
+) -> sparse.csr_matrix:
+    """The TF-IDF row of a text with its common terms (in more than `share` of the stored
+    papers) scaled by `weight`, when at least `min_specific` of its terms are rarer than that.
+
+    In LSA space a frequent word has a long vector and a rare one a short vector, so in a
+    sentence the filler ("covers all aspects of computer graphics") outweighs the topic
+    (computer vision, not graphics); idf alone does not correct it. A short text made only of
+    common words ("image and video processing") has nothing better to go on and is kept whole.
+    """
+    if weight >= 1.0 or row.nnz == 0:
+        return row
+    common = _document_frequencies(model)[row.indices] > share * len(model.corpus_ids)
+    if not common.any() or (~common).sum() < min_specific:
+        return row
+    damped = row.copy()
+    damped.data = damped.data * np.where(common, weight, 1.0).astype(damped.data.dtype)
+    damped.eliminate_zeros()
+    return damped
+
+
+def _document_frequencies(model: FittedModel) -> np.ndarray:
+    """Each vocabulary term's number of papers, recovered from the smoothed idf
+    (idf = ln((1 + n) / (1 + df)) + 1), once per loaded model."""
+    cached = getattr(model, "_document_frequencies", None)
+    if cached is None:
+        n = len(model.corpus_ids)
+        cached = (1 + n) * np.exp(1 - model.vectorizer.idf_.astype(np.float64)) - 1
+        model._document_frequencies = cached
+    return cached
+
+
 def _term_space(model: FittedModel, min_docs: int) -> tuple[np.ndarray, np.ndarray]:
     """(ids of the usable terms, their unit-length LSA vectors as columns), once per loaded model.
 
@@ -208,9 +243,8 @@ def _term_space(model: FittedModel, min_docs: int) -> tuple[np.ndarray, np.ndarr
     svd = model.svd
     scaled = svd.components_ * svd.singular_values_[:, None].astype(np.float32)
     norms = np.sqrt((scaled**2).sum(axis=0))
-    # Document frequencies from the smoothed idf: idf = ln((1 + n) / (1 + df)) + 1.
     n = len(model.corpus_ids)
-    docs = (1 + n) * np.exp(1 - model.vectorizer.idf_.astype(np.float64)) - 1
+    docs = _document_frequencies(model)
     usable = (docs >= min(min_docs, max(2, n // 100)) - 0.5) & (norms > 0)
     term_ids = np.flatnonzero(usable)
     term_vectors = np.ascontiguousarray(scaled[:, term_ids] / norms[term_ids], dtype=np.float32)
@@ -263,6 +297,12 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
         "min_docs": weights["text_term_expansion_min_docs"],
     }
 
+    damp_common = {
+        "share": weights["text_common_word_share"],
+        "weight": weights["text_common_word_weight"],
+        "min_specific": weights["text_common_word_min_specific"],
+    }
+
     text = clean_interest_text(spec.text)
     keywords = [" ".join(k.split()) for k in spec.keywords if k and k.strip()]
     user_terms = None
@@ -271,8 +311,10 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
         if problem:
             messages.append(problem)
         text_rows = model.sparse([text, " ".join(keywords)])
-        user_terms = sparse.csr_matrix(text_rows.sum(axis=0))
-        for name, row in (("text", text_rows[0]), ("keywords", text_rows[1])):
+        # Keywords are terms the subscriber chose one by one: all of them count fully.
+        text_row = _damp_common_words(model, text_rows[0], **damp_common)
+        user_terms = sparse.csr_matrix(text_row + text_rows[1])
+        for name, row in (("text", text_row), ("keywords", text_rows[1])):
             if row.nnz == 0:
                 continue
             vector = model.dense_from_sparse(_expand_terms(model, row, **expand_terms))[0]
@@ -452,9 +494,18 @@ def profiles_for(model: FittedModel, interests: Sequence) -> list[Profile | None
     return built
 
 
+# Bumped whenever build_profile turns the same inputs into a different vector, so a deploy
+# does not keep serving profiles built by the old code until the next refit.
+PROFILE_BUILD = 2
+
+
 def _cache_key(model: FittedModel, interest, latest: dict[int, int]) -> str | None:
     if not interest.pk or not model.version or settings.PROFILE_CACHE_SECONDS <= 0:
         return None
     stamp = interest.updated_at.timestamp() if interest.updated_at else 0
     feedback = latest.get(interest.subscriber_id, 0)
-    return f"profile:{model.version}:{interest.pk}:{stamp}:{feedback}"
+    # A changed PROFILE_* weight takes effect at once, not when the cached profiles expire.
+    built_by = hashlib.blake2b(
+        f"{PROFILE_BUILD}{sorted(settings.PROFILE_WEIGHTS.items())}".encode(), digest_size=5
+    ).hexdigest()
+    return f"profile:{model.version}:{built_by}:{interest.pk}:{stamp}:{feedback}"

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import numpy as np
+from django.conf import settings
+from django.test import override_settings
 
 from accounts.models import InterestProfile
 from recommender import profiles
@@ -144,6 +146,12 @@ def test_it_reuses_a_built_profile_until_the_profile_or_its_feedback_changes(
     interest.save()
     assert not np.allclose(built().vector, first.vector)
     assert len(builds) == 3
+    # Changed profile weights (an operator's PROFILE_* setting) are used at once.
+    built()
+    assert len(builds) == 3
+    with override_settings(PROFILE_WEIGHTS={**settings.PROFILE_WEIGHTS, "text_expansion": 0.0}):
+        built()
+    assert len(builds) == 4
 
 
 def test_it_expands_interest_text_with_the_nearest_vocabulary_terms(sample_model):
@@ -164,3 +172,40 @@ def test_it_expands_interest_text_with_the_nearest_vocabulary_terms(sample_model
     plain = profiles.build_profile(sample_model, spec, weights={"text_term_expansion": 0.0})
     assert not np.allclose(built.vector, plain.vector)
     assert _cos(sample_model, built.vector, SPEECH) > _cos(sample_model, built.vector, GRASPING)
+
+
+def test_it_damps_common_words_of_a_sentence_but_keeps_a_short_text_whole(sample_model):
+    names = sample_model.feature_names()
+    frequent = profiles._document_frequencies(sample_model) > 0.01 * len(sample_model.corpus_ids)
+    damp = {"share": 0.01, "weight": 0.1, "min_specific": 2}
+
+    sentence = sample_model.sparse(["a robust method for robot grasping with tactile sensing"])[0]
+    damped = profiles._damp_common_words(sample_model, sentence, **damp)
+    before = dict(zip(sentence.indices, sentence.data, strict=True))
+    after = dict(zip(damped.indices, damped.data, strict=True))
+    assert {names[i] for i in before if frequent[i]} >= {"method", "robust"}
+    assert {names[i] for i in before if not frequent[i]} >= {"robot", "grasping"}
+    for term, weight in before.items():
+        expected = weight * 0.1 if frequent[term] else weight
+        assert np.isclose(after[term], expected)
+
+    # Only one specific term ("image video"): nothing better to go on, so nothing is damped.
+    short = sample_model.sparse(["image and video processing"])[0]
+    assert (profiles._damp_common_words(sample_model, short, **damp) != short).nnz == 0
+    # A weight of 1 turns it off.
+    off = profiles._damp_common_words(sample_model, sentence, **{**damp, "weight": 1.0})
+    assert (off != sentence).nnz == 0
+
+    # build_profile uses it for interest text, and keywords (the subscriber's own terms) keep
+    # every word at full weight.
+    text = ProfileSpec(text="a robust method for robot grasping with tactile sensing")
+    undamped = {"text_common_word_weight": 1.0}
+    assert not np.allclose(
+        profiles.build_profile(sample_model, text).vector,
+        profiles.build_profile(sample_model, text, weights=undamped).vector,
+    )
+    keywords = ProfileSpec(keywords=["robust method", "robot grasping", "tactile sensing"])
+    assert np.allclose(
+        profiles.build_profile(sample_model, keywords).vector,
+        profiles.build_profile(sample_model, keywords, weights=undamped).vector,
+    )

@@ -56,10 +56,16 @@ TFIDF_PARAMS = {
 _TOKEN = re.compile(r"(?u)\b[a-zA-Z][a-zA-Z0-9]*(?:-[a-zA-Z0-9]+)*\b")
 # Endings that are not plurals ("analysis", "status", "class", "gaussians" is folded).
 _NOT_PLURAL = ("ss", "us", "is", "ys", "as", "os")
+# Plurals that add "es" after a sibilant ("meshes", "patches", "boxes", "processes"): without
+# this they folded to "meshe" and "patche", which then showed up in explanations.
+_SIBILANT_PLURAL = ("ches", "shes", "xes", "sses")
+# Words whose singular ends in "che" keep it ("caches" -> "cache").
+_CHE_SINGULAR = ("cache", "niche", "avalanche", "headache", "moustache", "psyche", "cliche")
 
 
 def fold_plural(word: str) -> str:
-    """Light, predictable plural folding: "robots" -> "robot", "policies" -> "policy".
+    """Light, predictable plural folding: "robots" -> "robot", "policies" -> "policy",
+    "meshes" -> "mesh".
 
     A full stemmer would also merge "learning" and "learned"; plural folding alone fixes the
     commonest miss (a reader writes "robots", abstracts say "robot") and keeps words readable in
@@ -69,6 +75,8 @@ def fold_plural(word: str) -> str:
         return word
     if word.endswith("ies") and len(word) > 5:
         return word[:-3] + "y"
+    if word.endswith(_SIBILANT_PLURAL) and not word.endswith(_CHE_SINGULAR, 0, len(word) - 1):
+        return word[:-2]
     return word[:-1]
 
 

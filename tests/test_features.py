@@ -83,6 +83,29 @@ def test_it_ignores_latex_markup_and_folds_plurals():
     assert not {"textbf", "mathcal"} & set(tokens)
 
 
+def test_it_folds_plurals_to_readable_singulars():
+    from recommender.features import fold_plural
+
+    pairs = {
+        "robots": "robot",
+        "policies": "policy",
+        "meshes": "mesh",
+        "patches": "patch",
+        "approaches": "approach",
+        "boxes": "box",
+        "processes": "process",
+        "classes": "class",
+        "caches": "cache",
+        "niches": "niche",
+        "responses": "response",
+        "sizes": "size",
+        "analysis": "analysis",
+        "bus": "bus",
+        "loss": "loss",
+    }
+    assert {word: fold_plural(word) for word in pairs} == pairs
+
+
 def test_it_zeroes_the_common_first_lsa_direction(sample_model):
     assert not np.any(sample_model.svd.components_[0])
     assert not np.any(sample_model.corpus_matrix[:, 0])

@@ -201,17 +201,22 @@ def _damp_common_words(
     model: FittedModel, row: sparse.csr_matrix, share: float, weight: float, min_specific: int
 ) -> sparse.csr_matrix:
     """The TF-IDF row of a text with its common terms (in more than `share` of the stored
-    papers) scaled by `weight`, when at least `min_specific` of its terms are rarer than that.
+    papers) scaled by `weight`, when at least `min_specific` of its single words are rarer.
 
     In LSA space a frequent word has a long vector and a rare one a short vector, so in a
     sentence the filler ("covers all aspects of computer graphics") outweighs the topic
-    (computer vision, not graphics); idf alone does not correct it. A short text made only of
-    common words ("image and video processing") has nothing better to go on and is kept whole.
+    (computer vision, not graphics); idf alone does not correct it. Only single words count as
+    specific: in "audio and speech processing" the rare phrases "audio speech" and "speech
+    processing" are made of the common words, which are the topic, not filler, so a text like
+    that, or one made only of common words, is kept whole.
     """
     if weight >= 1.0 or row.nnz == 0:
         return row
     common = _document_frequencies(model)[row.indices] > share * len(model.corpus_ids)
-    if not common.any() or (~common).sum() < min_specific:
+    if not common.any():
+        return row
+    single_words = np.char.find(model.feature_names()[row.indices].astype(str), " ") < 0
+    if (single_words & ~common).sum() < min_specific:
         return row
     damped = row.copy()
     damped.data = damped.data * np.where(common, weight, 1.0).astype(damped.data.dtype)

@@ -253,7 +253,7 @@ PROFILE_WEIGHTS = {
     # specific ones, once the text has at least `text_common_word_min_specific` specific single
     # words (so "audio and speech processing", whose rare phrases are made of common words,
     # keeps them all). Chosen on the May validation window; on six windows sentence-style
-    # interests gained 0.04-0.08 nDCG and short ones did not change (README); a weight of 1
+    # interests gained 0.04-0.10 nDCG and short ones did not change (README); a weight of 1
     # turns it off.
     "text_common_word_share": env.float("PROFILE_TEXT_COMMON_WORD_SHARE", default=0.02),
     "text_common_word_weight": env.float("PROFILE_TEXT_COMMON_WORD_WEIGHT", default=0.1),

@@ -63,6 +63,16 @@ SAMPLE_PAPERS = (
 )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _stack_runs_leave_no_redis_keys():
+    """At the end of the session, delete what each production-like run left in Redis."""
+    yield
+    from tests import services
+
+    for run_id in services.ISSUED_RUN_IDS:
+        services.delete_run_keys(run_id)
+
+
 @pytest.fixture(scope="session")
 def sample_model():
     """A recommender model fitted once per run on the bundled ~1,000 sample papers."""

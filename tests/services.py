@@ -78,6 +78,23 @@ def ensure_redis() -> None:
     wait_for_port(REDIS_HOST, REDIS_PORT, seconds=15, what="Redis")
 
 
+# The run ids production_env handed out in this test session: their keys are deleted when the
+# session ends (tests/conftest.py), since kombu keeps a queue's binding set with no expiry.
+ISSUED_RUN_IDS: list[str] = []
+
+
+def delete_run_keys(run_id: str) -> None:
+    """Everything a stack run leaves in Redis: its cache keys (they would expire) and its
+    queue's binding sets (they would not)."""
+    for pattern in (
+        f"it-{run_id}:*",
+        f"it-{run_id}",
+        f"_kombu.binding.it-{run_id}",
+        f"_kombu.binding_permanent.it-{run_id}",
+    ):
+        delete_redis_keys(pattern)
+
+
 def delete_redis_keys(pattern: str) -> None:
     """Delete the machine's Redis keys matching `pattern` (what a run left under its prefix)."""
     import redis
@@ -113,6 +130,7 @@ def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         if not key.startswith(("DJANGO_", "DATABASE_", "REDIS_", "CELERY_", "EMAIL_", "ANYMAIL_"))
     }
     run_id = uuid.uuid4().hex[:8]
+    ISSUED_RUN_IDS.append(run_id)
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "digest_site.settings",

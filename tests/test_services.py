@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 
+from tests import services
 from tests.services import start, stop
 
 
@@ -40,3 +41,27 @@ def test_stop_also_ends_what_the_service_spawned(tmp_path):
     while _alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(child), "the service's child outlived stop()"
+
+
+def test_a_stack_run_leaves_no_redis_keys(tmp_path):
+    import redis
+
+    services.ensure_redis()
+    env = services.production_env(tmp_path)
+    run_id = env["CACHE_KEY_PREFIX"].removeprefix("it-")
+    assert run_id in services.ISSUED_RUN_IDS
+    client = redis.Redis(host=services.REDIS_HOST, port=services.REDIS_PORT)
+    left = [
+        f"it-{run_id}:1:profile:x",
+        f"_kombu.binding.it-{run_id}",
+        f"_kombu.binding_permanent.it-{run_id}",
+    ]
+    kept = f"it-{run_id}x:1:someone-else"  # another run whose id starts the same way
+    for key in [*left, kept]:
+        client.set(key, "1")
+    try:
+        services.delete_run_keys(run_id)
+        assert [key for key in left if client.exists(key)] == []
+        assert client.exists(kept)
+    finally:
+        client.delete(*left, kept)

@@ -75,8 +75,10 @@ CATEGORIES = {
     "cs.SE": "software engineering",
 }
 # (c) the same subscribers writing a sentence instead: the first sentence of arXiv's own
-# description of each category (where arXiv gives only an ACM class, that class's name),
-# quoted as written, so filler ("Covers all aspects of ...") is part of the test.
+# description of each category (where arXiv gives only an ACM class, that class's name), in
+# the taxonomy page's wording as typed in here without network access, so small differences
+# from the current page are possible; its filler ("Covers all aspects of ...") is kept on
+# purpose: that is what the test is about.
 SENTENCES = {
     "cs.RO": "Robotics.",
     "cs.GR": "Covers all aspects of computer graphics.",

@@ -468,7 +468,8 @@ def profiles_for(model: FittedModel, interests: Sequence) -> list[Profile | None
     """Built profiles of saved InterestProfiles (None for one that cannot be built), cached.
 
     A built profile is reused while nothing it depends on changed: the key holds the model
-    version, the profile's updated_at and the subscriber's latest feedback event. So a daily run
+    version, the profile weights and build number, the profile's updated_at and the
+    subscriber's latest feedback event. So a daily run
     only rebuilds the profiles that changed, and a nightly refit rebuilds them all (which also
     picks up seed papers ingested since).
     """
@@ -479,7 +480,8 @@ def profiles_for(model: FittedModel, interests: Sequence) -> list[Profile | None
         .annotate(last=Max("pk"))
         .values_list("subscriber_id", "last")
     )
-    keys = [_cache_key(model, interest, latest) for interest in interests]
+    built_by = _built_by()
+    keys = [_cache_key(model, interest, latest, built_by) for interest in interests]
     hits = cache.get_many([key for key in keys if key]) if any(keys) else {}
     built: list[Profile | None] = []
     fresh = {}
@@ -504,13 +506,17 @@ def profiles_for(model: FittedModel, interests: Sequence) -> list[Profile | None
 PROFILE_BUILD = 2
 
 
-def _cache_key(model: FittedModel, interest, latest: dict[int, int]) -> str | None:
+def _built_by() -> str:
+    """What the profiles are built with: a changed PROFILE_* weight or build number takes
+    effect at once, not when the cached profiles expire."""
+    return hashlib.blake2b(
+        f"{PROFILE_BUILD}{sorted(settings.PROFILE_WEIGHTS.items())}".encode(), digest_size=5
+    ).hexdigest()
+
+
+def _cache_key(model: FittedModel, interest, latest: dict[int, int], built_by: str) -> str | None:
     if not interest.pk or not model.version or settings.PROFILE_CACHE_SECONDS <= 0:
         return None
     stamp = interest.updated_at.timestamp() if interest.updated_at else 0
     feedback = latest.get(interest.subscriber_id, 0)
-    # A changed PROFILE_* weight takes effect at once, not when the cached profiles expire.
-    built_by = hashlib.blake2b(
-        f"{PROFILE_BUILD}{sorted(settings.PROFILE_WEIGHTS.items())}".encode(), digest_size=5
-    ).hexdigest()
     return f"profile:{model.version}:{built_by}:{interest.pk}:{stamp}:{feedback}"

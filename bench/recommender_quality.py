@@ -138,6 +138,10 @@ class Day:
         self.sparse, self.dense = model.transform_papers(
             (clean(r["title"]), clean(r["summary"])) for r in records
         )
+        # What relevance is computed on: LSA rows, then word-context rows (ranking.py).
+        self.scoring = self.dense
+        if model.has_context:
+            self.scoring = np.hstack([self.dense, model.context_from_sparse(self.sparse)])
         self.papers = [
             Paper(
                 arxiv_id=r["id"],
@@ -267,8 +271,14 @@ def main() -> None:
 
     scores = Scores()
     svm_seconds = []
-    no_expansion = {"expansion": 0.0, "text_expansion": 0.0, "text_term_expansion": 0.0}
+    no_expansion = {
+        "expansion": 0.0,
+        "text_expansion": 0.0,
+        "text_term_expansion": 0.0,
+        "context": 0.0,
+    }
     undamped = {"text_common_word_weight": 1.0}
+    lsa_only = {"context": 0.0}
     for cat in args.categories:
         specs = {
             "text": profiles.ProfileSpec(text=texts[cat]),
@@ -284,6 +294,10 @@ def main() -> None:
         common_kept = {
             cond: profiles.build_profile(model, specs[cond], weights=undamped)
             for cond in ("text", "sentence")
+        }
+        without_context = {
+            cond: profiles.build_profile(model, spec, weights=lsa_only)
+            for cond, spec in specs.items()
         }
         tfidf_queries = {
             **{
@@ -315,16 +329,24 @@ def main() -> None:
                 q = tfidf_queries[cond]
                 cosine = np.asarray(day.sparse @ q).ravel()
                 scores.add(cat, cond, "tfidf-cosine", top_ids(day, cosine, seed_ids), relevant)
-                lsa = day.dense @ plain[cond].vector
+                lsa = day.scoring @ plain[cond].scoring
                 scores.add(
                     cat, cond, "ours: LSA, no expansion", top_ids(day, lsa, seed_ids), relevant
                 )
                 if cond in common_kept:
-                    kept = day.dense @ common_kept[cond].vector
+                    kept = day.scoring @ common_kept[cond].scoring
                     scores.add(
                         cat, cond, "ours: common words undamped", top_ids(day, kept), relevant
                     )
-                relevance = day.dense @ built[cond].vector
+                alone = day.scoring @ without_context[cond].scoring
+                scores.add(
+                    cat,
+                    cond,
+                    "ours: LSA only, no word-context",
+                    top_ids(day, alone, seed_ids),
+                    relevant,
+                )
+                relevance = day.scoring @ built[cond].scoring
                 scores.add(
                     cat, cond, "ours: relevance", top_ids(day, relevance, seed_ids), relevant
                 )
@@ -341,7 +363,7 @@ def main() -> None:
                 scores.add(
                     cat, "seeds", "arxiv-sanity SVM", top_ids(day, decision, seed_ids), relevant
                 )
-            by_category = day.dense @ categories_profile.vector
+            by_category = day.scoring @ categories_profile.scoring
             scores.add(
                 cat, "categories*", "ours: category centroid", top_ids(day, by_category), relevant
             )
@@ -401,7 +423,7 @@ def report(scores, feedback, svm_seconds, fit_seconds, peak_mb, seconds, args) -
         f"days {args.start}..{args.end}, K={K}"
     )
     log(
-        f"{'condition':<12} {'method':<28} {'P@10':>6} {'nDCG@10':>8} {'R@10':>6} "
+        f"{'condition':<12} {'method':<32} {'P@10':>6} {'nDCG@10':>8} {'R@10':>6} "
         f"{'pairs':>6} {'vs random':>10} {'vs tfidf':>9} {'nDCG 95% interval':>18}"
     )
     for cond in (*CONDITIONS, "categories*"):
@@ -417,7 +439,7 @@ def report(scores, feedback, svm_seconds, fit_seconds, peak_mb, seconds, args) -
             vs_tfidf = f"{n / base_tfidf:.2f}x" if base_tfidf else "-"
             low, high = scores.ndcg_interval(c, method)
             log(
-                f"{c:<12} {method:<28} {p:6.3f} {n:8.3f} {r:6.3f} {pairs:6d} "
+                f"{c:<12} {method:<32} {p:6.3f} {n:8.3f} {r:6.3f} {pairs:6d} "
                 f"{vs_random:>10} {vs_tfidf:>9} {f'{low:.3f}-{high:.3f}':>18}"
             )
     log("  nDCG 95% interval: bootstrap over the subscribers (each drawn with all its days)")
@@ -430,6 +452,7 @@ def report(scores, feedback, svm_seconds, fit_seconds, peak_mb, seconds, args) -
         ("sentence", "ours: relevance", "ours: common words undamped"),
         ("seeds", "ours: relevance", "tfidf-cosine"),
         ("seeds", "ours: relevance", "arxiv-sanity SVM"),
+        *((c, "ours: relevance", "ours: LSA only, no word-context") for c in CONDITIONS),
     ):
         if (cond, method) in scores.rows and (cond, minus) in scores.rows:
             difference = scores.mean(cond, method)[1] - scores.mean(cond, minus)[1]

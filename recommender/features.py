@@ -4,10 +4,15 @@ Two spaces come out of one fitted model:
 
 * a sparse word TF-IDF space (unigrams + bigrams), used for explanations ("matches: ...") and as
   the input of
-* a dense LSA space: TruncatedSVD of the TF-IDF matrix, L2-normalised rows. Relevance is the
-  cosine in this space. A dense space matches a short interest text ("papers on robotics")
-  against abstracts that never use those exact words, and makes scoring 100,000 subscribers
-  against a day's papers a small dense matrix product.
+* a dense LSA space: TruncatedSVD of the TF-IDF matrix, L2-normalised rows. Relevance is
+  mostly the cosine in this space. A dense space matches a short interest text ("papers on
+  robotics") against abstracts that never use those exact words, and makes scoring 100,000
+  subscribers against a day's papers a small dense matrix product;
+* a second, word-context space: each word's vector comes from the words around it in the
+  corpus (positive PMI of co-occurrence within a few words, reduced by SVD), and a paper is the
+  TF-IDF-weighted sum of its words' vectors. LSA sees which words share papers; this sees which
+  words share contexts, so the two make different mistakes, and relevance blends both
+  (profiles.py, PROFILE_CONTEXT_*).
 
 Every hyperparameter is spelled out below so a refit is reproducible and the artifact's version
 string names what produced it. The fitted model also keeps the corpus' dense matrix (float16) and
@@ -24,6 +29,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+from sklearn.utils.extmath import randomized_svd
 
 FEATURES_NAME = "tfidf-lsa"
 
@@ -115,6 +121,20 @@ DROP_FIRST_COMPONENT = True
 TITLE_REPEAT = 2
 
 
+# --- Word-context space hyperparameters ----------------------------------------------------------
+# Words within this many positions of each other (after stop words are dropped) co-occur, a pair
+# at distance d counting 1/d; only single words in at least `min_papers` papers get a vector.
+CONTEXT_PARAMS = {
+    "window": 5,
+    "min_papers": 5,
+    "dimensions": 200,
+    # Context counts raised to 0.75 before PMI, so rare context words do not get extreme PMI.
+    "context_smoothing": 0.75,
+    "n_iter": 5,
+    "random_state": 0,
+}
+
+
 class CorpusTooSmall(ValueError):
     """The corpus cannot support a fitted model; callers fall back to trending papers."""
 
@@ -141,10 +161,30 @@ class FittedModel:
     # Dense rows of the corpus' titles alone (float16, aligned with corpus_ids): a short interest
     # text finds its neighbours better among short titles than among abstracts.
     title_matrix: np.ndarray | None = None
+    # The word-context space (None on tiny corpora and in artifacts from before it existed):
+    # the vocabulary ids of the words that have a vector, their vectors (rows, float32), the
+    # corpus' common direction (removed from every row), and the corpus' rows (float16).
+    context_terms: np.ndarray | None = None
+    context_vectors: np.ndarray | None = None
+    context_direction: np.ndarray | None = None
+    context_matrix: np.ndarray | None = None
 
     @property
     def dim(self) -> int:
         return self.corpus_matrix.shape[1]
+
+    @property
+    def has_context(self) -> bool:
+        return getattr(self, "context_vectors", None) is not None
+
+    def context_from_sparse(self, matrix: sparse.spmatrix) -> np.ndarray | None:
+        """Word-context rows of TF-IDF rows (L2-normalised), or None without that space."""
+        if not self.has_context:
+            return None
+        summed = np.asarray(sparse.csr_matrix(matrix)[:, self.context_terms] @ self.context_vectors)
+        direction = self.context_direction
+        summed = summed - np.outer(summed @ direction, direction)
+        return l2_normalise(summed.astype(np.float32))
 
     def sparse(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """Sparse L2-normalised TF-IDF rows of raw texts."""
@@ -233,7 +273,70 @@ def fit_model(
     )
     model.category_centroids = category_centroids(dense, [cats for *_r, cats in papers])
     model.title_matrix = model.dense([title for _id, title, *_rest in papers]).astype(np.float16)
+    if len(papers) >= LARGE_CORPUS:
+        fit_context_space(model, texts, tfidf)
     return model
+
+
+def fit_context_space(model: FittedModel, texts: Sequence[str], tfidf: sparse.csr_matrix) -> None:
+    """Fit the word-context space on the corpus texts (in place); skipped when too few words.
+
+    Word vectors: positive PMI of co-occurrence counts within `window` words, factorised by a
+    truncated SVD (rows U * sqrt(S), unit length). A paper's row is the sum of its words'
+    vectors weighted by its TF-IDF row, minus the corpus' common direction (every paper loads on
+    it; like LSA's first direction it says nothing about topics), L2-normalised.
+    """
+    params = CONTEXT_PARAMS
+    analyzer = model.vectorizer.build_analyzer()
+    vocabulary = model.vectorizer.vocabulary_
+    papers_with = np.diff(sparse.csc_matrix(tfidf).indptr)
+    ids: list[int] = []
+    paper_of: list[int] = []
+    for row, text in enumerate(texts):
+        # The analyzer yields the text's single words in order, then its bigrams.
+        for token in analyzer(text):
+            if " " in token:
+                break
+            term = vocabulary.get(token)
+            if term is not None and papers_with[term] >= params["min_papers"]:
+                ids.append(term)
+                paper_of.append(row)
+    terms, local = np.unique(np.asarray(ids, dtype=np.int64), return_inverse=True)
+    dimensions = min(params["dimensions"], len(terms) - 1)
+    if dimensions < 2:
+        return
+    paper_of = np.asarray(paper_of, dtype=np.int64)
+    n = len(terms)
+    counts = sparse.csr_matrix((n, n), dtype=np.float32)
+    for distance in range(1, params["window"] + 1):
+        same_paper = paper_of[:-distance] == paper_of[distance:]
+        left, right = local[:-distance][same_paper], local[distance:][same_paper]
+        pairs = sparse.csr_matrix(
+            (np.full(len(left), 1.0 / distance, np.float32), (left, right)), shape=(n, n)
+        )
+        counts = counts + pairs + pairs.T
+    counts = counts.tocoo()
+    word_totals = np.asarray(counts.sum(axis=1)).ravel()
+    context_totals = np.asarray(counts.sum(axis=0)).ravel() ** params["context_smoothing"]
+    with np.errstate(divide="ignore"):
+        pmi = np.log(
+            counts.data
+            * context_totals.sum()
+            / (word_totals[counts.row] * context_totals[counts.col])
+        )
+    positive = pmi > 0
+    ppmi = sparse.csr_matrix(
+        (pmi[positive], (counts.row[positive], counts.col[positive])), shape=(n, n)
+    )
+    u, s, _vt = randomized_svd(
+        ppmi, dimensions, n_iter=params["n_iter"], random_state=params["random_state"]
+    )
+    model.context_terms = terms
+    model.context_vectors = l2_normalise((u * np.sqrt(s)).astype(np.float32))
+    summed = np.asarray(tfidf[:, terms] @ model.context_vectors)
+    _u, _s, common = randomized_svd(summed, 1, random_state=params["random_state"])
+    model.context_direction = common[0].astype(np.float32)
+    model.context_matrix = model.context_from_sparse(tfidf).astype(np.float16)
 
 
 # Categories with fewer papers than this get no centroid (too noisy to stand for a field).
@@ -258,4 +361,5 @@ def category_centroids(
 
 def describe(model: FittedModel) -> str:
     svd = f"svd{model.svd.n_components}" if model.svd is not None else "nosvd"
-    return f"{FEATURES_NAME}-{svd}-{model.vocabulary_size}f-{len(model.corpus_ids)}d"
+    context = f"-ctx{model.context_vectors.shape[1]}" if model.has_context else ""
+    return f"{FEATURES_NAME}-{svd}{context}-{model.vocabulary_size}f-{len(model.corpus_ids)}d"

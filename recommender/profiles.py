@@ -100,6 +100,11 @@ class Profile:
     known_keys: set[str]
     parts: list[str]
     messages: list[str]
+    # What relevance is computed with: the LSA vector, followed (when the model has a
+    # word-context space) by the profile's word-context vector, each scaled by its share of the
+    # blend; dotted with a paper's scoring row (ranking.CandidateBatch.scoring) it gives
+    # (1 - share) x LSA cosine + share x word-context cosine.
+    scoring: np.ndarray | None = None
 
     @property
     def empty(self) -> bool:
@@ -266,6 +271,15 @@ def corpus32(model: FittedModel) -> np.ndarray:
     return cached
 
 
+def _context32(model: FittedModel) -> np.ndarray:
+    """The corpus' word-context rows as float32 (stored as float16), once per loaded model."""
+    cached = getattr(model, "_context32", None)
+    if cached is None:
+        cached = model.context_matrix.astype(np.float32)
+        model._context32 = cached
+    return cached
+
+
 def _titles32(model: FittedModel) -> np.ndarray | None:
     titles = getattr(model, "title_matrix", None)  # artifacts from before titles were kept
     if titles is None:
@@ -348,8 +362,10 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
     vector, feedback_used = _rocchio(model, base, spec, weights)
     names = [name for name, *_ in parts] + (["feedback"] if feedback_used else [])
     liked_vectors = _dense_docs(model, spec.liked)
+    vector = vector if vector is not None and np.any(vector) else None
     return Profile(
-        vector=vector if vector is not None and np.any(vector) else None,
+        vector=vector,
+        scoring=scoring_vector(model, vector, weights),
         user_terms=user_terms,
         keywords=keywords,
         liked=[(doc.title, v) for doc, v in zip(spec.liked, liked_vectors, strict=True)],
@@ -358,6 +374,29 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
         parts=names,
         messages=messages,
     )
+
+
+def scoring_vector(
+    model: FittedModel, vector: np.ndarray | None, weights: dict
+) -> np.ndarray | None:
+    """The profile's LSA vector and its word-context vector, each scaled by its blend share.
+
+    The word-context vector is the centroid of the word-context rows of the `context_docs`
+    stored papers nearest the profile in LSA space: pseudo-relevance feedback read in the second
+    space, so a paper is scored by how much it resembles the profile's neighbours there too.
+    The profile's own words are not added: the neighbours already carry them, and this way
+    every kind of profile (text, seeds, categories, feedback) gets its second half the same way.
+    """
+    if vector is None or not model.has_context:
+        return vector
+    share = min(max(weights["context"], 0.0), 1.0)
+    context = np.zeros(model.context_vectors.shape[1], np.float32)
+    corpus = corpus32(model)
+    docs = min(weights["context_docs"], corpus.shape[0])
+    if share > 0 and docs > 0:
+        nearest = np.argpartition(-(corpus @ vector), docs - 1)[:docs]
+        context = l2_normalise(_context32(model)[nearest].mean(axis=0))
+    return np.concatenate([(1 - share) * vector, share * context]).astype(np.float32)
 
 
 def _rocchio(
@@ -503,7 +542,7 @@ def profiles_for(model: FittedModel, interests: Sequence) -> list[Profile | None
 
 # Bumped whenever build_profile turns the same inputs into a different vector, so a deploy
 # does not keep serving profiles built by the old code until the next refit.
-PROFILE_BUILD = 2
+PROFILE_BUILD = 3
 
 
 def _built_by() -> str:

@@ -2,8 +2,8 @@
 
 score = relevance * w_relevance + trending * w_trending + featured * w_featured, where
 
-* relevance is the cosine between the profile (profiles.py) and the paper in the model's dense
-  space;
+* relevance is the cosine between the profile (profiles.py) and the paper in the model's LSA
+  space, blended with their cosine in its word-context space (`PROFILE_CONTEXT_WEIGHT`);
 * trending is log(1 + upvotes + w_comments * comments) scaled to [0, 1] and halved every
   `recency_half_life_days` days since the paper was first listed;
 * featured papers get a fixed boost, pinned ones go first, hidden ones are never shown.
@@ -67,6 +67,9 @@ class CandidateBatch:
     prior: np.ndarray  # trending + featured part of the score
     pinned: np.ndarray
     hidden: np.ndarray
+    # The LSA rows followed by the word-context rows (just the LSA rows without that space):
+    # relevance is a profile's scoring vector dotted with these (profiles.Profile.scoring).
+    scoring: np.ndarray | None = None
 
 
 def paper_key(paper: Paper) -> str:
@@ -126,11 +129,15 @@ def prepare_candidates(
     featured = np.array([p.curation == Paper.Curation.FEATURED for p in papers], bool)
     prior = weights["trending"] * trending_scores(papers, weights) + weights["featured"] * featured
     rows, dense = paper_vectors(model, papers) if model is not None else (None, None)
+    scoring = dense
+    if model is not None and model.has_context:
+        scoring = np.hstack([dense, model.context_from_sparse(rows)])
     return CandidateBatch(
         papers=papers,
         keys=[paper_key(p) for p in papers],
         sparse=rows,
         dense=dense,
+        scoring=scoring,
         prior=prior.astype(np.float32),
         pinned=np.array([p.curation == Paper.Curation.PINNED for p in papers], bool),
         hidden=np.array([p.curation == Paper.Curation.HIDDEN for p in papers], bool),
@@ -353,7 +360,7 @@ def rank_profile(
     if profile.empty:
         return rank_trending(batch, limit=limit, messages=[*profile.messages, EMPTY_PROFILE])
     if relevance is None:
-        relevance = batch.dense @ profile.vector
+        relevance = batch.scoring @ profile.scoring
     scores = weights["relevance"] * relevance + batch.prior
     eligible = eligible_for(profile, batch, relevance, allowed, weights)
     picks = select_batch(scores, eligible, batch.pinned, batch.dense, limit=limit, weights=weights)[
@@ -465,7 +472,7 @@ def rank_many(
         # The chunk's one matrix product, then one vectorised selection for all its rows. Both
         # are small: one BLAS thread is faster than several fighting the other workers' cores.
         limiter = threadpool_limits(limits=1, user_api="blas")
-        relevance = np.stack([built[i].vector for i in usable]) @ batch.dense.T
+        relevance = np.stack([built[i].scoring for i in usable]) @ batch.scoring.T
         scores = weights["relevance"] * relevance + batch.prior
         eligible = (
             np.stack(

@@ -112,3 +112,52 @@ def test_it_zeroes_the_common_first_lsa_direction(sample_model):
     dense = sample_model.dense(["robot manipulation", "speech synthesis"])
     assert not np.any(dense[:, 0])
     assert np.allclose(np.linalg.norm(dense, axis=1), 1.0, atol=1e-5)
+
+
+def _context_vector(model, word: str) -> np.ndarray:
+    term = model.vectorizer.vocabulary_[word]
+    row = np.searchsorted(model.context_terms, term)
+    assert model.context_terms[row] == term, f"{word!r} has no word-context vector"
+    return model.context_vectors[row]
+
+
+def test_it_fits_a_word_context_space_from_neighbouring_words(sample_model):
+    assert sample_model.has_context
+    vectors = sample_model.context_vectors
+    assert vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    # Words used in the same contexts get close vectors, unrelated fields do not.
+    speech = _context_vector(sample_model, "speech")
+    assert speech @ _context_vector(sample_model, "speaker") > 0.5
+    assert speech @ _context_vector(sample_model, "speaker") > speech @ _context_vector(
+        sample_model, "graph"
+    )
+    corpus = sample_model.context_matrix
+    assert corpus.dtype == np.float16
+    assert corpus.shape == (len(sample_model.corpus_ids), vectors.shape[1])
+
+
+def test_it_gives_papers_unit_word_context_rows_without_the_common_direction(sample_model):
+    rows, _dense = sample_model.transform_papers(
+        [
+            ("Recognising speech", "Automatic speech recognition of long utterances."),
+            ("Knowledge graphs", "Link prediction in a directed knowledge graph."),
+        ]
+    )
+    context = sample_model.context_from_sparse(rows)
+    assert np.allclose(np.linalg.norm(context, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(context @ sample_model.context_direction, 0.0, atol=1e-5)
+    # No word in common with either paper: the closeness comes from the words' contexts.
+    speakers = sample_model.context_from_sparse(sample_model.sparse(["speaker transcription"]))[0]
+    assert context[0] @ speakers > context[1] @ speakers + 0.2
+
+
+def test_it_fits_no_word_context_space_on_a_tiny_corpus():
+    topics = ["robot grasping arm", "speech audio synthesis", "graph neural network"]
+    papers = [
+        (str(i), f"Paper {i} on {topics[i % 3]}", f"We study {topics[i % 3]} methods.", [])
+        for i in range(60)
+    ]
+    model = features.fit_model(papers, min_papers=50, components=8)
+    assert not model.has_context
+    assert model.context_from_sparse(model.sparse(["robot"])) is None

@@ -214,3 +214,67 @@ def test_it_damps_common_words_of_a_sentence_but_keeps_a_short_text_whole(sample
         profiles.build_profile(sample_model, keywords).vector,
         profiles.build_profile(sample_model, keywords, weights=undamped).vector,
     )
+
+
+def _speech_and_graph_papers():
+    from datetime import date
+
+    from recommender.models import Paper
+
+    return [
+        Paper(
+            arxiv_id="2601.00001",
+            title="Recognising speech",
+            first_seen=date(2026, 1, 5),
+            abstract="Automatic speech recognition of long utterances from many speakers.",
+        ),
+        Paper(
+            arxiv_id="2601.00002",
+            title="Knowledge graphs",
+            first_seen=date(2026, 1, 5),
+            abstract="Link prediction in a directed knowledge graph with an ontology.",
+        ),
+    ]
+
+
+def test_it_blends_lsa_and_word_context_relevance(sample_model):
+    from recommender import ranking
+
+    share, docs = settings.PROFILE_WEIGHTS["context"], settings.PROFILE_WEIGHTS["context_docs"]
+    assert 0 < share < 1
+    built = profiles.build_profile(sample_model, ProfileSpec(text="speech recognition"))
+    # The word-context half is the centroid of the profile's nearest stored papers there.
+    corpus = sample_model.corpus_matrix.astype(np.float32)
+    nearest = np.argsort(-(corpus @ built.vector))[:docs]
+    context = sample_model.context_matrix[nearest].astype(np.float32).mean(axis=0)
+    context /= np.linalg.norm(context)
+    assert np.allclose(built.scoring[: sample_model.dim], (1 - share) * built.vector, atol=1e-6)
+    assert np.allclose(built.scoring[sample_model.dim :], share * context, atol=1e-3)
+
+    batch = ranking.prepare_candidates(_speech_and_graph_papers(), sample_model)
+    relevance = batch.scoring @ built.scoring
+    lsa = batch.dense @ built.vector
+    word_context = sample_model.context_from_sparse(batch.sparse) @ context
+    assert np.allclose(relevance, (1 - share) * lsa + share * word_context, atol=1e-3)
+    assert relevance[0] > relevance[1]
+
+
+def test_it_scores_on_lsa_alone_when_the_blend_is_off_or_the_artifact_predates_it(sample_model):
+    import copy
+
+    from recommender import ranking
+
+    spec = ProfileSpec(text="speech recognition")
+    off = profiles.build_profile(sample_model, spec, weights={"context": 0.0})
+    batch = ranking.prepare_candidates(_speech_and_graph_papers(), sample_model)
+    assert np.allclose(batch.scoring @ off.scoring, batch.dense @ off.vector, atol=1e-6)
+
+    old = copy.copy(sample_model)  # an artifact saved before the word-context space existed
+    for name in ("context_terms", "context_vectors", "context_direction", "context_matrix"):
+        old.__dict__.pop(name, None)
+    assert not old.has_context
+    built = profiles.build_profile(old, spec)
+    assert built.scoring is built.vector
+    old_batch = ranking.prepare_candidates(_speech_and_graph_papers(), old)
+    assert old_batch.scoring is old_batch.dense
+    assert (old_batch.scoring @ built.scoring)[0] > (old_batch.scoring @ built.scoring)[1]

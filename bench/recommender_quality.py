@@ -202,6 +202,23 @@ class Scores:
         return float(low), float(high)
 
 
+def draw_seeds(train: list[dict], categories: list[str], rng) -> tuple[dict, dict]:
+    """Five random fit papers of each category: (their rows in `train`, their PaperDocs)."""
+    members: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(train):
+        for cat in set(r["categories"]):
+            members[cat].append(i)
+    seeds = {c: rng.choice(members[c], 5, replace=False).tolist() for c in categories}
+    seed_docs = {
+        c: [
+            profiles.PaperDoc(train[i]["id"], clean(train[i]["title"]), clean(train[i]["summary"]))
+            for i in seeds[c]
+        ]
+        for c in categories
+    }
+    return seeds, seed_docs
+
+
 def top_ids(day: Day, scores: np.ndarray, exclude: set[str] = frozenset()) -> list[str]:
     order = np.argsort(-scores, kind="stable")
     return [day.ids[i] for i in order if day.ids[i] not in exclude][:K]
@@ -247,18 +264,7 @@ def main() -> None:
     for day in days:
         day.batch = ranking.prepare_candidates(day.papers, model)
 
-    members: dict[str, list[int]] = defaultdict(list)
-    for i, r in enumerate(train):
-        for cat in set(r["categories"]):
-            members[cat].append(i)
-    seeds = {c: rng.choice(members[c], 5, replace=False).tolist() for c in args.categories}
-    seed_docs = {
-        c: [
-            profiles.PaperDoc(train[i]["id"], clean(train[i]["title"]), clean(train[i]["summary"]))
-            for i in seeds[c]
-        ]
-        for c in args.categories
-    }
+    seeds, seed_docs = draw_seeds(train, args.categories, rng)
     texts = {c: f"Papers on {CATEGORIES[c]}" for c in args.categories}
 
     train_sparse = None

@@ -106,10 +106,16 @@ def main() -> None:
     corpus = profiles.corpus32(model)
     picks = rng.integers(0, corpus.shape[0], size=(n, 5))
     profile_matrix = features.l2_normalise(corpus[picks].mean(axis=1)).astype(np.float32)
+    if model.has_context:
+        # Scoring vectors as profiles.scoring_vector makes them: both halves, scaled by share.
+        share = settings.PROFILE_WEIGHTS["context"]
+        rows = model.context_matrix.astype(np.float32)
+        context = features.l2_normalise(sum(rows[picks[:, j]] for j in range(picks.shape[1])))
+        profile_matrix = np.hstack([(1 - share) * profile_matrix, share * context])
     log(f"{n} synthetic profiles ({profile_matrix.shape[1]}-d), {m} papers of {args.day}")
 
-    # Floor (dense): the bare product.
-    dense_floor, _ = timed(lambda: profile_matrix @ batch.dense.T)
+    # Floor (dense): the bare product of the same matrices.
+    dense_floor, _ = timed(lambda: profile_matrix @ batch.scoring.T)
     # Floor (sparse): raw TF-IDF profiles, each the mean of 5 papers' TF-IDF rows.
     corpus_sparse = model.sparse(
         [features.paper_text(clean(r["title"]), clean(r["summary"])) for r in before[:20_000]]
@@ -135,7 +141,7 @@ def main() -> None:
         out = np.empty((n, settings.DIGEST_MAX_ITEMS), np.int64)
         for start in range(0, n, args.chunk):
             block = profile_matrix[start : start + args.chunk]
-            relevance = block @ batch.dense.T
+            relevance = block @ batch.scoring.T
             scores = weights["relevance"] * relevance + batch.prior
             eligible = (
                 ((relevance >= weights["min_relevance"]) | batch.pinned)
@@ -163,7 +169,7 @@ def main() -> None:
 
     # One big block instead of chunks (what a single worker holding everything would do).
     def one_block() -> np.ndarray:
-        relevance = profile_matrix @ batch.dense.T
+        relevance = profile_matrix @ batch.scoring.T
         scores = weights["relevance"] * relevance + batch.prior
         eligible = ((relevance >= weights["min_relevance"]) | batch.pinned) & ~batch.hidden
         return ranking.select_batch(

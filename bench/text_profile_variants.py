@@ -6,6 +6,10 @@ papers ranked, nDCG@10 over (subscriber, day) pairs with a relevant paper). Each
 printed with its best setting on May (the validation window) and that setting's June figure,
 and the best June figure of any setting, so a gain that May does not predict shows as one.
 
+"default" is the profile's LSA vector scored on LSA alone: relevance as it was before the
+word-context blend of 2026-11-30 (whose settings bench/context_blend_grid.py chooses); the
+variants here were all measured against it.
+
     .venv/bin/python bench/text_profile_variants.py            # LSA variants, ~10 min on 2 cores
     .venv/bin/python bench/text_profile_variants.py --minilm   # + MiniLM fusion (optional packages)
 

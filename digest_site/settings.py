@@ -267,11 +267,13 @@ PROFILE_WEIGHTS = {
     "text_expansion": env.float("PROFILE_TEXT_EXPANSION_WEIGHT", default=1.0),
     "expansion_docs": env.int("PROFILE_EXPANSION_DOCS", default=100),
     "expansion": env.float("PROFILE_EXPANSION_WEIGHT", default=1.0),
-    # Relevance = (1 - w) x LSA cosine + w x word-context cosine, the profile's word-context
-    # vector being the centroid of its N nearest stored papers there (features.py,
+    # Relevance = (1 - w) x LSA cosine + w x word-context cosine. The profile's word-context
+    # vector is its own words and seed papers in that space plus this weight times the centroid
+    # of its N nearest stored papers (found in LSA space) there (features.py,
     # profiles.scoring_vector). Chosen on the May validation window (README); 0 turns it off.
     "context": env.float("PROFILE_CONTEXT_WEIGHT", default=0.4),
     "context_docs": env.int("PROFILE_CONTEXT_DOCS", default=50),
+    "context_expansion": env.float("PROFILE_CONTEXT_EXPANSION_WEIGHT", default=1.0),
     # Rocchio feedback: alpha * profile + beta * liked centroid - gamma * disliked centroid.
     "rocchio_alpha": env.float("PROFILE_ROCCHIO_ALPHA", default=1.0),
     "rocchio_beta": env.float("PROFILE_ROCCHIO_BETA", default=1.0),

@@ -22,6 +22,7 @@ one centroid per arXiv category, which profiles use for query expansion and for 
 from __future__ import annotations
 
 import re
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -290,22 +291,26 @@ def fit_context_space(model: FittedModel, texts: Sequence[str], tfidf: sparse.cs
     analyzer = model.vectorizer.build_analyzer()
     vocabulary = model.vectorizer.vocabulary_
     papers_with = np.diff(sparse.csc_matrix(tfidf).indptr)
-    ids: list[int] = []
-    paper_of: list[int] = []
-    for row, text in enumerate(texts):
+    # Single words in enough papers, by token; the token streams are kept as compact int arrays
+    # (a 150,000-paper refit has about 20 million tokens).
+    eligible = {
+        token: term
+        for token, term in vocabulary.items()
+        if " " not in token and papers_with[term] >= params["min_papers"]
+    }
+    ids = array("q")
+    lengths = array("q")
+    for text in texts:
         # The analyzer yields the text's single words in order, then its bigrams.
-        for token in analyzer(text):
-            if " " in token:
-                break
-            term = vocabulary.get(token)
-            if term is not None and papers_with[term] >= params["min_papers"]:
-                ids.append(term)
-                paper_of.append(row)
-    terms, local = np.unique(np.asarray(ids, dtype=np.int64), return_inverse=True)
+        before = len(ids)
+        ids.extend(eligible[token] for token in analyzer(text) if token in eligible)
+        lengths.append(len(ids) - before)
+    terms, local = np.unique(np.frombuffer(ids, dtype=np.int64), return_inverse=True)
+    del ids
     dimensions = min(params["dimensions"], len(terms) - 1)
     if dimensions < 2:
         return
-    paper_of = np.asarray(paper_of, dtype=np.int64)
+    paper_of = np.repeat(np.arange(len(lengths)), np.frombuffer(lengths, dtype=np.int64))
     n = len(terms)
     counts = sparse.csr_matrix((n, n), dtype=np.float32)
     for distance in range(1, params["window"] + 1):

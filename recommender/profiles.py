@@ -325,6 +325,8 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
     text = clean_interest_text(spec.text)
     keywords = [" ".join(k.split()) for k in spec.keywords if k and k.strip()]
     user_terms = None
+    # The profile's own words and papers in the word-context space (scoring_vector).
+    context_parts: list[tuple[float, np.ndarray | None]] = []
     if text or keywords:
         problem = language_problem(spec.text)
         if problem:
@@ -339,6 +341,8 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
             vector = model.dense_from_sparse(_expand_terms(model, row, **expand_terms))[0]
             if np.any(vector):
                 parts.append((name, weights[name], _expand(model, vector, **expand_text)))
+                if model.has_context:
+                    context_parts.append((weights[name], model.context_from_sparse(row)[0]))
         if not any(name in ("text", "keywords") for name, *_ in parts) and not problem:
             messages.append("None of the words of your interests appear in the stored papers.")
 
@@ -355,6 +359,10 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
     seed_centroid = _centroid(seed_vectors)
     if seed_centroid is not None:
         parts.append(("seeds", weights["seeds"], _expand(model, seed_centroid, **expand)))
+        if model.has_context:
+            seed_rows = model.sparse([paper_text(doc.title, doc.abstract) for doc in spec.seeds])
+            seed_context = _centroid(model.context_from_sparse(seed_rows))
+            context_parts.append((weights["seeds"], seed_context))
 
     base = None
     if parts:
@@ -365,7 +373,7 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
     vector = vector if vector is not None and np.any(vector) else None
     return Profile(
         vector=vector,
-        scoring=scoring_vector(model, vector, weights),
+        scoring=scoring_vector(model, vector, context_parts, weights),
         user_terms=user_terms,
         keywords=keywords,
         liked=[(doc.title, v) for doc, v in zip(spec.liked, liked_vectors, strict=True)],
@@ -377,25 +385,35 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
 
 
 def scoring_vector(
-    model: FittedModel, vector: np.ndarray | None, weights: dict
+    model: FittedModel,
+    vector: np.ndarray | None,
+    own: Sequence[tuple[float, np.ndarray | None]],
+    weights: dict,
 ) -> np.ndarray | None:
     """The profile's LSA vector and its word-context vector, each scaled by its blend share.
 
-    The word-context vector is the centroid of the word-context rows of the `context_docs`
-    stored papers nearest the profile in LSA space: pseudo-relevance feedback read in the second
-    space, so a paper is scored by how much it resembles the profile's neighbours there too.
-    The profile's own words are not added: the neighbours already carry them, and this way
-    every kind of profile (text, seeds, categories, feedback) gets its second half the same way.
+    The word-context vector is the profile's own words and seed papers read in that space
+    (`own`: weight and row of each), plus `context_expansion` times the centroid of the
+    word-context rows of the `context_docs` stored papers nearest the profile in LSA space:
+    pseudo-relevance feedback read in the second space, so a paper is scored by how much it
+    resembles the profile's neighbours there too. Categories and feedback reach it through
+    those neighbours (the LSA vector already leans towards them).
     """
     if vector is None or not model.has_context:
         return vector
     share = min(max(weights["context"], 0.0), 1.0)
-    context = np.zeros(model.context_vectors.shape[1], np.float32)
+    dimensions = model.context_vectors.shape[1]
+    context = np.zeros(dimensions, np.float32)
     corpus = corpus32(model)
     docs = min(weights["context_docs"], corpus.shape[0])
-    if share > 0 and docs > 0:
-        nearest = np.argpartition(-(corpus @ vector), docs - 1)[:docs]
-        context = l2_normalise(_context32(model)[nearest].mean(axis=0))
+    if share > 0:
+        context = l2_normalise(
+            sum((w * row for w, row in own if row is not None), np.zeros(dimensions, np.float32))
+        )
+        if docs > 0 and weights["context_expansion"] > 0:
+            nearest = np.argpartition(-(corpus @ vector), docs - 1)[:docs]
+            neighbours = l2_normalise(_context32(model)[nearest].mean(axis=0))
+            context = l2_normalise(context + weights["context_expansion"] * neighbours)
     return np.concatenate([(1 - share) * vector, share * context]).astype(np.float32)
 
 

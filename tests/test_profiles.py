@@ -242,14 +242,16 @@ def test_it_blends_lsa_and_word_context_relevance(sample_model):
 
     share, docs = settings.PROFILE_WEIGHTS["context"], settings.PROFILE_WEIGHTS["context_docs"]
     assert 0 < share < 1
-    built = profiles.build_profile(sample_model, ProfileSpec(text="speech recognition"))
-    # The word-context half is the centroid of the profile's nearest stored papers there.
+    dim = sample_model.dim
+    # A profile with no words or papers of its own: its word-context half is the centroid of
+    # its nearest stored papers (found in LSA space) read in the word-context space.
+    built = profiles.build_profile(sample_model, ProfileSpec(categories=["eess.AS"]))
     corpus = sample_model.corpus_matrix.astype(np.float32)
     nearest = np.argsort(-(corpus @ built.vector))[:docs]
     context = sample_model.context_matrix[nearest].astype(np.float32).mean(axis=0)
     context /= np.linalg.norm(context)
-    assert np.allclose(built.scoring[: sample_model.dim], (1 - share) * built.vector, atol=1e-6)
-    assert np.allclose(built.scoring[sample_model.dim :], share * context, atol=1e-3)
+    assert np.allclose(built.scoring[:dim], (1 - share) * built.vector, atol=1e-6)
+    assert np.allclose(built.scoring[dim:], share * context, atol=1e-3)
 
     batch = ranking.prepare_candidates(_speech_and_graph_papers(), sample_model)
     relevance = batch.scoring @ built.scoring
@@ -257,6 +259,19 @@ def test_it_blends_lsa_and_word_context_relevance(sample_model):
     word_context = sample_model.context_from_sparse(batch.sparse) @ context
     assert np.allclose(relevance, (1 - share) * lsa + share * word_context, atol=1e-3)
     assert relevance[0] > relevance[1]
+
+
+def test_it_reads_the_profiles_own_words_in_the_word_context_space(sample_model):
+    dim = sample_model.dim
+    own_only = {"context_expansion": 0.0, "context": 0.5}
+    built = profiles.build_profile(sample_model, ProfileSpec(text="speech"), weights=own_only)
+    own = sample_model.context_from_sparse(sample_model.sparse(["speech"]))[0]
+    assert np.allclose(built.scoring[dim:], 0.5 * own, atol=1e-5)
+    seeded = profiles.build_profile(sample_model, ProfileSpec(seeds=[SPEECH]), weights=own_only)
+    seed = sample_model.context_from_sparse(
+        sample_model.sparse([f"{SPEECH.title} {SPEECH.title} {SPEECH.abstract}"])
+    )[0]
+    assert np.allclose(seeded.scoring[dim:], 0.5 * seed, atol=1e-5)
 
 
 def test_it_scores_on_lsa_alone_when_the_blend_is_off_or_the_artifact_predates_it(sample_model):

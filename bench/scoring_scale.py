@@ -116,6 +116,10 @@ def main() -> None:
 
     # Floor (dense): the bare product of the same matrices.
     dense_floor, _ = timed(lambda: profile_matrix @ batch.scoring.T)
+    # The LSA half alone: what the product cost before the word-context blend (2026-11-30).
+    lsa_profiles = np.ascontiguousarray(profile_matrix[:, : model.dim])
+    lsa_floor, _ = timed(lambda: lsa_profiles @ batch.dense.T)
+    lsa_profiles = None
     # Floor (sparse): raw TF-IDF profiles, each the mean of 5 papers' TF-IDF rows.
     corpus_sparse = model.sparse(
         [features.paper_text(clean(r["title"]), clean(r["summary"])) for r in before[:20_000]]
@@ -220,6 +224,7 @@ def main() -> None:
     log(f"{'method':<48} {'seconds':>9} {'vs floor':>9}")
     rows_out = [
         (f"floor: bare dense product ({profile_matrix.shape[1]}-d)", dense_floor),
+        (f"  the same, LSA half only ({model.dim}-d)", lsa_floor),
         (f"floor: bare sparse TF-IDF product ({nnz:.0f} nnz/profile)", sparse_floor),
         (f"ours: blend + masks + MMR top-10, chunks of {args.chunk}", ours_seconds),
         ("ours: same, one block of all subscribers", block_seconds),

@@ -272,8 +272,8 @@ PROFILE_WEIGHTS = {
     # of its N nearest stored papers (found in LSA space) there (features.py,
     # profiles.scoring_vector). Chosen on the May validation window (README); 0 turns it off.
     "context": env.float("PROFILE_CONTEXT_WEIGHT", default=0.4),
-    "context_docs": env.int("PROFILE_CONTEXT_DOCS", default=50),
-    "context_expansion": env.float("PROFILE_CONTEXT_EXPANSION_WEIGHT", default=1.0),
+    "context_docs": env.int("PROFILE_CONTEXT_DOCS", default=20),
+    "context_expansion": env.float("PROFILE_CONTEXT_EXPANSION_WEIGHT", default=2.0),
     # Rocchio feedback: alpha * profile + beta * liked centroid - gamma * disliked centroid.
     "rocchio_alpha": env.float("PROFILE_ROCCHIO_ALPHA", default=1.0),
     "rocchio_beta": env.float("PROFILE_ROCCHIO_BETA", default=1.0),

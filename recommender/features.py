@@ -310,29 +310,37 @@ def fit_context_space(model: FittedModel, texts: Sequence[str], tfidf: sparse.cs
     dimensions = min(params["dimensions"], len(terms) - 1)
     if dimensions < 2:
         return
-    paper_of = np.repeat(np.arange(len(lengths)), np.frombuffer(lengths, dtype=np.int64))
+    local = local.astype(np.int32)
+    paper_of = np.repeat(
+        np.arange(len(lengths), dtype=np.int32), np.frombuffer(lengths, dtype=np.int64)
+    )
     n = len(terms)
+    # Counts of (word, word `distance` places later) pairs, summed over distances; made
+    # symmetric once at the end (each intermediate sum is a copy, so fewer sums, less memory).
     counts = sparse.csr_matrix((n, n), dtype=np.float32)
     for distance in range(1, params["window"] + 1):
         same_paper = paper_of[:-distance] == paper_of[distance:]
-        left, right = local[:-distance][same_paper], local[distance:][same_paper]
-        pairs = sparse.csr_matrix(
-            (np.full(len(left), 1.0 / distance, np.float32), (left, right)), shape=(n, n)
+        counts = counts + sparse.csr_matrix(
+            (
+                np.full(int(same_paper.sum()), 1.0 / distance, np.float32),
+                (local[:-distance][same_paper], local[distance:][same_paper]),
+            ),
+            shape=(n, n),
         )
-        counts = counts + pairs + pairs.T
-    counts = counts.tocoo()
+    del local, paper_of
+    counts = (counts + counts.T).tocoo()
     word_totals = np.asarray(counts.sum(axis=1)).ravel()
     context_totals = np.asarray(counts.sum(axis=0)).ravel() ** params["context_smoothing"]
-    with np.errstate(divide="ignore"):
-        pmi = np.log(
-            counts.data
-            * context_totals.sum()
-            / (word_totals[counts.row] * context_totals[counts.col])
-        )
+    pmi = np.log(
+        counts.data
+        * np.float32(context_totals.sum())
+        / (word_totals[counts.row] * context_totals[counts.col]).astype(np.float32)
+    )
     positive = pmi > 0
     ppmi = sparse.csr_matrix(
         (pmi[positive], (counts.row[positive], counts.col[positive])), shape=(n, n)
     )
+    del counts, pmi, positive
     u, s, _vt = randomized_svd(
         ppmi, dimensions, n_iter=params["n_iter"], random_state=params["random_state"]
     )

@@ -14,6 +14,11 @@ with the weights of settings.PROFILE_WEIGHTS:
 * feedback (Rocchio): alpha * profile + beta * centroid(liked, clicks weighted down)
   - gamma * centroid(disliked).
 
+The result is read a second time in the model's word-context space (scoring_vector): the
+profile's own words and seed papers there plus the centroid there of its nearest stored papers
+in LSA space. Relevance blends the two cosines (PROFILE_CONTEXT_*); a profile with no words or
+seeds of its own in that space is scored on LSA alone.
+
 `build_profile` is pure (model + ProfileSpec -> Profile) so the offline evaluation and the
 benchmarks build profiles through exactly the code real subscribers go through;
 `spec_for_subscriber` does the database part (seed resolution, feedback events).
@@ -396,24 +401,29 @@ def scoring_vector(
     (`own`: weight and row of each), plus `context_expansion` times the centroid of the
     word-context rows of the `context_docs` stored papers nearest the profile in LSA space:
     pseudo-relevance feedback read in the second space, so a paper is scored by how much it
-    resembles the profile's neighbours there too. Categories and feedback reach it through
-    those neighbours (the LSA vector already leans towards them).
+    resembles the profile's neighbours there too. Feedback reaches it through those neighbours
+    (the LSA vector already leans towards the liked papers).
+
+    A profile with nothing of its own in that space (only categories or feedback, or words too
+    rare to have a word-context vector) is scored on LSA alone: its neighbours would be all the
+    second half rests on, and on a small corpus they can be off the topic (measured on the
+    bundled sample corpus: "legged robot locomotion" then ranked grasping over locomotion).
     """
     if vector is None or not model.has_context:
         return vector
     share = min(max(weights["context"], 0.0), 1.0)
     dimensions = model.context_vectors.shape[1]
-    context = np.zeros(dimensions, np.float32)
+    context = l2_normalise(
+        sum((w * row for w, row in own if row is not None), np.zeros(dimensions, np.float32))
+    )
+    if share <= 0 or not np.any(context):
+        return np.concatenate([vector, np.zeros(dimensions, np.float32)])
     corpus = corpus32(model)
     docs = min(weights["context_docs"], corpus.shape[0])
-    if share > 0:
-        context = l2_normalise(
-            sum((w * row for w, row in own if row is not None), np.zeros(dimensions, np.float32))
-        )
-        if docs > 0 and weights["context_expansion"] > 0:
-            nearest = np.argpartition(-(corpus @ vector), docs - 1)[:docs]
-            neighbours = l2_normalise(_context32(model)[nearest].mean(axis=0))
-            context = l2_normalise(context + weights["context_expansion"] * neighbours)
+    if docs > 0 and weights["context_expansion"] > 0:
+        nearest = np.argpartition(-(corpus @ vector), docs - 1)[:docs]
+        neighbours = l2_normalise(_context32(model)[nearest].mean(axis=0))
+        context = l2_normalise(context + weights["context_expansion"] * neighbours)
     return np.concatenate([(1 - share) * vector, share * context]).astype(np.float32)
 
 

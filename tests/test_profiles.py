@@ -237,19 +237,25 @@ def _speech_and_graph_papers():
     ]
 
 
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / np.linalg.norm(vector)
+
+
 def test_it_blends_lsa_and_word_context_relevance(sample_model):
     from recommender import ranking
 
-    share, docs = settings.PROFILE_WEIGHTS["context"], settings.PROFILE_WEIGHTS["context_docs"]
+    weights = settings.PROFILE_WEIGHTS
+    share, docs = weights["context"], weights["context_docs"]
     assert 0 < share < 1
     dim = sample_model.dim
-    # A profile with no words or papers of its own: its word-context half is the centroid of
-    # its nearest stored papers (found in LSA space) read in the word-context space.
-    built = profiles.build_profile(sample_model, ProfileSpec(categories=["eess.AS"]))
+    built = profiles.build_profile(sample_model, ProfileSpec(text="speech"))
+    # Its word-context half: its own word there, plus its nearest stored papers (found in LSA
+    # space) read there.
+    own = sample_model.context_from_sparse(sample_model.sparse(["speech"]))[0]
     corpus = sample_model.corpus_matrix.astype(np.float32)
     nearest = np.argsort(-(corpus @ built.vector))[:docs]
-    context = sample_model.context_matrix[nearest].astype(np.float32).mean(axis=0)
-    context /= np.linalg.norm(context)
+    neighbours = _unit(sample_model.context_matrix[nearest].astype(np.float32).mean(axis=0))
+    context = _unit(own + weights["context_expansion"] * neighbours)
     assert np.allclose(built.scoring[:dim], (1 - share) * built.vector, atol=1e-6)
     assert np.allclose(built.scoring[dim:], share * context, atol=1e-3)
 
@@ -259,6 +265,19 @@ def test_it_blends_lsa_and_word_context_relevance(sample_model):
     word_context = sample_model.context_from_sparse(batch.sparse) @ context
     assert np.allclose(relevance, (1 - share) * lsa + share * word_context, atol=1e-3)
     assert relevance[0] > relevance[1]
+
+
+def test_it_scores_a_profile_with_nothing_of_its_own_in_word_context_on_lsa_alone(
+    sample_model,
+):
+    from recommender import ranking
+
+    batch = ranking.prepare_candidates(_speech_and_graph_papers(), sample_model)
+    # Categories only, and words too rare in the sample corpus to have a word-context vector.
+    for spec in (ProfileSpec(categories=["eess.AS"]), ProfileSpec(text="robot")):
+        built = profiles.build_profile(sample_model, spec)
+        assert not np.any(built.scoring[sample_model.dim :])
+        assert np.allclose(batch.scoring @ built.scoring, batch.dense @ built.vector, atol=1e-6)
 
 
 def test_it_reads_the_profiles_own_words_in_the_word_context_space(sample_model):

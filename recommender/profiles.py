@@ -267,33 +267,33 @@ def _term_space(model: FittedModel, min_docs: int) -> tuple[np.ndarray, np.ndarr
     return term_ids, term_vectors
 
 
+def _float32(model: FittedModel, name: str) -> np.ndarray | None:
+    """The model's float16 matrix `name` as float32, converted once per loaded model (None when
+    the artifact predates that matrix)."""
+    cache_name = f"_{name}_float32"
+    cached = getattr(model, cache_name, None)
+    if cached is None:
+        stored = getattr(model, name, None)
+        if stored is None:
+            return None
+        cached = stored.astype(np.float32)
+        setattr(model, cache_name, cached)
+    return cached
+
+
 def corpus32(model: FittedModel) -> np.ndarray:
-    """The corpus matrix as float32 (stored as float16), converted once per loaded model."""
-    cached = getattr(model, "_corpus32", None)
-    if cached is None:
-        cached = model.corpus_matrix.astype(np.float32)
-        model._corpus32 = cached
-    return cached
+    """The corpus' LSA rows as float32."""
+    return _float32(model, "corpus_matrix")
 
 
-def _context32(model: FittedModel) -> np.ndarray:
-    """The corpus' word-context rows as float32 (stored as float16), once per loaded model."""
-    cached = getattr(model, "_context32", None)
-    if cached is None:
-        cached = model.context_matrix.astype(np.float32)
-        model._context32 = cached
-    return cached
+def _context32(model: FittedModel) -> np.ndarray | None:
+    """The corpus' word-context rows as float32."""
+    return _float32(model, "context_matrix")
 
 
 def _titles32(model: FittedModel) -> np.ndarray | None:
-    titles = getattr(model, "title_matrix", None)  # artifacts from before titles were kept
-    if titles is None:
-        return None
-    cached = getattr(model, "_titles32", None)
-    if cached is None:
-        cached = titles.astype(np.float32)
-        model._titles32 = cached
-    return cached
+    """The corpus' titles' LSA rows as float32 (artifacts from before titles were kept: None)."""
+    return _float32(model, "title_matrix")
 
 
 def _centroid(vectors: np.ndarray) -> np.ndarray | None:

@@ -138,10 +138,7 @@ class Day:
         self.sparse, self.dense = model.transform_papers(
             (clean(r["title"]), clean(r["summary"])) for r in records
         )
-        # What relevance is computed on: LSA rows, then word-context rows (ranking.py).
-        self.scoring = self.dense
-        if model.has_context:
-            self.scoring = np.hstack([self.dense, model.context_from_sparse(self.sparse)])
+        self.scoring = model.scoring_rows(self.sparse, self.dense)
         self.papers = [
             Paper(
                 arxiv_id=r["id"],

@@ -1,6 +1,6 @@
 """Features: turn paper text (and profile text) into vectors.
 
-Two spaces come out of one fitted model:
+Three spaces come out of one fitted model:
 
 * a sparse word TF-IDF space (unigrams + bigrams), used for explanations ("matches: ...") and as
   the input of
@@ -186,6 +186,13 @@ class FittedModel:
         direction = self.context_direction
         summed = summed - np.outer(summed @ direction, direction)
         return l2_normalise(summed.astype(np.float32))
+
+    def scoring_rows(self, rows: sparse.spmatrix, dense: np.ndarray) -> np.ndarray:
+        """What relevance is computed on: the LSA rows followed by the word-context rows (the
+        LSA rows alone without that space); profiles.Profile.scoring is their counterpart."""
+        if not self.has_context:
+            return dense
+        return np.hstack([dense, self.context_from_sparse(rows)])
 
     def sparse(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """Sparse L2-normalised TF-IDF rows of raw texts."""

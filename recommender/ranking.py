@@ -129,9 +129,7 @@ def prepare_candidates(
     featured = np.array([p.curation == Paper.Curation.FEATURED for p in papers], bool)
     prior = weights["trending"] * trending_scores(papers, weights) + weights["featured"] * featured
     rows, dense = paper_vectors(model, papers) if model is not None else (None, None)
-    scoring = dense
-    if model is not None and model.has_context:
-        scoring = np.hstack([dense, model.context_from_sparse(rows)])
+    scoring = model.scoring_rows(rows, dense) if model is not None else None
     return CandidateBatch(
         papers=papers,
         keys=[paper_key(p) for p in papers],

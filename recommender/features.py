@@ -182,10 +182,11 @@ class FittedModel:
         """Word-context rows of TF-IDF rows (L2-normalised), or None without that space."""
         if not self.has_context:
             return None
-        summed = np.asarray(sparse.csr_matrix(matrix)[:, self.context_terms] @ self.context_vectors)
-        direction = self.context_direction
-        summed = summed - np.outer(summed @ direction, direction)
-        return l2_normalise(summed.astype(np.float32))
+        return _context_rows(self._context_sums(matrix), self.context_direction)
+
+    def _context_sums(self, matrix: sparse.spmatrix) -> np.ndarray:
+        """Each TF-IDF row's weighted sum of its words' word-context vectors."""
+        return np.asarray(sparse.csr_matrix(matrix)[:, self.context_terms] @ self.context_vectors)
 
     def scoring_rows(self, rows: sparse.spmatrix, dense: np.ndarray) -> np.ndarray:
         """What relevance is computed on: the LSA rows followed by the word-context rows (the
@@ -353,10 +354,16 @@ def fit_context_space(model: FittedModel, texts: Sequence[str], tfidf: sparse.cs
     )
     model.context_terms = terms
     model.context_vectors = l2_normalise((u * np.sqrt(s)).astype(np.float32))
-    summed = np.asarray(tfidf[:, terms] @ model.context_vectors)
+    # The corpus' sums give both the common direction and, without it, the corpus' rows.
+    summed = model._context_sums(tfidf)
     _u, _s, common = randomized_svd(summed, 1, random_state=params["random_state"])
     model.context_direction = common[0].astype(np.float32)
-    model.context_matrix = model.context_from_sparse(tfidf).astype(np.float16)
+    model.context_matrix = _context_rows(summed, model.context_direction).astype(np.float16)
+
+
+def _context_rows(summed: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    """Word-context rows from their sums: the common direction removed, L2-normalised."""
+    return l2_normalise((summed - np.outer(summed @ direction, direction)).astype(np.float32))
 
 
 # Categories with fewer papers than this get no centroid (too noisy to stand for a field).

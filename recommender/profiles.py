@@ -360,12 +360,13 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
     if centroids:
         parts.append(("categories", weights["categories"], l2_normalise(np.mean(centroids, 0))))
 
-    seed_vectors = _dense_docs(model, spec.seeds)
+    # The seeds' TF-IDF rows serve both spaces: transformed once.
+    seed_rows = _doc_rows(model, spec.seeds)
+    seed_vectors = _dense_rows(model, seed_rows)
     seed_centroid = _centroid(seed_vectors)
     if seed_centroid is not None:
         parts.append(("seeds", weights["seeds"], _expand(model, seed_centroid, **expand)))
         if model.has_context:
-            seed_rows = model.sparse([paper_text(doc.title, doc.abstract) for doc in spec.seeds])
             seed_context = _centroid(model.context_from_sparse(seed_rows))
             context_parts.append((weights["seeds"], seed_context))
 
@@ -447,10 +448,21 @@ def _rocchio(
     return l2_normalise(vector), True
 
 
-def _dense_docs(model: FittedModel, docs: Sequence[PaperDoc]) -> np.ndarray:
+def _doc_rows(model: FittedModel, docs: Sequence[PaperDoc]) -> sparse.csr_matrix | None:
+    """The papers' TF-IDF rows (None for no papers: the vectorizer refuses an empty batch)."""
     if not docs:
+        return None
+    return model.sparse([paper_text(doc.title, doc.abstract) for doc in docs])
+
+
+def _dense_rows(model: FittedModel, rows: sparse.csr_matrix | None) -> np.ndarray:
+    if rows is None:
         return np.zeros((0, model.dim), np.float32)
-    return model.dense([paper_text(doc.title, doc.abstract) for doc in docs])
+    return model.dense_from_sparse(rows)
+
+
+def _dense_docs(model: FittedModel, docs: Sequence[PaperDoc]) -> np.ndarray:
+    return _dense_rows(model, _doc_rows(model, docs))
 
 
 # --- From the database --------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from recommender.digests import preview_digest
+from recommender.ranking.subscribers import preview_digest
 
 from .models import InterestProfile, Subscriber
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import ipaddress
-import re
 import time
 from dataclasses import dataclass
 
-import redis
 from django.conf import settings
-from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache import cache
 from django.http import HttpRequest
+
+from digest_site.redis_client import client_for, redis_server, redis_url
 
 # Counts one attempt against each limit in order and stops at the first one exceeded, so a
 # refused attempt is not counted against the limits after it. When none is exceeded and a list
@@ -88,32 +87,10 @@ def count_then_append(
     return (limits[index - 1] if index else None), int(length)
 
 
-def redis_server() -> tuple[redis.Redis, RedisCache] | None:
-    """A Redis client for the default cache's server (one per process) and the cache (for its
-    key names), or None when the cache is not Redis."""
-    backend = caches["default"]
-    if not isinstance(backend, RedisCache):
-        return None
-    # Django's RedisCache builds a new client object on every call (~0.15 ms of CPU); this one
-    # is kept, with its connection pool.
-    return _client(redis_url()), backend
-
-
-def redis_url() -> str:
-    location = settings.CACHES["default"]["LOCATION"]
-    servers = re.split("[;,]", location) if isinstance(location, str) else location
-    return servers[0]  # Django's RedisCache writes to the first server: so do we
-
-
-@functools.cache
-def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, **settings.REDIS_CLIENT_OPTIONS)
-
-
 @functools.cache
 def _count_script(url: str):
     # EVALSHA with the script's digest; redis-py loads the script again after a server restart.
-    return _client(url).register_script(_COUNT_SCRIPT)
+    return client_for(url).register_script(_COUNT_SCRIPT)
 
 
 def _count_in_cache(limit: Limit) -> bool:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 
-from recommender.models import Digest, DigestItem, FeedbackEvent, Paper, Suppression
+from digest_site.mailing.policy import may_mail
+from recommender.models import Digest, DigestItem, FeedbackEvent, Paper
 
 from .models import Subscriber
 from .references import unmatched_references
@@ -48,7 +49,7 @@ def email_change_obstacle(subscriber: Subscriber, new_email: str) -> str | None:
     "stopped"), or None when nothing stands in the way."""
     if subscriber.status == Subscriber.Status.SUPPRESSED:
         return "stopped"
-    if Suppression.covers(new_email):
+    if not may_mail(new_email):
         return "suppressed"
     if Subscriber.objects.filter(email=new_email).exclude(pk=subscriber.pk).exists():
         return "taken"

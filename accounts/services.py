@@ -17,11 +17,20 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from recommender.models import DeliveryEvent, Suppression
+from digest_site.mailing import account_emails as emails
+from digest_site.mailing.policy import may_mail
+from digest_site.queue import enqueue
+from recommender.models import DeliveryEvent
 
-from . import emails, selectors
+from . import selectors
 from .models import InterestProfile, Subscriber, normalise_email
-from .references import Reference, parse_reference, resolve_references
+from .references import (
+    Reference,
+    parse_reference,
+    resolve_pasted,
+    resolve_references,
+    unmatched_references,
+)
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +97,7 @@ def subscriber_subscribe(*, email: str, profile: ProfileData, consent: Consent) 
     addresses get nothing. Returns what happened, for logs and tests; never show it.
     """
     email = normalise_email(email)
-    if Suppression.covers(email):
+    if not may_mail(email):
         return "suppressed"
     with transaction.atomic():
         subscriber = Subscriber.objects.select_for_update().filter(email=email).first()
@@ -187,9 +196,9 @@ def subscriber_confirm(*, subscriber: Subscriber) -> bool:
         # A first digest right away: a new subscriber should see what they signed up for within
         # minutes, not at tomorrow's send hour. It is today's digest, so the scheduled one for
         # the same local day finds it (unique per period) and nothing is sent twice.
-        from recommender.tasks import build_and_send_digests
-
-        transaction.on_commit(lambda: build_and_send_digests.delay([subscriber.pk]))
+        transaction.on_commit(
+            lambda: enqueue("recommender.tasks.build_and_send_digests", [subscriber.pk])
+        )
     return bool(activated)
 
 
@@ -264,7 +273,7 @@ def subscriber_request_link(*, email: str) -> str:
     """Someone asked for their preferences link: mail it if the address is active (or re-send
     the confirmation if pending). Like subscribing, the caller never learns which it was."""
     subscriber = Subscriber.objects.filter(email=normalise_email(email)).first()
-    if subscriber is None or Suppression.covers(subscriber.email):
+    if subscriber is None or not may_mail(subscriber.email):
         return "unknown"
     if subscriber.status == Subscriber.Status.ACTIVE:
         emails.send_account_email(subscriber, "already-subscribed")
@@ -339,9 +348,9 @@ def subscriber_change_email(
     subscriber.refresh_from_db()
     if not changed:
         return "stale"
-    from . import tasks  # tasks imports this module
-
-    transaction.on_commit(lambda: tasks.notify_email_changed.delay(old_email, new_email))
+    transaction.on_commit(
+        lambda: enqueue("accounts.tasks.notify_email_changed", old_email, new_email)
+    )
     log.info("subscriber %s changed their address", subscriber.pk)
     return "changed"
 
@@ -381,3 +390,18 @@ def purge_expired_requests(*, now: datetime | None = None) -> dict[str, int]:
             cleared_changes,
         )
     return {"unconfirmed_signups": deleted_signups, "expired_email_changes": cleared_changes}
+
+
+def profiles_link_seed_papers() -> int:
+    """Link pasted seed papers that were not stored when their profile was saved but are now
+    (ingested since). Run before each refit, which rebuilds every profile anyway; returns how
+    many links were added."""
+    added = 0
+    profiles = InterestProfile.objects.exclude(seed_references=[]).prefetch_related("seed_papers")
+    for profile in profiles.iterator(chunk_size=500):
+        missing = unmatched_references(profile.seed_references, list(profile.seed_papers.all()))
+        found = resolve_pasted(missing) if missing else []
+        if found:
+            profile.seed_papers.add(*found)
+            added += len(found)
+    return added

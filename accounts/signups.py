@@ -30,6 +30,9 @@ from collections import Counter
 from django.conf import settings
 from redis.exceptions import LockNotOwnedError
 
+from digest_site.queue import enqueue
+from digest_site.redis_client import redis_server
+
 from . import ratelimit, services
 
 log = logging.getLogger(__name__)
@@ -50,19 +53,19 @@ RETRY_COUNTDOWN_SECONDS = 30
 def submit(sign_up: dict | None, limits: list[ratelimit.Limit]) -> ratelimit.Limit | None:
     """Count one attempt against each limit in order and, when none is exceeded, hand the
     sign-up (None: nothing to hand over) to the worker. Returns the exceeded limit, if any."""
-    from . import tasks
-
     if sign_up is None:
         return ratelimit.first_exceeded(*limits)
     if not queue_enabled():
         exceeded = ratelimit.first_exceeded(*limits)
         if exceeded is None:
-            tasks.subscribe.delay(sign_up["email"], sign_up["profile"], sign_up["consent"])
+            enqueue(
+                "accounts.tasks.subscribe", sign_up["email"], sign_up["profile"], sign_up["consent"]
+            )
         return exceeded
     exceeded, waiting = ratelimit.count_then_append(limits, (PENDING, json.dumps(sign_up)))
     if waiting == 1:
         try:
-            tasks.drain_signups.delay()
+            enqueue("accounts.tasks.drain_signups")
         except Exception:
             # The sign-up is safe in the list and the periodic drain will take it; failing the
             # request now would only make the person submit it again.
@@ -71,14 +74,12 @@ def submit(sign_up: dict | None, limits: list[ratelimit.Limit]) -> ratelimit.Lim
 
 
 def queue_enabled() -> bool:
-    return ratelimit.redis_server() is not None and not settings.CELERY_TASK_ALWAYS_EAGER
+    return redis_server() is not None and not settings.CELERY_TASK_ALWAYS_EAGER
 
 
 def drain(*, seconds: float = DRAIN_SECONDS) -> dict[str, int]:
     """Subscribe everyone waiting, oldest first, one at a time; counts of what happened."""
-    from . import tasks
-
-    server = ratelimit.redis_server()
+    server = redis_server()
     if server is None:
         return {}
     client, cache = server
@@ -107,7 +108,7 @@ def drain(*, seconds: float = DRAIN_SECONDS) -> dict[str, int]:
         if not client.llen(pending):
             break
         if time.monotonic() >= deadline:
-            tasks.drain_signups.delay()
+            enqueue("accounts.tasks.drain_signups")
             counts["continued"] += 1
             break
     return dict(counts)
@@ -115,7 +116,7 @@ def drain(*, seconds: float = DRAIN_SECONDS) -> dict[str, int]:
 
 def waiting() -> int:
     """Sign-ups waiting for a drain (0 without Redis)."""
-    server = ratelimit.redis_server()
+    server = redis_server()
     if server is None:
         return 0
     client, cache = server
@@ -123,8 +124,6 @@ def waiting() -> int:
 
 
 def _subscribe(raw: bytes) -> str:
-    from . import tasks
-
     try:
         sign_up = json.loads(raw)
         if not isinstance(sign_up, dict):
@@ -139,5 +138,5 @@ def _subscribe(raw: bytes) -> str:
         # One bad sign-up must not hold up the others: it becomes a task of its own, which
         # retries network errors (mail server away) with back-off and logs anything else.
         log.exception("a sign-up failed in the drain; retrying it as accounts.tasks.subscribe")
-        tasks.subscribe.apply_async(kwargs=sign_up, countdown=RETRY_COUNTDOWN_SECONDS)
+        enqueue("accounts.tasks.subscribe", countdown=RETRY_COUNTDOWN_SECONDS, **sign_up)
         return "retried-as-task"

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import emails, services, signups
+from digest_site.mailing import account_emails as emails
+
+from . import services, signups
 from .models import Subscriber
 
 

@@ -165,11 +165,3 @@ def unsubscribe_url(subscriber: Subscriber) -> str:
 def one_click_unsubscribe_url(subscriber: Subscriber) -> str:
     token = make_token(subscriber, "unsubscribe")
     return absolute(reverse("accounts:unsubscribe-one-click", args=[token]))
-
-
-def list_unsubscribe_headers(subscriber: Subscriber) -> dict[str, str]:
-    """RFC 2369 + RFC 8058 headers: mail clients show an unsubscribe button that POSTs here."""
-    return {
-        "List-Unsubscribe": f"<{one_click_unsubscribe_url(subscriber)}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-    }

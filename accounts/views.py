@@ -23,11 +23,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from recommender.ranking import preview_papers
+from digest_site.mailing.account_emails import mask_email
+from recommender.ranking.subscribers import preview_papers
 
 from . import ratelimit, selectors, services, signups, tasks, tokens
 from .categories import CATEGORY_NAMES
-from .emails import mask_email
 from .forms import (
     INTERESTS_MAX_LENGTH,
     ChangeEmailForm,

@@ -30,10 +30,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import dump  # noqa: E402
-from bench import recommender_quality as quality  # noqa: E402  (sets Django up)
-from recommender import features, profiles  # noqa: E402
-from recommender.evaluation import ndcg_at_k  # noqa: E402
+from bench import dump
+from bench import recommender_quality as quality
+from recommender.model import (
+    features,
+    profiles,
+)
+from recommender.ranking.evaluation import ndcg_at_k
 
 SHARES = (0.3, 0.4, 0.5)
 DOCS = (20, 50, 100)

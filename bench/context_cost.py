@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 def child(space: str, before: str) -> dict:
     from bench import dump
     from bench import recommender_quality as quality  # sets Django up
-    from recommender import features, profiles, ranking
+    from recommender.model import features, profiles
+    from recommender.ranking import candidates
 
     records = dump.load(dump.DEFAULT_DATA)
     train = [r for r in records if r["first_seen"] < before]
@@ -54,8 +55,8 @@ def child(space: str, before: str) -> dict:
     day = quality.Day(model, [r for r in records if r["first_seen"] == before][:300])
     cpu = time.process_time()
     for _ in range(5):
-        ranking._vectors.clear()
-        ranking.paper_vectors(model, day.papers)
+        candidates._vectors.clear()
+        candidates.paper_vectors(model, day.papers)
     out["lsa_rows_ms"] = 1000 * (time.process_time() - cpu) / 5
     cpu = time.process_time()
     for _ in range(5):

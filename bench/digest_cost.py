@@ -5,7 +5,7 @@ default (SQLite, the bundled sample papers, emails written as files), under cPro
 
 Prints the CPU per digest and the share of the chunk's time spent ranking (profiles, scores,
 selection, explanations: scheduling.rank_chunk), building the Digest rows
-(digests.build_digest) and delivering (delivery.send_digest: rendering the email, signing its
+(digests.build_digest) and delivering (sending.send_digest: rendering the email, signing its
 links, writing it), with the profiler's own overhead spread over all of them. Interest texts are
 titles of the stored papers; profiles are not cached (the cold case after a nightly refit).
 Works in a temporary directory; nothing of the project's var/ is touched.
@@ -48,8 +48,9 @@ def main() -> None:
     from django.utils import timezone
 
     from accounts.models import InterestProfile, Subscriber
-    from recommender import model_store, scheduling
+    from recommender.delivery import scheduling
     from recommender.management.commands.demo import SAMPLE_PAPERS
+    from recommender.model import store as model_store
     from recommender.models import Paper
 
     call_command("migrate", verbosity=0)
@@ -91,7 +92,7 @@ def main() -> None:
     for label, filename, function in (
         ("ranking (scheduling.rank_chunk)", "scheduling.py", "rank_chunk"),
         ("digest rows (digests.build_digest)", "digests.py", "build_digest"),
-        ("delivery (delivery.send_digest)", "delivery.py", "send_digest"),
+        ("delivery (sending.send_digest)", "delivery.py", "send_digest"),
         ("  of which rendering the email", "emails.py", "make_message"),
         ("  of which signing feedback links", "feedback.py", "feedback_url"),
     ):

@@ -27,7 +27,7 @@ def clean(text: str) -> str:
 
 def fit(records: list[dict], *, components: int):
     """The recommender's model fitted on `records`, labelled as a bench model."""
-    from recommender import features
+    from recommender.model import features
 
     model = features.fit_model(
         [(r["id"], clean(r["title"]), clean(r["summary"]), r["categories"]) for r in records],

@@ -109,9 +109,9 @@ def run(args: argparse.Namespace, name: str) -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from recommender import ingest
+    from recommender.ingestion import ingest
+    from recommender.ingestion.sources import PaperRecord, parse_path
     from recommender.models import Paper
-    from recommender.sources import PaperRecord, parse_path
 
     call_command("migrate", verbosity=0)
     print(f"database {name}; data {args.data}")

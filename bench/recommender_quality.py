@@ -44,17 +44,24 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "digest_site.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
-from sklearn.svm import LinearSVC  # noqa: E402
+from sklearn.svm import LinearSVC
 
-from bench import dump  # noqa: E402
-from bench.dump import clean  # noqa: E402
-from recommender import features, profiles, ranking  # noqa: E402
-from recommender.evaluation import ndcg_at_k, precision_at_k, recall_at_k  # noqa: E402
-from recommender.models import Paper  # noqa: E402
+from bench import dump
+from bench.dump import clean
+from recommender.model import (
+    features,
+    profiles,
+)
+from recommender.models import Paper
+from recommender.ranking import (
+    candidates,
+    scoring,
+)
+from recommender.ranking.evaluation import ndcg_at_k, precision_at_k, recall_at_k
 
 # Niche categories with 500-2,000 papers in the dump, with the names arXiv gives them.
 CATEGORIES = {
@@ -259,7 +266,7 @@ def main() -> None:
         by_day[r["first_seen"]].append(r)
     days = [Day(model, by_day[d]) for d in sorted(by_day)]
     for day in days:
-        day.batch = ranking.prepare_candidates(day.papers, model)
+        day.batch = candidates.prepare_candidates(day.papers, model)
 
     seeds, seed_docs = draw_seeds(train, args.categories, rng)
     texts = {c: f"Papers on {CATEGORIES[c]}" for c in args.categories}
@@ -353,7 +360,7 @@ def main() -> None:
                 scores.add(
                     cat, cond, "ours: relevance", top_ids(day, relevance, seed_ids), relevant
                 )
-                digest = ranking.rank_profile(model, built[cond], day.batch, limit=K)
+                digest = scoring.rank_profile(model, built[cond], day.batch, limit=K)
                 scores.add(
                     cat,
                     cond,
@@ -392,7 +399,7 @@ def feedback_gain(model, days: list[Day], categories: list[str], texts: dict) ->
             }
             relevant = day.relevant(cat)
             liked_all += [docs[pid] for pid in relevant]
-            shown = ranking.rank_profile(model, base, day.batch, limit=K).picks
+            shown = scoring.rank_profile(model, base, day.batch, limit=K).picks
             for pick in shown:
                 target = liked_shown if pick.paper.arxiv_id in relevant else disliked_shown
                 target.append(docs[pick.paper.arxiv_id])
@@ -414,7 +421,7 @@ def feedback_gain(model, days: list[Day], categories: list[str], texts: dict) ->
             if not relevant:
                 continue
             for name, prof in variants.items():
-                ranked = ranking.rank_profile(model, prof, day.batch, limit=K).picks
+                ranked = scoring.rank_profile(model, prof, day.batch, limit=K).picks
                 out[name].append(ndcg_at_k([p.paper.arxiv_id for p in ranked], relevant, K))
     return {name: (float(np.mean(values)), len(values)) for name, values in out.items()}
 

@@ -45,12 +45,12 @@ os.environ.update(
     }
 )
 
-from django.conf import settings  # noqa: E402
-from django.urls import path  # noqa: E402
+from django.conf import settings
+from django.urls import path
 
-from bench import web_floor  # noqa: E402  (sets Django up through the production entry point)
-from digest_site import urls as project_urls  # noqa: E402
-from tests.services import delete_redis_keys, ensure_redis  # noqa: E402
+from bench import web_floor
+from digest_site import urls as project_urls
+from tests.services import delete_redis_keys, ensure_redis
 
 # The project's pages and the floor's views side by side, so both run in this one process.
 urlpatterns = [

@@ -6,7 +6,7 @@ Measured in one run, on the same matrices:
 * floor (sparse): the same with raw TF-IDF profiles (what a TF-IDF-only design would pay);
 * ours: recommender.ranking's production path for a chunk: one product, the trending/featured
   blend, eligibility masks (hidden, already received, relevance floor) and the vectorised
-  pinned-first MMR selection with near-duplicate removal (ranking.select_batch), over the
+  pinned-first MMR selection with near-duplicate removal (scoring.select_batch), over the
   subscribers in chunks of --chunk rows (the Celery task size);
 * the arxiv-sanity-lite approach (one LinearSVC per subscriber on the TF-IDF corpus, C=0.01,
   class_weight="balanced"), timed on a sample and extrapolated to all subscribers.
@@ -36,19 +36,27 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "digest_site.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
-from scipy import sparse  # noqa: E402
-from sklearn.svm import LinearSVC  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
+from django.conf import settings
+from scipy import sparse
+from sklearn.svm import LinearSVC
+from threadpoolctl import threadpool_limits
 
-from bench import dump  # noqa: E402
-from bench.dump import clean  # noqa: E402
-from recommender import features, profiles, ranking  # noqa: E402
-from recommender.models import Paper  # noqa: E402
+from bench import dump
+from bench.dump import clean
+from recommender.model import (
+    features,
+    profiles,
+)
+from recommender.models import Paper
+from recommender.ranking import (
+    candidates,
+    explanations,
+    scoring,
+)
 
 
 def log(message: str) -> None:
@@ -100,7 +108,7 @@ def main() -> None:
         )
         for i, r in enumerate(day)
     ]
-    batch = ranking.prepare_candidates(papers, model)
+    batch = candidates.prepare_candidates(papers, model)
     n, m = args.subscribers, len(papers)
 
     corpus = profiles.corpus32(model)
@@ -153,7 +161,7 @@ def main() -> None:
                 & known_mask
                 & allowed
             )
-            out[start : start + len(block)] = ranking.select_batch(
+            out[start : start + len(block)] = scoring.select_batch(
                 scores,
                 eligible,
                 batch.pinned,
@@ -163,7 +171,7 @@ def main() -> None:
             )
         return out
 
-    # A Celery worker process per core, one BLAS thread each (what ranking.rank_many does).
+    # A Celery worker process per core, one BLAS thread each (what subscribers.rank_many does).
     tracemalloc.start()
     with threadpool_limits(limits=1, user_api="blas"):
         ours_seconds, top = timed(ours)
@@ -176,7 +184,7 @@ def main() -> None:
         relevance = profile_matrix @ batch.scoring.T
         scores = weights["relevance"] * relevance + batch.prior
         eligible = ((relevance >= weights["min_relevance"]) | batch.pinned) & ~batch.hidden
-        return ranking.select_batch(
+        return scoring.select_batch(
             scores, eligible, batch.pinned, batch.dense, limit=10, weights=weights
         )
 
@@ -192,7 +200,7 @@ def main() -> None:
     started = time.perf_counter()
     for i in range(args.chunk):
         for j in range(10):
-            ranking.explain(model, built, batch, (i + j) % m)
+            explanations.explain(model, built, batch, (i + j) % m)
     explain_chunk = time.perf_counter() - started
 
     # Building a chunk's profiles (text + query expansion over the stored corpus), per chunk.

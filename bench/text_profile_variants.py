@@ -33,11 +33,14 @@ from sklearn.linear_model import Ridge
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import dump  # noqa: E402
-from bench import recommender_quality as quality  # noqa: E402  (sets Django up)
-from recommender import features, profiles  # noqa: E402
-from recommender.evaluation import ndcg_at_k  # noqa: E402
-from recommender.features import l2_normalise  # noqa: E402
+from bench import dump
+from bench import recommender_quality as quality
+from recommender.model import (
+    features,
+    profiles,
+)
+from recommender.model.features import l2_normalise
+from recommender.ranking.evaluation import ndcg_at_k
 
 WINDOWS = {"may": ("2026-05-01", "2026-05-14"), "june": ("2026-06-01", "2026-06-14")}
 CACHE = ROOT / "bench" / "results"

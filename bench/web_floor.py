@@ -44,6 +44,6 @@ urlpatterns = [path("", floor), path("validated", validated)]
 
 # Sets Django up with the production settings (and the entry point's environment clean-up);
 # the URLconf is read at the first request, so this module's takes the project's place.
-from digest_site.wsgi import application  # noqa: E402, F401
+from digest_site.wsgi import application  # noqa: F401
 
 settings.ROOT_URLCONF = __name__

@@ -50,8 +50,8 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from bench.proc import cpu_seconds, redis_cpu_seconds  # noqa: E402
-from tests.services import (  # noqa: E402
+from bench.proc import cpu_seconds, redis_cpu_seconds
+from tests.services import (
     compose_command,
     delete_redis_keys,
     ensure_redis,

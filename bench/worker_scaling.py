@@ -36,9 +36,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import dump  # noqa: E402
-from bench.proc import cpu_seconds, redis_cpu_seconds  # noqa: E402
-from tests.services import (  # noqa: E402
+from bench import dump
+from bench.proc import cpu_seconds, redis_cpu_seconds
+from tests.services import (
     compose_command,
     delete_redis_keys,
     ensure_redis,

@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from .health import delivery_health
+from .delivery.health import delivery_health
 from .models import DeliveryEvent, Digest, DigestItem, FeedbackEvent, Paper, Suppression
 
 

@@ -8,10 +8,13 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from accounts import services
 from accounts.models import Subscriber
 
-from . import ingest, scheduling
-from .fetch import FetchError
+from .delivery import scheduling
+from .ingestion import ingest
+from .ingestion.fetch import FetchError
+from .model import store as model_store
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +52,6 @@ def fetch_daily_papers() -> dict[str, dict[str, int]]:
     summary = ingest.fetch_daily()
     # A fresh deployment has no model until the nightly refit; fit one as soon as the first
     # papers are in, so the first digests are personalised rather than the trending fallback.
-    from . import model_store
-
     if model_store.current_version() is None:
         log.info("fetch_daily_papers: no model yet, %s", model_store.refit_from_corpus().message)
     return summary
@@ -59,8 +60,11 @@ def fetch_daily_papers() -> dict[str, dict[str, int]]:
 @shared_task
 def refit_model() -> str:
     """Nightly: refit the recommender's features on the stored corpus (beat, see settings)."""
-    from . import model_store
-
+    linked = services.profiles_link_seed_papers()
+    if linked:
+        log.info(
+            "refit_model: linked %d seed papers ingested since their profiles were saved", linked
+        )
     result = model_store.refit_from_corpus()
     log.info("refit_model: %s", result.message)
     return result.message

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts import tokens
 from accounts.views import invalid_link
 
-from . import feedback as feedback_service
+from .delivery import feedback as feedback_service
 from .models import FeedbackEvent
 
 
@@ -62,7 +62,7 @@ def feedback(request: HttpRequest, token: str) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "HEAD"])
 def open_paper(request: HttpRequest, token: str) -> HttpResponse:
-    """A paper's title in a digest: count the click (see recommender.feedback), go to the paper."""
+    """A paper's title in a digest: count the click (delivery.feedback), go to the paper."""
     try:
         url = feedback_service.open_paper(token, count=request.method == "GET")
     except tokens.InvalidToken as error:

@@ -4,13 +4,14 @@ import gzip
 import json
 import uuid
 from datetime import date
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
 from accounts.models import InterestProfile, Subscriber
+from accounts.references import resolve_pasted
 from recommender.models import Paper
+from tests.helpers import SAMPLE_PAPERS, clear_local_cache
 
 
 @pytest.fixture
@@ -40,7 +41,9 @@ def make_subscriber(db):
         subscriber = Subscriber.objects.create(
             email=email, status=status, confirmed_at=now, consent_at=now, consent_source="test"
         )
-        InterestProfile.objects.create(subscriber=subscriber, **profile)
+        saved = InterestProfile.objects.create(subscriber=subscriber, **profile)
+        # As a saved form does: pasted seed papers are resolved when the profile is stored.
+        saved.seed_papers.set(resolve_pasted(saved.seed_references))
         return subscriber
 
     return make
@@ -49,18 +52,14 @@ def make_subscriber(db):
 @pytest.fixture(autouse=True)
 def isolated_model_store(settings, tmp_path):
     """Every test starts with no fitted recommender model, in its own directory."""
-    from recommender import model_store, ranking
+    from recommender.model import store as model_store
+    from recommender.ranking import candidates
 
     settings.RECOMMENDER_MODEL_DIR = tmp_path / "models"
     model_store.clear_cache()
-    ranking._vectors.clear()
+    candidates._vectors.clear()
     yield
     model_store.clear_cache()
-
-
-SAMPLE_PAPERS = (
-    Path(__file__).resolve().parent.parent / "recommender/fixtures/sample-papers.jsonl.gz"
-)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -76,7 +75,7 @@ def _stack_runs_leave_no_redis_keys():
 @pytest.fixture(scope="session")
 def sample_model():
     """A recommender model fitted once per run on the bundled ~1,000 sample papers."""
-    from recommender import features
+    from recommender.model import features
 
     with gzip.open(SAMPLE_PAPERS, "rt", encoding="utf-8") as handle:
         records = [json.loads(line) for line in handle]
@@ -87,7 +86,7 @@ def sample_model():
 @pytest.fixture
 def installed_model(sample_model, isolated_model_store):
     """The sample model saved as the current artifact, as the nightly refit would."""
-    from recommender import model_store
+    from recommender.model import store as model_store
 
     model_store.save(sample_model)
     return sample_model
@@ -111,3 +110,12 @@ def redis_cache(settings):
     yield prefix
     # Only this test's keys: clear() would flush the whole Redis database others share.
     delete_redis_keys(f"{prefix}:*")
+
+
+@pytest.fixture
+def fresh_cache():
+    """Rate-limit counters and preview results live in the cache; each test starts clean.
+    (Opt-in per module: tests of the profile cache want what they stored to stay.)"""
+    clear_local_cache()
+    yield
+    clear_local_cache()

@@ -13,7 +13,10 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from accounts.models import InterestProfile, Subscriber
-from recommender import delivery, digests, ingest, model_store, ranking
+from recommender.delivery import digests, sending
+from recommender.ingestion import ingest
+from recommender.model import store as model_store
+from recommender.ranking.scoring import TRENDING_RANKER
 
 SAMPLE_PAPERS = Path(__file__).resolve().parents[2] / "fixtures" / "sample-papers.jsonl.gz"
 DEMO_EMAIL = "demo@example.com"
@@ -41,13 +44,13 @@ class Command(BaseCommand):
         subscriber = self._fresh_demo_subscriber(email)
         digest, _created = digests.build_digest(subscriber, moment=timezone.now())
         self.stdout.write(f"    ranked by: {digest.ranker}")
-        if digest.ranker == ranking.TRENDING_RANKER:
+        if digest.ranker == TRENDING_RANKER:
             self.stdout.write(self.style.WARNING(f"    NOTE: trending fallback: {digest.note}"))
         for item in digest.items.select_related("paper"):
             self.stdout.write(f"    {item.rank:2d}. {item.paper.title[:70]}  [{item.reason}]")
 
         self.stdout.write("3/3 Sending the digest ...")
-        sent = delivery.send_digest(digest)
+        sent = sending.send_digest(digest)
         digest.refresh_from_db()
         where = (
             f"written to {settings.EMAIL_OUTBOX_DIR}"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from recommender import evaluation
+from recommender.ranking import evaluation
 
 
 class Command(BaseCommand):

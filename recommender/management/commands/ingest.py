@@ -18,8 +18,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from recommender import fetch, ingest
-from recommender.sources import FORMATS, Rejection
+from recommender.ingestion import fetch, ingest
+from recommender.ingestion.sources import FORMATS, Rejection
 
 EXIT_REJECTED, EXIT_USAGE, EXIT_FETCH_FAILED = 1, 2, 3
 

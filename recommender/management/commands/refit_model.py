@@ -6,7 +6,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from recommender import model_store
+from recommender.model import store as model_store
 
 
 class Command(BaseCommand):

@@ -1,0 +1,127 @@
+"""The recommender's tuning knobs: digest size, candidate windows, the model, profile and
+ranking weights. Imported by digest_site/settings.py; every variable is in docs/configuration.md.
+
+Read from the environment like the main settings (the .env file was loaded there first).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+
+__all__ = [
+    "DIGEST_CHUNK_SIZE",
+    "DIGEST_LOOKBACK_DAYS",
+    "DIGEST_MAX_ITEMS",
+    "PROFILE_CACHE_SECONDS",
+    "PROFILE_WEIGHTS",
+    "RANKING_WEIGHTS",
+    "RECOMMENDER_FIT_MAX_PAPERS",
+    "RECOMMENDER_MIN_CORPUS",
+    "RECOMMENDER_MODEL_DIR",
+    "RECOMMENDER_MODEL_KEEP",
+    "RECOMMENDER_REFIT_HOUR_UTC",
+    "RECOMMENDER_SVD_COMPONENTS",
+]
+
+env = environ.Env()
+_VAR_DIR = Path(
+    env.str("DIGEST_VAR_DIR", default=str(Path(__file__).resolve().parent.parent / "var"))
+)
+
+DIGEST_MAX_ITEMS = env.int("DIGEST_MAX_ITEMS", default=10)
+# Subscribers per Celery task. Each task loads the model and the candidates once and scores its
+# subscribers as one block; numpy's cost per call dominates small blocks (100,000 subscribers:
+# 3.1 s in chunks of 200, 1.8 s in 500, 1.5 s in 1,000, on one core), while smaller chunks
+# spread better over many workers and keep one task's emails to a few minutes.
+DIGEST_CHUNK_SIZE = env.int("DIGEST_CHUNK_SIZE", default=500)
+# A daily digest considers papers first listed in the last N days of listings we have;
+# weekly ones look back a week.
+DIGEST_LOOKBACK_DAYS = {"daily": 2, "weekly": 8}
+
+# Content-based recommender (README "Recommender" explains each knob). Artifacts are versioned
+# files under RECOMMENDER_MODEL_DIR; put it on a shared volume when workers run on many machines.
+RECOMMENDER_MODEL_DIR = Path(env.str("RECOMMENDER_MODEL_DIR", default=str(_VAR_DIR / "models")))
+RECOMMENDER_MODEL_KEEP = env.int("RECOMMENDER_MODEL_KEEP", default=3)
+# Fewer stored papers than this and no model is fitted: digests fall back to trending papers.
+RECOMMENDER_MIN_CORPUS = env.int("RECOMMENDER_MIN_CORPUS", default=50)
+# The refit reads at most this many of the newest papers (memory stays bounded as data grows).
+RECOMMENDER_FIT_MAX_PAPERS = env.int("RECOMMENDER_FIT_MAX_PAPERS", default=150_000)
+RECOMMENDER_SVD_COMPONENTS = env.int("RECOMMENDER_SVD_COMPONENTS", default=128)
+RECOMMENDER_REFIT_HOUR_UTC = env.int("RECOMMENDER_REFIT_HOUR_UTC", default=3)
+# How a profile is built from its parts (relative weights; each part is L2-normalised first).
+PROFILE_WEIGHTS = {
+    "text": env.float("PROFILE_TEXT_WEIGHT", default=1.0),
+    "keywords": env.float("PROFILE_KEYWORDS_WEIGHT", default=1.0),
+    "categories": env.float("PROFILE_CATEGORIES_WEIGHT", default=1.0),
+    "seeds": env.float("PROFILE_SEEDS_WEIGHT", default=1.0),
+    # Text and keywords first get the N vocabulary terms nearest to them in LSA space added
+    # (weight similarity x idf, together this fraction of the text's own weight), then the
+    # expansion by papers below. Chosen on the May validation window of
+    # bench/recommender_quality.py (README); 0 turns it off.
+    "text_term_expansion_terms": env.int("PROFILE_TEXT_TERM_EXPANSION_TERMS", default=10),
+    "text_term_expansion": env.float("PROFILE_TEXT_TERM_EXPANSION_WEIGHT", default=0.5),
+    "text_term_expansion_min_docs": env.int("PROFILE_TEXT_TERM_EXPANSION_MIN_DOCS", default=20),
+    # In a sentence, words found in more than this share of the stored papers ("covers",
+    # "aspects", "code", "computer") count only `text_common_word_weight` as much as the
+    # specific ones, once the text has at least `text_common_word_min_specific` specific single
+    # words (so "audio and speech processing", whose rare phrases are made of common words,
+    # keeps them all). Chosen on the May validation window; on six windows sentence-style
+    # interests gained 0.04-0.10 nDCG and short ones did not change (README); a weight of 1
+    # turns it off.
+    "text_common_word_share": env.float("PROFILE_TEXT_COMMON_WORD_SHARE", default=0.02),
+    "text_common_word_weight": env.float("PROFILE_TEXT_COMMON_WORD_WEIGHT", default=0.1),
+    "text_common_word_min_specific": env.int("PROFILE_TEXT_COMMON_WORD_MIN_SPECIFIC", default=2),
+    # Query expansion: the centroid of the N stored papers nearest to the profile is added.
+    # Text and keywords may find their neighbours by title instead of full text: +0.015 nDCG on
+    # a May validation window of bench/recommender_quality.py but -0.015 on its June test days
+    # (README), so the simpler full-text neighbours stay the default.
+    "text_expansion_by_title": env.bool("PROFILE_TEXT_EXPANSION_BY_TITLE", default=False),
+    "text_expansion_docs": env.int("PROFILE_TEXT_EXPANSION_DOCS", default=100),
+    "text_expansion": env.float("PROFILE_TEXT_EXPANSION_WEIGHT", default=1.0),
+    "expansion_docs": env.int("PROFILE_EXPANSION_DOCS", default=100),
+    "expansion": env.float("PROFILE_EXPANSION_WEIGHT", default=1.0),
+    # Relevance = (1 - w) x LSA cosine + w x word-context cosine. The profile's word-context
+    # vector is its own words and seed papers in that space plus this weight times the centroid
+    # of its N nearest stored papers (found in LSA space) there (features.py,
+    # profiles.scoring_vector). Chosen on the May validation window (README); 0 turns it off.
+    "context": env.float("PROFILE_CONTEXT_WEIGHT", default=0.4),
+    "context_docs": env.int("PROFILE_CONTEXT_DOCS", default=20),
+    "context_expansion": env.float("PROFILE_CONTEXT_EXPANSION_WEIGHT", default=2.0),
+    # Rocchio feedback: alpha * profile + beta * liked centroid - gamma * disliked centroid.
+    "rocchio_alpha": env.float("PROFILE_ROCCHIO_ALPHA", default=1.0),
+    "rocchio_beta": env.float("PROFILE_ROCCHIO_BETA", default=1.0),
+    "rocchio_gamma": env.float("PROFILE_ROCCHIO_GAMMA", default=0.25),
+    # A click counts as this fraction of a thumbs-up.
+    "click": env.float("PROFILE_CLICK_WEIGHT", default=0.3),
+}
+# Built profiles are cached (shared cache) until the profile, its feedback or the model changes;
+# 0 turns the cache off.
+PROFILE_CACHE_SECONDS = env.int("PROFILE_CACHE_SECONDS", default=2 * 24 * 3600)
+# How a digest is ranked: relevance blended with trending and curation, then diversified.
+RANKING_WEIGHTS = {
+    "relevance": env.float("RANKING_RELEVANCE_WEIGHT", default=1.0),
+    "trending": env.float("RANKING_TRENDING_WEIGHT", default=0.1),
+    # Upvotes at which the trending signal saturates (log scale); comments count this much.
+    "trending_upvotes_scale": env.float("RANKING_TRENDING_UPVOTES_SCALE", default=100.0),
+    "trending_comments": env.float("RANKING_TRENDING_COMMENTS_WEIGHT", default=0.5),
+    "recency_half_life_days": env.float("RANKING_RECENCY_HALF_LIFE_DAYS", default=3.0),
+    "featured": env.float("RANKING_FEATURED_BOOST", default=0.1),
+    # MMR: each pick's score minus this times its similarity to the closest paper already picked.
+    "diversity": env.float("RANKING_DIVERSITY_WEIGHT", default=0.1),
+    # Papers at least this similar to one already picked are dropped as near-duplicates.
+    "duplicate_similarity": env.float("RANKING_DUPLICATE_SIMILARITY", default=0.9),
+    # Papers less relevant than this are not sent at all (pinned ones excepted).
+    "min_relevance": env.float("RANKING_MIN_RELEVANCE", default=0.1),
+    # MMR chooses from each subscriber's this many best candidates (3x a digest: room to swap
+    # near-duplicates for the next best, small enough to stay cheap at 100,000 subscribers).
+    "mmr_pool": env.int("RANKING_MMR_POOL", default=30),
+    # Explanations: a paper this similar to one the subscriber liked or seeded is explained by
+    # it ("similar to a paper you liked: ..."); the profile's related terms count this much next
+    # to the subscriber's own words in "matches: ..."; words in more than this share of all
+    # papers ("learning") never explain anything.
+    "explain_similar_paper": env.float("RANKING_EXPLAIN_SIMILAR_PAPER", default=0.6),
+    "explain_related_terms": env.float("RANKING_EXPLAIN_RELATED_TERMS_WEIGHT", default=0.3),
+    "explain_max_paper_share": env.float("RANKING_EXPLAIN_MAX_PAPER_SHARE", default=0.1),
+}

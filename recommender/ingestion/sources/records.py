@@ -1,0 +1,224 @@
+"""What every parser produces (PaperRecord, Rejection) and the checks they share. No database."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from digest_site import arxiv_ids
+
+FORMATS = ("hf-json", "arxiv-atom", "jsonl", "page-text")
+# The name each format stores in Paper.sources; ingest ranks sources by these names.
+SOURCE_OF_FORMAT = {
+    "hf-json": "hf-daily",
+    "arxiv-atom": "arxiv-api",
+    "jsonl": "arxiv-dump",
+    "page-text": "hf-page",
+}
+MAX_URL_LENGTH = 500  # Paper's URLFields
+MAX_CATEGORY_LENGTH = 32  # Paper.primary_category
+MAX_COUNT = 2**31 - 1  # PositiveIntegerField on PostgreSQL
+MAX_VERSION = 2**15 - 1  # Paper.arxiv_version, a PositiveSmallIntegerField
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass
+class PaperRecord:
+    """One paper as a source describes it; empty values mean "this source does not say"."""
+
+    source: str
+    location: str
+    title: str
+    abstract: str
+    arxiv_id: str | None = None
+    # The version the id named ("2503.11731v2" -> 2); None when the source gave a bare id.
+    arxiv_version: int | None = None
+    authors: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    comment: str = ""
+    keywords: list[str] = field(default_factory=list)
+    abs_url: str = ""
+    pdf_url: str = ""
+    code_url: str = ""
+    project_url: str = ""
+    published_at: datetime | None = None
+    # The listing day the source saw it; None lets ingestion use the ingestion day.
+    first_seen: date | None = None
+    # None = the source carries no such signal (not zero).
+    upvotes: int | None = None
+    num_comments: int | None = None
+    # True when the source visibly cut the abstract short ("..." at the end).
+    abstract_truncated: bool = False
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A record that could not be used: where it was and why."""
+
+    location: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.reason}"
+
+
+Item = PaperRecord | Rejection
+
+
+class RecordError(ValueError):
+    """Raised inside a parser for one bad record; turned into a Rejection at its location."""
+
+
+# NUL, other control characters and lone surrogates: PostgreSQL text and jsonb refuse them.
+UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+BAD_BYTES = re.compile(r"[\udc80-\udcff]")  # bytes that were not UTF-8 (surrogateescape)
+
+
+def read_head(path: Path, size: int) -> bytes:
+    with open(path, "rb") as handle:
+        head = handle.read(size)
+    if head.startswith(GZIP_MAGIC):
+        decompressor = zlib.decompressobj(wbits=31)
+        try:
+            return decompressor.decompress(head, size)
+        except zlib.error:
+            return b""
+    return head
+
+
+def open_binary(path: Path):
+    with open(path, "rb") as handle:
+        magic = handle.read(2)
+    return gzip.open(path, "rb") if magic == GZIP_MAGIC else open(path, "rb")
+
+
+def binary_lines(path: Path) -> Iterator[tuple[int, bytes] | Rejection]:
+    """(line number, raw line) of a file, gzipped or not; a corrupt stream ends in a Rejection."""
+    number = 0
+    try:
+        with open_binary(path) as handle:
+            for number, raw in enumerate(handle, start=1):
+                yield number, raw
+    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+        yield Rejection(f"{path}:line {number + 1}", f"truncated or corrupt gzip stream ({error})")
+
+
+def read_text(path: Path) -> tuple[str, Rejection | None]:
+    """The whole file as text, and a Rejection if a gzip stream broke off (the text then holds
+    what came before). Bytes that are not UTF-8 survive as surrogates (see BAD_BYTES)."""
+    chunks: list[bytes] = []
+    failure = None
+    with open_binary(path) as handle:
+        try:
+            while chunk := handle.read(1 << 20):
+                chunks.append(chunk)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+            line = sum(chunk.count(b"\n") for chunk in chunks) + 1
+            failure = Rejection(
+                f"{path}:line {line}", f"truncated or corrupt gzip stream ({error})"
+            )
+    data = b"".join(chunks).removeprefix(b"\xef\xbb\xbf")
+    return data.decode("utf-8", errors="surrogateescape"), failure
+
+
+def clean_text(value: object) -> str:
+    """One line of text: whitespace collapsed, characters a database cannot store removed."""
+    if not isinstance(value, str):
+        return ""
+    return " ".join(UNSTORABLE.sub("", value).split())
+
+
+def require_text(value: object, what: str) -> str:
+    if value is not None and not isinstance(value, str):
+        raise RecordError(f"{what} is not a string")
+    text = clean_text(value)
+    if not text:
+        raise RecordError(f"missing {what}")
+    return text
+
+
+def string_list(value: object, what: str, *, key: str | None = None) -> list[str]:
+    """A list of non-empty strings; with `key`, items may also be objects holding the string."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise RecordError(f"{what} is not a list")
+    result = []
+    for item in value:
+        if key is not None and isinstance(item, dict):
+            item = item.get(key)
+        text = clean_text(item)
+        if text and text not in result:
+            result.append(text)
+    return result
+
+
+def record_arxiv_id(value: object) -> tuple[str | None, int | None]:
+    """The versionless id and its version (None if not given), (None, None) when the source gives
+    no id; RecordError when it is not one."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, None
+    parsed = arxiv_ids.parse(value)
+    if parsed is None:
+        raise RecordError(f"not an arXiv id: {clean_text(str(value))[:60]!r}")
+    if parsed.version is not None and parsed.version > MAX_VERSION:
+        raise RecordError(f"not an arXiv version: v{parsed.version}")
+    return parsed.id, parsed.version or None
+
+
+def clean_url(value: object) -> str:
+    """A storable http(s) URL or "" (a bad link drops the link, not the paper)."""
+    text = clean_text(value)
+    if not text.startswith(("http://", "https://")) or len(text) > MAX_URL_LENGTH or " " in text:
+        return ""
+    return text
+
+
+def clean_count(value: object) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 <= value <= MAX_COUNT else None
+
+
+def parse_datetime(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if not 1900 <= moment.year <= 2200:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def storable_categories(values: list[str]) -> list[str]:
+    return [value for value in values if len(value) <= MAX_CATEGORY_LENGTH]
+
+
+def arxiv_urls(arxiv_id: str | None) -> tuple[str, str]:
+    if not arxiv_id:
+        return "", ""
+    return f"https://arxiv.org/abs/{arxiv_id}", f"https://arxiv.org/pdf/{arxiv_id}"
+
+
+# --- JSON lines dump --------------------------------------------------------------------------
+
+
+def json_message(error: ValueError) -> str:
+    if isinstance(error, json.JSONDecodeError):
+        return f"{error.msg} at column {error.colno}"
+    return str(error)
+
+
+def record_or_rejection(build, obj: object, location: str, **options) -> Item:
+    try:
+        return build(obj, location=location, **options)
+    except RecordError as error:
+        return Rejection(location, str(error))

@@ -1,0 +1,457 @@
+"""Profiles: one vector per subscriber from everything they told us and everything they did.
+
+The parts of an InterestProfile (free text, keywords, arXiv categories, seed papers) and the
+subscriber's feedback are each turned into a unit vector in the model's dense space and summed
+with the weights of settings.PROFILE_WEIGHTS:
+
+* text and keywords: their TF-IDF (the text's words common to many papers damped when it has
+  specific ones) -> LSA vector, then query expansion (pseudo-relevance feedback):
+  the centroid of the stored papers nearest to it (optionally: with the nearest titles) is
+  added, so "papers on robotics" also reaches abstracts about grasping and legged locomotion
+  that never say "robotics";
+* categories: the centroid of the stored papers listed in each category (kept in the artifact);
+* seed papers: the centroid of their vectors, expanded the same way;
+* feedback (Rocchio): alpha * profile + beta * centroid(liked, clicks weighted down)
+  - gamma * centroid(disliked).
+
+The result is read a second time in the model's word-context space (scoring_vector): the
+profile's own words and seed papers there plus the centroid there of its nearest stored papers
+in LSA space. Relevance blends the two cosines (PROFILE_CONTEXT_*); a profile with no words or
+seeds of its own in that space is scored on LSA alone.
+
+`build_profile` is pure (model + ProfileSpec -> Profile) so the offline evaluation and the
+benchmarks build profiles through exactly the code real subscribers go through;
+`spec_for_subscriber` does the database part (seed resolution, feedback events).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+from scipy import sparse
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from .features import FittedModel, l2_normalise, paper_text
+
+log = logging.getLogger(__name__)
+
+# Words people use to ask for papers that say nothing about which papers ("I'd like recent
+# papers about ..."); dropped from interest text before it is vectorised.
+REQUEST_WORDS = frozenset(
+    (
+        "paper papers article articles preprint preprints publication publications research "
+        "researcher study studies work works topic topics field fields area areas interested "
+        "interest interests like love want wish need read reading recent latest new newest "
+        "anything stuff things related regarding especially particular particularly please "
+        "digest send"
+    ).split()
+)
+_WORD = re.compile(r"[^\W\d_][^\W_]*(?:-[^\W_]+)*")
+# New-style arXiv ids (with or without version, inside a URL or after "arXiv:") and old-style.
+
+
+@dataclass(frozen=True)
+class PaperDoc:
+    """A paper a profile refers to (a seed or a feedback target)."""
+
+    key: str
+    title: str
+    abstract: str
+
+
+@dataclass
+class ProfileSpec:
+    """The raw inputs of one profile, already resolved to papers."""
+
+    text: str = ""
+    keywords: Sequence[str] = ()
+    categories: Sequence[str] = ()
+    seeds: Sequence[PaperDoc] = ()
+    liked: Sequence[PaperDoc] = ()
+    clicked: Sequence[PaperDoc] = ()
+    disliked: Sequence[PaperDoc] = ()
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def known_keys(self) -> set[str]:
+        """Papers the subscriber already knows: never recommended back to them."""
+        return {doc.key for doc in [*self.seeds, *self.liked, *self.clicked, *self.disliked]}
+
+
+@dataclass
+class Profile:
+    """A built profile: what ranking and explanations need."""
+
+    vector: np.ndarray | None
+    # TF-IDF weights of the subscriber's own words (text + keywords), for explanations.
+    user_terms: sparse.csr_matrix | None
+    keywords: list[str]
+    # (title, dense vector) of liked papers and of seed papers, for "similar to ..." reasons.
+    liked: list[tuple[str, np.ndarray]]
+    seeds: list[tuple[str, np.ndarray]]
+    known_keys: set[str]
+    parts: list[str]
+    messages: list[str]
+    # What relevance is computed with: the LSA vector, followed (when the model has a
+    # word-context space) by the profile's word-context vector, each scaled by its share of the
+    # blend; dotted with a paper's scoring row (ranking.CandidateBatch.scoring) it gives
+    # (1 - share) x LSA cosine + share x word-context cosine.
+    scoring: np.ndarray | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.vector is None
+
+
+def clean_interest_text(text: str) -> str:
+    return " ".join(word for word in _WORD.findall(text) if word.lower() not in REQUEST_WORDS)
+
+
+# Function words of the languages people most often write in instead of English; a text with
+# more of these than English ones is not English (vocabulary checks fail on small corpora).
+FOREIGN_FUNCTION_WORDS = frozenset(
+    (
+        "le la les des du au aux et est pour dans sur une un avec sans sont qui ces cette "
+        "der die das und ist für mit von zu den dem ein eine auf nicht sich über "
+        "el los las del y para con por que una es lo como más sobre entre "
+        "il della delle degli per che di gli nel alla sono "
+        "os das uma em com não são pelo pela "
+        "het een van voor niet op zijn"
+    ).split()
+)
+
+
+def language_problem(text: str) -> str | None:
+    """A message when the text does not look like English (our papers are in English)."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    if not words:
+        return None
+    foreign_script = sum(1 for word in words if not word.isascii())
+    foreign_words = sum(1 for word in words if word in FOREIGN_FUNCTION_WORDS)
+    english_words = sum(1 for word in words if word in ENGLISH_STOP_WORDS)
+    if foreign_script * 2 > len(words) or (foreign_words >= 2 and foreign_words > english_words):
+        return (
+            "Your interest text does not look like English; the papers are in English, so "
+            "describe your interests in English (or add keywords, categories or seed papers)."
+        )
+    return None
+
+
+def _expand(
+    model: FittedModel, vector: np.ndarray, docs: int, weight: float, *, by_title: bool = False
+) -> np.ndarray:
+    """Pseudo-relevance feedback: add the centroid of the `docs` stored papers nearest.
+
+    With `by_title` the neighbours are found by their titles (a short interest text is closer
+    in kind to a title than to an abstract); the centroid is always of the full papers.
+    """
+    corpus = corpus32(model)
+    if docs <= 0 or weight <= 0 or corpus.shape[0] == 0:
+        return vector
+    docs = min(docs, corpus.shape[0])
+    search = _titles32(model) if by_title else None
+    sims = (search if search is not None else corpus) @ vector
+    top = np.argpartition(-sims, docs - 1)[:docs]
+    centroid = l2_normalise(corpus[top].mean(axis=0))
+    return l2_normalise(vector + weight * centroid)
+
+
+def _expand_terms(
+    model: FittedModel, row: sparse.csr_matrix, terms: int, weight: float, min_docs: int
+) -> sparse.csr_matrix:
+    """Query term expansion: add the `terms` vocabulary terms nearest to the text in LSA space.
+
+    A term's LSA vector is its column of the SVD components scaled by the singular values; the
+    nearest ones to a short text are the words papers on that topic use ("speech synthesis" ->
+    "text-to-speech", "tts model"). They are added to the TF-IDF row with weight
+    similarity x idf (together `weight` times the row's length) before it is projected, so a
+    one- or two-word interest text is matched through a dozen related words, not only through
+    its own. Terms in fewer than `min_docs` papers (at most 1% of the corpus) are not used: their
+    vectors are noise. Without an SVD (tiny corpora) the row is returned unchanged.
+    """
+    svd = model.svd
+    if terms <= 0 or weight <= 0 or svd is None or row.nnz == 0:
+        return row
+    query = model.dense_from_sparse(row)[0]
+    if not np.any(query):
+        return row
+    term_ids, term_vectors = _term_space(model, min_docs)
+    terms = min(terms, len(term_ids))
+    if terms <= 0:
+        return row
+    sims = query @ term_vectors
+    best = np.argpartition(-sims, terms - 1)[:terms]
+    top = term_ids[best]
+    added = np.maximum(sims[best], 0.0) * model.vectorizer.idf_[top]
+    norm = np.linalg.norm(added)
+    if norm == 0:
+        return row
+    extra = sparse.csr_matrix(
+        (weight * np.sqrt((row.data**2).sum()) * added / norm, (np.zeros(terms, int), top)),
+        shape=row.shape,
+        dtype=np.float32,
+    )
+    return (row + extra).tocsr()
+
+
+def _damp_common_words(
+    model: FittedModel, row: sparse.csr_matrix, share: float, weight: float, min_specific: int
+) -> sparse.csr_matrix:
+    """The TF-IDF row of a text with its common terms (in more than `share` of the stored
+    papers) scaled by `weight`, when at least `min_specific` of its single words are rarer.
+
+    In LSA space a frequent word has a long vector and a rare one a short vector, so in a
+    sentence the filler ("covers all aspects of computer graphics") outweighs the topic
+    (computer vision, not graphics); idf alone does not correct it. Only single words count as
+    specific: in "audio and speech processing" the rare phrases "audio speech" and "speech
+    processing" are made of the common words, which are the topic, not filler, so a text like
+    that, or one made only of common words, is kept whole.
+    """
+    if weight >= 1.0 or row.nnz == 0:
+        return row
+    common = _document_frequencies(model)[row.indices] > share * len(model.corpus_ids)
+    if not common.any():
+        return row
+    single_words = np.char.find(model.feature_names()[row.indices].astype(str), " ") < 0
+    if (single_words & ~common).sum() < min_specific:
+        return row
+    damped = row.copy()
+    damped.data = damped.data * np.where(common, weight, 1.0).astype(damped.data.dtype)
+    damped.eliminate_zeros()
+    return damped
+
+
+def _document_frequencies(model: FittedModel) -> np.ndarray:
+    """Each vocabulary term's number of papers, recovered from the smoothed idf
+    (idf = ln((1 + n) / (1 + df)) + 1), once per loaded model."""
+    cached = getattr(model, "_document_frequencies", None)
+    if cached is None:
+        n = len(model.corpus_ids)
+        cached = (1 + n) * np.exp(1 - model.vectorizer.idf_.astype(np.float64)) - 1
+        model._document_frequencies = cached
+    return cached
+
+
+def _term_space(model: FittedModel, min_docs: int) -> tuple[np.ndarray, np.ndarray]:
+    """(ids of the usable terms, their unit-length LSA vectors as columns), once per loaded model.
+
+    Only terms in enough papers are kept (about a quarter of a 200,000-term vocabulary), so the
+    similarity of a text to every candidate term is one (dim x usable terms) product: a profile
+    no longer pays for the whole vocabulary.
+    """
+    cached = getattr(model, "_term_space", None)
+    if cached is not None and cached[0] == min_docs:
+        return cached[1], cached[2]
+    svd = model.svd
+    scaled = svd.components_ * svd.singular_values_[:, None].astype(np.float32)
+    norms = np.sqrt((scaled**2).sum(axis=0))
+    n = len(model.corpus_ids)
+    docs = _document_frequencies(model)
+    usable = (docs >= min(min_docs, max(2, n // 100)) - 0.5) & (norms > 0)
+    term_ids = np.flatnonzero(usable)
+    term_vectors = np.ascontiguousarray(scaled[:, term_ids] / norms[term_ids], dtype=np.float32)
+    model._term_space = (min_docs, term_ids, term_vectors)
+    return term_ids, term_vectors
+
+
+def _float32(model: FittedModel, name: str) -> np.ndarray | None:
+    """The model's float16 matrix `name` as float32, converted once per loaded model (None when
+    the artifact predates that matrix)."""
+    cache_name = f"_{name}_float32"
+    cached = getattr(model, cache_name, None)
+    if cached is None:
+        stored = getattr(model, name, None)
+        if stored is None:
+            return None
+        cached = stored.astype(np.float32)
+        setattr(model, cache_name, cached)
+    return cached
+
+
+def corpus32(model: FittedModel) -> np.ndarray:
+    """The corpus' LSA rows as float32."""
+    return _float32(model, "corpus_matrix")
+
+
+def _context32(model: FittedModel) -> np.ndarray | None:
+    """The corpus' word-context rows as float32."""
+    return _float32(model, "context_matrix")
+
+
+def _titles32(model: FittedModel) -> np.ndarray | None:
+    """The corpus' titles' LSA rows as float32 (artifacts from before titles were kept: None)."""
+    return _float32(model, "title_matrix")
+
+
+def _centroid(vectors: np.ndarray) -> np.ndarray | None:
+    if len(vectors) == 0:
+        return None
+    centroid = l2_normalise(vectors.mean(axis=0))
+    return centroid if np.any(centroid) else None
+
+
+def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None = None) -> Profile:
+    """One unit vector for `spec` (None when nothing usable), plus what explanations need."""
+    weights = {**settings.PROFILE_WEIGHTS, **(weights or {})}
+    messages = list(spec.messages)
+    parts: list[tuple[str, float, np.ndarray]] = []
+    expand = {"docs": weights["expansion_docs"], "weight": weights["expansion"]}
+    expand_text = {
+        "docs": weights["text_expansion_docs"],
+        "weight": weights["text_expansion"],
+        "by_title": weights["text_expansion_by_title"],
+    }
+
+    expand_terms = {
+        "terms": weights["text_term_expansion_terms"],
+        "weight": weights["text_term_expansion"],
+        "min_docs": weights["text_term_expansion_min_docs"],
+    }
+
+    damp_common = {
+        "share": weights["text_common_word_share"],
+        "weight": weights["text_common_word_weight"],
+        "min_specific": weights["text_common_word_min_specific"],
+    }
+
+    text = clean_interest_text(spec.text)
+    keywords = [" ".join(k.split()) for k in spec.keywords if k and k.strip()]
+    user_terms = None
+    # The profile's own words and papers in the word-context space (scoring_vector).
+    context_parts: list[tuple[float, np.ndarray | None]] = []
+    if text or keywords:
+        problem = language_problem(spec.text)
+        if problem:
+            messages.append(problem)
+        text_rows = model.sparse([text, " ".join(keywords)])
+        # Keywords are terms the subscriber chose one by one: all of them count fully.
+        text_row = _damp_common_words(model, text_rows[0], **damp_common)
+        user_terms = sparse.csr_matrix(text_row + text_rows[1])
+        for name, row in (("text", text_row), ("keywords", text_rows[1])):
+            if row.nnz == 0:
+                continue
+            vector = model.dense_from_sparse(_expand_terms(model, row, **expand_terms))[0]
+            if np.any(vector):
+                parts.append((name, weights[name], _expand(model, vector, **expand_text)))
+                if model.has_context:
+                    context_parts.append((weights[name], model.context_from_sparse(row)[0]))
+        if not any(name in ("text", "keywords") for name, *_ in parts) and not problem:
+            messages.append("None of the words of your interests appear in the stored papers.")
+
+    centroids = [
+        model.category_centroids[c] for c in spec.categories if c in model.category_centroids
+    ]
+    unknown = [c for c in spec.categories if c not in model.category_centroids]
+    if unknown:
+        messages.append(f"No stored papers in categories {', '.join(unknown)} yet.")
+    if centroids:
+        parts.append(("categories", weights["categories"], l2_normalise(np.mean(centroids, 0))))
+
+    # The seeds' TF-IDF rows serve both spaces: transformed once.
+    seed_rows = _doc_rows(model, spec.seeds)
+    seed_vectors = _dense_rows(model, seed_rows)
+    seed_centroid = _centroid(seed_vectors)
+    if seed_centroid is not None:
+        parts.append(("seeds", weights["seeds"], _expand(model, seed_centroid, **expand)))
+        if model.has_context:
+            seed_context = _centroid(model.context_from_sparse(seed_rows))
+            context_parts.append((weights["seeds"], seed_context))
+
+    base = None
+    if parts:
+        base = l2_normalise(sum(weight * vector for _name, weight, vector in parts))
+    vector, feedback_used = _rocchio(model, base, spec, weights)
+    names = [name for name, *_ in parts] + (["feedback"] if feedback_used else [])
+    liked_vectors = _dense_docs(model, spec.liked)
+    vector = vector if vector is not None and np.any(vector) else None
+    return Profile(
+        vector=vector,
+        scoring=scoring_vector(model, vector, context_parts, weights),
+        user_terms=user_terms,
+        keywords=keywords,
+        liked=[(doc.title, v) for doc, v in zip(spec.liked, liked_vectors, strict=True)],
+        seeds=[(doc.title, v) for doc, v in zip(spec.seeds, seed_vectors, strict=True)],
+        known_keys=spec.known_keys,
+        parts=names,
+        messages=messages,
+    )
+
+
+def scoring_vector(
+    model: FittedModel,
+    vector: np.ndarray | None,
+    own: Sequence[tuple[float, np.ndarray | None]],
+    weights: dict,
+) -> np.ndarray | None:
+    """The profile's LSA vector and its word-context vector, each scaled by its blend share.
+
+    The word-context vector is the profile's own words and seed papers read in that space
+    (`own`: weight and row of each), plus `context_expansion` times the centroid of the
+    word-context rows of the `context_docs` stored papers nearest the profile in LSA space:
+    pseudo-relevance feedback read in the second space, so a paper is scored by how much it
+    resembles the profile's neighbours there too. Feedback reaches it through those neighbours
+    (the LSA vector already leans towards the liked papers).
+
+    A profile with nothing of its own in that space (only categories or feedback, or words too
+    rare to have a word-context vector) is scored on LSA alone: its neighbours would be all the
+    second half rests on, and on a small corpus they can be off the topic (measured on the
+    bundled sample corpus: "legged robot locomotion" then ranked grasping over locomotion).
+    """
+    if vector is None or not model.has_context:
+        return vector
+    share = min(max(weights["context"], 0.0), 1.0)
+    dimensions = model.context_vectors.shape[1]
+    context = l2_normalise(
+        sum((w * row for w, row in own if row is not None), np.zeros(dimensions, np.float32))
+    )
+    if share <= 0 or not np.any(context):
+        return np.concatenate([vector, np.zeros(dimensions, np.float32)])
+    corpus = corpus32(model)
+    docs = min(weights["context_docs"], corpus.shape[0])
+    if docs > 0 and weights["context_expansion"] > 0:
+        nearest = np.argpartition(-(corpus @ vector), docs - 1)[:docs]
+        neighbours = l2_normalise(_context32(model)[nearest].mean(axis=0))
+        context = l2_normalise(context + weights["context_expansion"] * neighbours)
+    return np.concatenate([(1 - share) * vector, share * context]).astype(np.float32)
+
+
+def _rocchio(
+    model: FittedModel, base: np.ndarray | None, spec: ProfileSpec, weights: dict
+) -> tuple[np.ndarray | None, bool]:
+    liked = _dense_docs(model, spec.liked)
+    clicked = _dense_docs(model, spec.clicked)
+    disliked = _dense_docs(model, spec.disliked)
+    positive_rows = [*liked, *(weights["click"] * clicked)]
+    if not positive_rows and len(disliked) == 0:
+        return base, False
+    vector = (
+        weights["rocchio_alpha"] * base if base is not None else np.zeros(model.dim, np.float32)
+    )
+    if positive_rows:
+        total = len(liked) + weights["click"] * len(clicked)
+        vector = vector + weights["rocchio_beta"] * l2_normalise(np.sum(positive_rows, 0) / total)
+    if len(disliked) and (base is not None or positive_rows):
+        vector = vector - weights["rocchio_gamma"] * l2_normalise(disliked.mean(axis=0))
+    return l2_normalise(vector), True
+
+
+def _doc_rows(model: FittedModel, docs: Sequence[PaperDoc]) -> sparse.csr_matrix | None:
+    """The papers' TF-IDF rows (None for no papers: the vectorizer refuses an empty batch)."""
+    if not docs:
+        return None
+    return model.sparse([paper_text(doc.title, doc.abstract) for doc in docs])
+
+
+def _dense_rows(model: FittedModel, rows: sparse.csr_matrix | None) -> np.ndarray:
+    if rows is None:
+        return np.zeros((0, model.dim), np.float32)
+    return model.dense_from_sparse(rows)
+
+
+def _dense_docs(model: FittedModel, docs: Sequence[PaperDoc]) -> np.ndarray:
+    return _dense_rows(model, _doc_rows(model, docs))

@@ -1,0 +1,148 @@
+"""Candidates: which papers a digest may hold, with the rows ranking needs, computed once per batch.
+
+The one home of candidate selection: scoring, digests and previews all take their papers from
+`recent_papers` / `candidate_window` and turn them into a `CandidateBatch` with
+`prepare_candidates`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+from django.conf import settings
+from django.db.models import Max, QuerySet
+from scipy import sparse
+
+from accounts.models import Subscriber
+
+from ..model.features import FittedModel
+from ..models import DigestItem, Paper
+
+
+@dataclass
+class CandidateBatch:
+    """The papers of one scoring run with everything ranking needs, computed once per batch."""
+
+    papers: list[Paper]
+    keys: list[str]
+    sparse: sparse.csr_matrix | None
+    dense: np.ndarray | None
+    prior: np.ndarray  # trending + featured part of the score
+    pinned: np.ndarray
+    hidden: np.ndarray
+    # The LSA rows followed by the word-context rows (just the LSA rows without that space):
+    # relevance is a profile's scoring vector dotted with these (profiles.Profile.scoring).
+    scoring: np.ndarray | None = None
+
+
+def paper_key(paper: Paper) -> str:
+    return str(paper.pk) if paper.pk is not None else (paper.arxiv_id or paper.title_key)
+
+
+_vectors: dict[tuple, tuple] = {}
+
+
+_VECTOR_CACHE_SIZE = 50_000
+
+
+def paper_vectors(
+    model: FittedModel, papers: Sequence[Paper]
+) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """Sparse and dense rows of `papers`, transformed with the current model (no refit needed).
+
+    Rows are cached per process by model version and paper text, so a day's papers are
+    transformed once however many chunks a worker scores.
+    """
+    keys = [(model.version, paper_key(p), hash((p.title, p.abstract))) for p in papers]
+    missing = [i for i, key in enumerate(keys) if key not in _vectors]
+    if missing:
+        if len(_vectors) + len(missing) > _VECTOR_CACHE_SIZE:
+            _vectors.clear()
+        rows, dense = model.transform_papers((papers[i].title, papers[i].abstract) for i in missing)
+        for j, i in enumerate(missing):
+            _vectors[keys[i]] = (rows[j], dense[j])
+    cached = [_vectors[key] for key in keys]
+    if not cached:
+        return sparse.csr_matrix((0, len(model.feature_names())), dtype=np.float32), np.zeros(
+            (0, model.dim), np.float32
+        )
+    return sparse.vstack([row for row, _ in cached]).tocsr(), np.stack([d for _, d in cached])
+
+
+def trending_scores(papers: Sequence[Paper], weights: dict) -> np.ndarray:
+    """Upvotes and comments on a log scale in [0, 1], decayed by age since first listed."""
+    if not papers:
+        return np.zeros(0, np.float32)
+    newest = max(p.first_seen for p in papers)
+    scale = math.log1p(max(weights["trending_upvotes_scale"], 1.0))
+    half_life = max(weights["recency_half_life_days"], 0.01)
+    scores = []
+    for paper in papers:
+        signal = math.log1p(paper.upvotes + weights["trending_comments"] * paper.num_comments)
+        age = (newest - paper.first_seen).days
+        scores.append(min(signal / scale, 1.0) * 0.5 ** (age / half_life))
+    return np.asarray(scores, np.float32)
+
+
+def prepare_candidates(
+    papers: Iterable[Paper], model: FittedModel | None, *, weights: dict | None = None
+) -> CandidateBatch:
+    weights = {**settings.RANKING_WEIGHTS, **(weights or {})}
+    papers = list(papers)
+    featured = np.array([p.curation == Paper.Curation.FEATURED for p in papers], bool)
+    prior = weights["trending"] * trending_scores(papers, weights) + weights["featured"] * featured
+    rows, dense = paper_vectors(model, papers) if model is not None else (None, None)
+    scoring = model.scoring_rows(rows, dense) if model is not None else None
+    return CandidateBatch(
+        papers=papers,
+        keys=[paper_key(p) for p in papers],
+        sparse=rows,
+        dense=dense,
+        scoring=scoring,
+        prior=prior.astype(np.float32),
+        pinned=np.array([p.curation == Paper.Curation.PINNED for p in papers], bool),
+        hidden=np.array([p.curation == Paper.Curation.HIDDEN for p in papers], bool),
+    )
+
+
+def recent_papers(*, days: int) -> QuerySet[Paper]:
+    """Papers first listed in the last `days` listing days we hold, hidden ones left out.
+
+    "Recent" is measured against the newest listing day we hold rather than the wall clock, so
+    a late ingestion or a replayed archive still yields the latest papers.
+    """
+    newest = Paper.objects.aggregate(newest=Max("first_seen"))["newest"]
+    if newest is None:
+        return Paper.objects.none()
+    return Paper.objects.filter(first_seen__gt=newest - timedelta(days=days)).exclude(
+        curation=Paper.Curation.HIDDEN
+    )
+
+
+def candidate_window(subscribers: list[Subscriber]) -> tuple[list[Paper], list[np.ndarray]]:
+    """The recent papers of a batch of subscribers, and for each one the mask of those open to
+    them: inside their frequency's lookback window and not sent to them before.
+
+    Loaded once per batch (one Celery chunk, or a single subscriber) so the candidates are
+    fetched and transformed once, whatever the number of subscribers.
+    """
+    lookbacks = [settings.DIGEST_LOOKBACK_DAYS[s.profile.frequency] for s in subscribers]
+    candidates = list(recent_papers(days=max(lookbacks)))
+    newest = max((p.first_seen for p in candidates), default=None)
+    received: dict[int, set[int]] = {}
+    for subscriber_id, paper_id in DigestItem.objects.filter(
+        digest__subscriber__in=subscribers, paper_id__in=[p.pk for p in candidates]
+    ).values_list("digest__subscriber_id", "paper_id"):
+        received.setdefault(subscriber_id, set()).add(paper_id)
+    allowed = []
+    for subscriber, lookback in zip(subscribers, lookbacks, strict=True):
+        start = newest - timedelta(days=lookback) if newest else None
+        sent = received.get(subscriber.pk, set())
+        allowed.append(
+            np.array([p.first_seen > start and p.pk not in sent for p in candidates], bool)
+        )
+    return candidates, allowed

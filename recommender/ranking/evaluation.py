@@ -1,0 +1,264 @@
+"""Offline evaluation: rank a labelled dataset's papers for its profiles and measure the ranking.
+
+Dataset file (JSON):
+
+    {"papers":   [{"id": "...", "title": "...", "abstract": "..."}, ...],
+     "profiles": [{"id": "...", "text": "...", "keywords": [...], "categories": [...],
+                   "seed_papers": ["<paper id>", ...]}, ...],
+     "relevant": {"<profile id>": ["<paper id>", ...]}}
+
+The model is fitted on the dataset's papers plus any background papers (text only, no labels);
+each profile is built by profiles.build_profile and ranked by ranking.rank_profile, the same
+functions real subscribers go through, so seeds are never recommended back and weak matches
+below the relevance floor are not shown.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from django.conf import settings
+
+from ..model import profiles
+from ..model.features import CorpusTooSmall, fit_model
+from ..models import Paper
+from .candidates import prepare_candidates
+from .scoring import rank_profile
+
+K = 10
+
+
+class DatasetError(ValueError):
+    """The dataset file is unusable; the message says where and why."""
+
+
+@dataclass
+class Dataset:
+    papers: list[dict]
+    profiles: list[dict]
+    relevant: dict[str, set[str]]
+
+
+@dataclass
+class ProfileResult:
+    id: str
+    p_at_10: float
+    ndcg_at_10: float
+    recall_at_10: float
+    ranker: str
+    messages: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    p_at_10: float
+    ndcg_at_10: float
+    recall_at_10: float
+    profiles: int
+    skipped: list[str]
+    model: str
+    fit_papers: int
+    results: list[ProfileResult]
+
+    def as_dict(self) -> dict:
+        return {
+            "p_at_10": round(self.p_at_10, 4),
+            "ndcg_at_10": round(self.ndcg_at_10, 4),
+            "recall_at_10": round(self.recall_at_10, 4),
+            "profiles": self.profiles,
+        }
+
+
+# --- Metrics (binary relevance) -----------------------------------------------------------------
+
+
+def precision_at_k(ranked: Sequence[str], relevant: set[str], k: int = K) -> float:
+    return sum(1 for pid in ranked[:k] if pid in relevant) / k
+
+
+def recall_at_k(ranked: Sequence[str], relevant: set[str], k: int = K) -> float:
+    if not relevant:
+        return 0.0
+    return sum(1 for pid in ranked[:k] if pid in relevant) / len(relevant)
+
+
+def ndcg_at_k(ranked: Sequence[str], relevant: set[str], k: int = K) -> float:
+    gains = sum(1 / math.log2(i + 2) for i, pid in enumerate(ranked[:k]) if pid in relevant)
+    ideal = sum(1 / math.log2(i + 2) for i in range(min(len(relevant), k)))
+    return gains / ideal if ideal else 0.0
+
+
+# --- Dataset ------------------------------------------------------------------------------------
+
+
+def load_dataset(path: Path) -> Dataset:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise DatasetError(f"cannot read {path}: {error.strerror or error}") from error
+    except json.JSONDecodeError as error:
+        raise DatasetError(f"{path} is not valid JSON: {error}") from error
+    if not isinstance(data, dict):
+        raise DatasetError(f"{path}: expected an object with papers, profiles and relevant")
+    papers, profile_list = data.get("papers"), data.get("profiles")
+    relevant = data.get("relevant", {})
+    if not isinstance(papers, list) or not papers:
+        raise DatasetError(f"{path}: 'papers' must be a non-empty list")
+    if not isinstance(profile_list, list) or not profile_list:
+        raise DatasetError(f"{path}: 'profiles' must be a non-empty list")
+    if not isinstance(relevant, dict):
+        raise DatasetError(f"{path}: 'relevant' must map profile ids to lists of paper ids")
+    seen = set()
+    for n, paper in enumerate(papers):
+        if not isinstance(paper, dict) or not paper.get("id") or not paper.get("title"):
+            raise DatasetError(f"{path}: papers[{n}] needs at least an id and a title")
+        paper["id"] = str(paper["id"])
+        if paper["id"] in seen:
+            raise DatasetError(f"{path}: paper id {paper['id']!r} appears twice")
+        seen.add(paper["id"])
+    for n, profile in enumerate(profile_list):
+        if not isinstance(profile, dict) or "id" not in profile:
+            raise DatasetError(f"{path}: profiles[{n}] needs an id")
+        profile["id"] = str(profile["id"])
+    return Dataset(
+        papers=papers,
+        profiles=profile_list,
+        relevant={str(pid): {str(x) for x in ids or []} for pid, ids in relevant.items()},
+    )
+
+
+def read_background(paths: Iterable[Path]) -> tuple[list[tuple[str, str, str, list]], list[str]]:
+    """Papers of background files in any ingestion format, as (id, title, abstract, categories);
+    plus one line per rejected record."""
+    try:
+        from ..ingestion.sources import parse_path
+    except ImportError:  # the ingestion rewrite has not landed: read JSON lines ourselves
+        parse_path = _parse_jsonl_dump
+    papers, problems = [], []
+    for path in paths:
+        for item in parse_path(path):
+            title = getattr(item, "title", None)
+            if title is None:
+                problems.append(str(item))
+                continue
+            key = item.arxiv_id or f"{path}:{item.location}"
+            papers.append((key, title, item.abstract, list(item.categories or [])))
+    return papers, problems
+
+
+@dataclass
+class _DumpRecord:
+    arxiv_id: str
+    title: str
+    abstract: str
+    categories: list
+    location: str
+
+
+def _parse_jsonl_dump(path: Path):
+    import gzip
+
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if line.strip():
+                r = json.loads(line)
+                yield _DumpRecord(
+                    r.get("id"), r["title"], r.get("summary", ""), r.get("categories"), str(number)
+                )
+
+
+# --- Evaluation ---------------------------------------------------------------------------------
+
+
+def spec_from_dataset(profile: dict, papers: dict[str, dict]) -> profiles.ProfileSpec:
+    seeds, missing = [], []
+    for pid in profile.get("seed_papers") or []:
+        paper = papers.get(str(pid))
+        if paper is None:
+            missing.append(str(pid))
+        else:
+            seeds.append(
+                profiles.PaperDoc(paper["id"], paper["title"], paper.get("abstract") or "")
+            )
+    messages = [f"Seed papers not found in the dataset (ignored): {', '.join(missing)}."] * bool(
+        missing
+    )
+    return profiles.ProfileSpec(
+        text=str(profile.get("text") or ""),
+        keywords=[str(k) for k in profile.get("keywords") or []],
+        categories=[str(c) for c in profile.get("categories") or []],
+        seeds=seeds,
+        messages=messages,
+    )
+
+
+def evaluate(
+    dataset: Dataset, background: Sequence[tuple[str, str, str, list]] = (), *, k: int = K
+) -> Report:
+    """Fit on dataset + background texts, rank every dataset paper for every profile, measure."""
+    fit_papers = {pid: (pid, title, abstract, cats) for pid, title, abstract, cats in background}
+    for paper in dataset.papers:
+        fit_papers[paper["id"]] = (
+            paper["id"],
+            paper["title"],
+            paper.get("abstract") or "",
+            paper.get("categories") or [],
+        )
+    try:
+        model = fit_model(
+            list(fit_papers.values()),
+            min_papers=settings.RECOMMENDER_MIN_CORPUS,
+            components=settings.RECOMMENDER_SVD_COMPONENTS,
+        )
+        model.version = "evaluation"
+    except CorpusTooSmall as error:
+        raise DatasetError(
+            f"{error}; add papers with --background (any ingestion format)"
+        ) from error
+    by_id = {paper["id"]: paper for paper in dataset.papers}
+    candidates = [
+        Paper(
+            arxiv_id=paper["id"],
+            title=paper["title"],
+            abstract=paper.get("abstract") or "",
+            first_seen=date.today(),
+        )
+        for paper in dataset.papers
+    ]
+    batch = prepare_candidates(candidates, model)
+    results, skipped = [], []
+    for entry in dataset.profiles:
+        relevant = dataset.relevant.get(entry["id"], set())
+        if not relevant:
+            skipped.append(entry["id"])
+            continue
+        built = profiles.build_profile(model, spec_from_dataset(entry, by_id))
+        ranked = rank_profile(model, built, batch, limit=k)
+        ids = [pick.paper.arxiv_id for pick in ranked.picks]
+        results.append(
+            ProfileResult(
+                entry["id"],
+                precision_at_k(ids, relevant, k),
+                ndcg_at_k(ids, relevant, k),
+                recall_at_k(ids, relevant, k),
+                ranked.ranker,
+                ranked.messages,
+            )
+        )
+    n = max(len(results), 1)
+    return Report(
+        p_at_10=sum(r.p_at_10 for r in results) / n,
+        ndcg_at_10=sum(r.ndcg_at_10 for r in results) / n,
+        recall_at_10=sum(r.recall_at_10 for r in results) / n,
+        profiles=len(results),
+        skipped=skipped,
+        model=model.version,
+        fit_papers=len(fit_papers),
+        results=results,
+    )

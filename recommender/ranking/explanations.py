@@ -1,0 +1,121 @@
+"""Explanations: the one line under each pick that says why it was chosen."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from django.conf import settings
+from scipy import sparse
+
+from ..model import profiles
+from ..model.features import FittedModel
+from ..models import Paper
+from .candidates import CandidateBatch
+
+
+def matching_terms(
+    model: FittedModel, profile: profiles.Profile, row: sparse.csr_matrix, *, limit: int = 3
+) -> list[str]:
+    """The words shared by profile and paper that contribute most, the subscriber's own first.
+
+    A term's contribution is its TF-IDF weight in the paper times its weight in the profile: the
+    subscriber's own words (text, keywords) count fully, the terms the expanded profile leans on
+    (its LSA loadings) count `explain_related_terms`, so "robotics" can explain a paper with
+    "manipulation" and "grasping".
+    """
+    indices, values = row.indices, row.data
+    if len(indices) == 0:
+        return []
+    own = np.zeros(len(indices), np.float32)
+    if profile.user_terms is not None and profile.user_terms.nnz:
+        terms = profile.user_terms
+        # Both index lists are sorted: intersect them instead of slicing a sparse matrix.
+        _shared, in_paper, in_profile = np.intersect1d(
+            indices, terms.indices, assume_unique=True, return_indices=True
+        )
+        own[in_paper] = terms.data[in_profile]
+    related = np.zeros(len(indices), np.float32)
+    if model.svd is not None and profile.vector is not None:
+        related = np.maximum(model.svd.components_[:, indices].T @ profile.vector, 0.0)
+        if related.max() > 0:
+            related = related / related.max()
+    weights = settings.RANKING_WEIGHTS
+    contribution = values * (
+        own / max(own.max(), 1e-9) + weights["explain_related_terms"] * related
+    )
+    # Words in more than a tenth of all papers ("learning", "training") explain nothing: the
+    # smoothed idf of a word in that share of papers is 1 + ln(1 / share).
+    generic_idf = 1 + math.log(1 / min(max(weights["explain_max_paper_share"], 1e-6), 1.0))
+    contribution[model.vectorizer.idf_[indices] < generic_idf] = 0.0
+    names = model.feature_names()
+    terms: list[str] = []
+    covered: set[str] = set()
+    for j in np.argsort(-contribution):
+        if contribution[j] <= 0 or len(terms) >= limit:
+            break
+        term = str(names[indices[j]])
+        words = set(term.split())
+        if words <= covered:
+            continue
+        terms = [t for t in terms if not set(t.split()) <= words]  # a bigram replaces its words
+        terms.append(term)
+        covered |= words
+    return terms
+
+
+def explain(
+    model: FittedModel | None,
+    profile: profiles.Profile | None,
+    batch: CandidateBatch,
+    index: int,
+) -> str:
+    paper = batch.papers[index]
+    parts = []
+    if paper.curation == Paper.Curation.PINNED:
+        parts.append("pinned by the editors")
+    elif paper.curation == Paper.Curation.FEATURED:
+        parts.append("featured by the editors")
+    if model is not None and profile is not None and not profile.empty:
+        text = f"{paper.title} {paper.abstract}".lower()
+        own = [k for k in profile.keywords if k.lower() in text]
+        terms = own + [
+            t
+            for t in matching_terms(model, profile, batch.sparse[index])
+            if not any(t in k.lower() for k in own)
+        ]
+        similar = _most_similar(profile, batch.dense[index])
+        if similar:
+            parts.append(similar)
+        if terms:
+            parts.append("matches: " + ", ".join(terms[:3]))
+    signals = _signals(paper)
+    if signals and (len(parts) < 2 or profile is None or profile.empty):
+        parts.append("trending: " + signals)
+    if not parts:
+        parts.append("close to your interests" if profile and not profile.empty else "new")
+    return "; ".join(parts)[:300]
+
+
+def _most_similar(profile: profiles.Profile, vector: np.ndarray) -> str:
+    for label, papers in (
+        ("similar to a paper you liked", profile.liked),
+        ("similar to your seed paper", profile.seeds),
+    ):
+        if papers:
+            sims = [float(v @ vector) for _title, v in papers]
+            best = int(np.argmax(sims))
+            if sims[best] >= settings.RANKING_WEIGHTS["explain_similar_paper"]:
+                title = papers[best][0]
+                title = title if len(title) <= 80 else title[:77] + "..."
+                return f"{label}: “{title}”"
+    return ""
+
+
+def _signals(paper: Paper) -> str:
+    bits = []
+    if paper.upvotes:
+        bits.append(f"{paper.upvotes} upvote{'s' if paper.upvotes != 1 else ''}")
+    if paper.num_comments:
+        bits.append(f"{paper.num_comments} comment{'s' if paper.num_comments != 1 else ''}")
+    return ", ".join(bits)

@@ -1,0 +1,242 @@
+"""Ranking: choose and order the papers of one subscriber's digest, each with a reason.
+
+score = relevance * w_relevance + trending * w_trending + featured * w_featured, where
+
+* relevance is the cosine between the profile (profiles.py) and the paper in the model's LSA
+  space, blended with their cosine in its word-context space (`PROFILE_CONTEXT_WEIGHT`);
+* trending is log(1 + upvotes + w_comments * comments) scaled to [0, 1] and halved every
+  `recency_half_life_days` days since the paper was first listed;
+* featured papers get a fixed boost, pinned ones go first, hidden ones are never shown.
+
+Papers the subscriber already received, or already knows (their seeds and the papers they gave
+feedback on), are left out; papers below `min_relevance` are not sent. The picks are then chosen
+greedily with maximal marginal relevance (each candidate's score minus `diversity` times its
+similarity to the closest paper already picked), and near-duplicates of a pick are dropped.
+
+Every weight is a named setting (settings.RANKING_WEIGHTS). With no fitted model, or a profile
+with nothing usable in it, the digest falls back to trending papers and says so (ranker
+TRENDING_RANKER and a note).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+
+from ..model import profiles
+from ..model.features import FittedModel
+from ..models import Paper
+from .candidates import CandidateBatch
+from .explanations import explain
+
+TRENDING_RANKER = "trending-fallback"
+
+
+@dataclass(frozen=True)
+class RankedPaper:
+    paper: Paper
+    score: float
+    reason: str
+
+
+@dataclass
+class RankingResult:
+    picks: list[RankedPaper]
+    ranker: str
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def note(self) -> str:
+        return " ".join(self.messages)[:300]
+
+
+# --- Candidates ---------------------------------------------------------------------------------
+
+
+# --- Selection ----------------------------------------------------------------------------------
+
+
+_similarity_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def paper_similarity(dense: np.ndarray) -> np.ndarray:
+    """Paper-to-paper cosine of a batch, computed once per batch (every chunk row reuses it)."""
+    cached = _similarity_cache.get(id(dense))
+    if cached is None or cached[0] is not dense:
+        _similarity_cache.clear()
+        cached = (dense, dense @ dense.T)
+        _similarity_cache[id(dense)] = cached
+    return cached[1]
+
+
+# Added to pinned papers' scores so they are picked before anything else: pinning is a rule,
+# not a weight (relevance and the priors are all well below 10).
+PINNED_BONUS = 1000.0
+
+
+def select_batch(
+    scores: np.ndarray,
+    eligible: np.ndarray,
+    pinned: np.ndarray,
+    dense: np.ndarray | None,
+    *,
+    limit: int,
+    weights: dict,
+) -> np.ndarray:
+    """The picks of many subscribers at once: an (n, limit) array of candidate indices, -1 where
+    a subscriber has fewer eligible papers.
+
+    Pinned papers first, then greedy maximal marginal relevance over each row's `mmr_pool` best
+    candidates: every step picks the candidate with the best score minus `diversity` times its
+    similarity to the closest paper already picked, and drops candidates at least
+    `duplicate_similarity` close to a pick. Vectorised over subscribers, so a chunk of any size
+    costs `limit` small array operations.
+    """
+    scores = np.atleast_2d(scores).astype(np.float32, copy=False)
+    eligible = np.atleast_2d(eligible)
+    n, m = scores.shape
+    picks = np.full((n, limit), -1, np.int64)
+    if m == 0 or limit == 0:
+        return picks
+    boosted = np.where(eligible, scores + PINNED_BONUS * pinned, -np.inf).astype(np.float32)
+    size = min(max(int(weights["mmr_pool"]), limit), m)
+    if size < m:
+        pool = np.argpartition(-boosted, size - 1, axis=1)[:, :size]
+    else:
+        pool = np.broadcast_to(np.arange(m), (n, m))
+    pool_scores = np.take_along_axis(boosted, pool, axis=1)
+    alive = np.isfinite(pool_scores)
+    rows = np.arange(n)
+    if dense is None:  # no vectors (trending without a model): plain order
+        order = np.argsort(-pool_scores, axis=1, kind="stable")[:, :limit]
+        chosen = np.take_along_axis(pool, order, axis=1)
+        ok = np.take_along_axis(alive, order, axis=1)
+        picks[:, : chosen.shape[1]] = np.where(ok, chosen, -1)
+        return picks
+    similarity = paper_similarity(dense)
+    closest = np.full((n, size), -1.0, np.float32)
+    diversity, duplicate = weights["diversity"], weights["duplicate_similarity"]
+    for step in range(limit):
+        mmr = np.where(alive, pool_scores - diversity * np.maximum(closest, 0.0), -np.inf)
+        best = np.argmax(mmr, axis=1)
+        ok = alive[rows, best]
+        if not ok.any():
+            break
+        chosen = pool[rows, best]
+        picks[ok, step] = chosen[ok]
+        alive[rows, best] = False
+        closest = np.where(
+            ok[:, None], np.maximum(closest, similarity[chosen[:, None], pool]), closest
+        )
+        alive &= closest < duplicate
+    # Rows where a candidate died between picks leave holes: close them up.
+    for i in np.flatnonzero((picks[:, :-1] < 0).any(axis=1) & (picks >= 0).any(axis=1)):
+        kept = picks[i][picks[i] >= 0]
+        picks[i] = -1
+        picks[i, : len(kept)] = kept
+    return picks
+
+
+# --- Explanations -------------------------------------------------------------------------------
+
+
+# --- Ranking one profile, many profiles, or none --------------------------------------------------
+
+
+def ranker_label(model: FittedModel) -> str:
+    return model.version[:64] or "tfidf-lsa"
+
+
+def rank_profile(
+    model: FittedModel,
+    profile: profiles.Profile,
+    batch: CandidateBatch,
+    *,
+    limit: int,
+    relevance: np.ndarray | None = None,
+    allowed: np.ndarray | None = None,
+    weights: dict | None = None,
+) -> RankingResult:
+    """Rank `batch` for one built profile (relevance may come precomputed from a batch product)."""
+    weights = {**settings.RANKING_WEIGHTS, **(weights or {})}
+    if profile.empty:
+        return rank_trending(batch, limit=limit, messages=[*profile.messages, EMPTY_PROFILE])
+    if relevance is None:
+        relevance = batch.scoring @ profile.scoring
+    scores = weights["relevance"] * relevance + batch.prior
+    eligible = eligible_for(profile, batch, relevance, allowed, weights)
+    picks = select_batch(scores, eligible, batch.pinned, batch.dense, limit=limit, weights=weights)[
+        0
+    ]
+    return ranked_result(model, profile, batch, scores, picks)
+
+
+def eligible_for(
+    profile: profiles.Profile,
+    batch: CandidateBatch,
+    relevance: np.ndarray,
+    allowed: np.ndarray | None,
+    weights: dict,
+) -> np.ndarray:
+    """Candidates this subscriber may get: not hidden, not known to them, in their window and
+    relevant enough (pinned papers need no relevance)."""
+    relevant_enough = (relevance >= weights["min_relevance"]) | batch.pinned
+    eligible = relevant_enough & ~batch.hidden
+    if profile.known_keys:
+        eligible &= np.array([k not in profile.known_keys for k in batch.keys], bool)
+    if allowed is not None:
+        eligible &= allowed
+    return eligible
+
+
+def ranked_result(
+    model: FittedModel,
+    profile: profiles.Profile,
+    batch: CandidateBatch,
+    scores: np.ndarray,
+    picks: np.ndarray,
+) -> RankingResult:
+    ranked = [
+        RankedPaper(batch.papers[i], float(scores[i]), explain(model, profile, batch, i))
+        for i in picks
+        if i >= 0
+    ]
+    return RankingResult(ranked, ranker_label(model), list(profile.messages))
+
+
+def rank_trending(
+    batch: CandidateBatch,
+    *,
+    limit: int,
+    messages: Sequence[str] = (),
+    allowed: np.ndarray | None = None,
+) -> RankingResult:
+    """The fallback: most-trending papers (featured boosted, pinned first), diversified."""
+    weights = settings.RANKING_WEIGHTS
+    eligible = ~batch.hidden if allowed is None else ~batch.hidden & allowed
+    # Ties (no signals at all) go to the newest papers.
+    newest = max((p.first_seen for p in batch.papers), default=None)
+    age = np.array([(newest - p.first_seen).days for p in batch.papers], np.float32)
+    scores = batch.prior - 1e-3 * age
+    picks = select_batch(scores, eligible, batch.pinned, batch.dense, limit=limit, weights=weights)[
+        0
+    ]
+    ranked = [
+        RankedPaper(batch.papers[i], float(scores[i]), explain(None, None, batch, i))
+        for i in picks
+        if i >= 0
+    ]
+    return RankingResult(ranked, TRENDING_RANKER, [*messages, "Showing trending papers instead."])
+
+
+NO_MODEL = (
+    "No recommender model is fitted yet (too few stored papers, or `manage.py refit_model` "
+    "has not run)."
+)
+EMPTY_PROFILE = (
+    "Your profile has nothing we can match yet (no usable interest text, keywords, categories, "
+    "seed papers or feedback)."
+)

@@ -1,0 +1,318 @@
+from __future__ import annotations
+
+import numpy as np
+from django.conf import settings
+from django.test import override_settings
+
+from accounts.models import InterestProfile
+from accounts.references import resolve_pasted, unmatched_references
+from recommender.model import profiles
+from recommender.model.profiles import PaperDoc, ProfileSpec
+from recommender.models import FeedbackEvent
+from recommender.ranking import subscriber_profiles
+
+GRASPING = PaperDoc("g", "Learning robot grasping", "A robot arm learns to grasp objects.")
+SPEECH = PaperDoc("s", "Neural speech synthesis", "A vocoder for text-to-speech audio.")
+
+
+def _cos(model, vector, doc):
+    return float(model.dense([f"{doc.title} {doc.abstract}"])[0] @ vector)
+
+
+def test_it_points_a_text_profile_at_matching_papers(sample_model):
+    built = profiles.build_profile(sample_model, ProfileSpec(text="papers on robot manipulation"))
+    assert built.parts == ["text"]
+    assert _cos(sample_model, built.vector, GRASPING) > _cos(sample_model, built.vector, SPEECH)
+
+
+def test_it_drops_request_words_from_interest_text():
+    assert profiles.clean_interest_text("I'd like recent papers on robot grasping") == (
+        "I d on robot grasping"
+    )
+
+
+def test_it_combines_every_part_of_a_profile(sample_model):
+    spec = ProfileSpec(
+        text="speech",
+        keywords=["robot grasping"],
+        categories=["cs.RO"],
+        seeds=[GRASPING],
+        liked=[SPEECH],
+    )
+    built = profiles.build_profile(sample_model, spec)
+    assert built.parts == ["text", "keywords", "categories", "seeds", "feedback"]
+    assert np.isclose(np.linalg.norm(built.vector), 1.0)
+    assert built.known_keys == {"g", "s"}
+
+
+def test_it_makes_no_vector_for_an_empty_profile(sample_model):
+    built = profiles.build_profile(sample_model, ProfileSpec())
+    assert built.empty
+
+
+def test_it_says_when_interest_text_is_not_english(sample_model):
+    for text in ("机器人抓取和操作的学习方法", "apprentissage des robots pour la manipulation"):
+        built = profiles.build_profile(sample_model, ProfileSpec(text=text))
+        assert any("does not look like English" in m for m in built.messages), text
+    built = profiles.build_profile(sample_model, ProfileSpec(text="robots for the home"))
+    assert not built.messages
+
+
+def test_it_says_when_no_word_is_known(sample_model):
+    built = profiles.build_profile(sample_model, ProfileSpec(text="zzyzx qwxq"))
+    assert built.empty
+    assert "None of the words" in built.messages[0]
+
+
+def test_it_reports_categories_without_papers(sample_model):
+    built = profiles.build_profile(sample_model, ProfileSpec(categories=["cs.RO", "astro-ph.XX"]))
+    assert built.parts == ["categories"]
+    assert "astro-ph.XX" in built.messages[0]
+
+
+def test_it_moves_toward_liked_and_away_from_disliked_papers(sample_model):
+    base = profiles.build_profile(sample_model, ProfileSpec(text="deep learning"))
+    liked = profiles.build_profile(sample_model, ProfileSpec(text="deep learning", liked=[SPEECH]))
+    disliked = profiles.build_profile(
+        sample_model, ProfileSpec(text="deep learning", disliked=[SPEECH])
+    )
+    assert _cos(sample_model, liked.vector, SPEECH) > _cos(sample_model, base.vector, SPEECH)
+    assert _cos(sample_model, disliked.vector, SPEECH) < _cos(sample_model, base.vector, SPEECH)
+
+
+def test_it_resolves_seed_ids_links_and_titles(make_paper):
+    first = make_paper(arxiv_id="2606.01234", title="Scaling Robot Grasping")
+    second = make_paper(arxiv_id="2606.04321", title="Tiny Speech Models")
+    third = make_paper(arxiv_id="2606.05555", title="Graph Transformers, Revisited!")
+    pasted = [
+        "2606.01234v3",
+        "https://arxiv.org/abs/2606.04321",
+        "graph transformers revisited",
+        "2612.99999",
+        "A Paper Nobody Wrote",
+    ]
+    found = resolve_pasted(pasted)
+    missing = unmatched_references(pasted, found)
+    assert {p.pk for p in found} == {first.pk, second.pk, third.pk}
+    assert missing == ["2612.99999", "A Paper Nobody Wrote"]
+
+
+def test_it_builds_a_subscriber_spec_with_seeds_feedback_and_messages(make_subscriber, make_paper):
+    seed = make_paper(arxiv_id="2606.01234", title="Scaling Robot Grasping")
+    up, down, clicked = make_paper(), make_paper(), make_paper()
+    subscriber = make_subscriber(interests_text="robots", seed_references=["2606.01234", "nope"])
+    for paper, kind in ((up, "up"), (down, "down"), (clicked, "click")):
+        FeedbackEvent.objects.create(subscriber=subscriber, paper=paper, kind=kind)
+    FeedbackEvent.objects.create(subscriber=subscriber, paper=up, kind="click")
+
+    spec = subscriber_profiles.spec_for_subscriber(
+        InterestProfile.objects.get(subscriber=subscriber)
+    )
+    assert [doc.key for doc in spec.seeds] == [str(seed.pk)]
+    assert [doc.key for doc in spec.liked] == [str(up.pk)]  # a later click keeps the thumbs-up
+    assert [doc.key for doc in spec.disliked] == [str(down.pk)]
+    assert [doc.key for doc in spec.clicked] == [str(clicked.pk)]
+    assert spec.messages == ["Seed papers not found in our library (ignored): “nope”."]
+
+
+def test_it_can_expand_interest_text_by_nearest_titles(sample_model):
+    spec = ProfileSpec(text="robot manipulation")
+    by_text = profiles.build_profile(sample_model, spec)
+    by_title = profiles.build_profile(sample_model, spec, weights={"text_expansion_by_title": True})
+    plain = profiles.build_profile(sample_model, spec, weights={"text_expansion": 0.0})
+    assert not np.allclose(by_text.vector, by_title.vector)
+    for built in (by_text, by_title):
+        assert 0.5 < float(built.vector @ plain.vector) < 0.999
+        assert _cos(sample_model, built.vector, GRASPING) > _cos(sample_model, built.vector, SPEECH)
+
+
+def test_it_reuses_a_built_profile_until_the_profile_or_its_feedback_changes(
+    installed_model, make_subscriber, make_paper, monkeypatch
+):
+    subscriber = make_subscriber(interests_text="robot grasping")
+    builds = []
+    real_build = profiles.build_profile
+    monkeypatch.setattr(
+        profiles, "build_profile", lambda *a, **k: builds.append(1) or real_build(*a, **k)
+    )
+
+    def built():
+        interest = InterestProfile.objects.get(subscriber=subscriber)
+        return subscriber_profiles.profiles_for(installed_model, [interest])[0]
+
+    first = built()
+    assert np.allclose(built().vector, first.vector)
+    assert len(builds) == 1  # the second call came from the cache
+    FeedbackEvent.objects.create(subscriber=subscriber, paper=make_paper(), kind="up")
+    assert built().parts == ["text", "feedback"]
+    interest = InterestProfile.objects.get(subscriber=subscriber)
+    interest.interests_text = "speech synthesis"
+    interest.save()
+    assert not np.allclose(built().vector, first.vector)
+    assert len(builds) == 3
+    # Changed profile weights (an operator's PROFILE_* setting) are used at once.
+    built()
+    assert len(builds) == 3
+    with override_settings(PROFILE_WEIGHTS={**settings.PROFILE_WEIGHTS, "text_expansion": 0.0}):
+        built()
+    assert len(builds) == 4
+
+
+def test_it_expands_interest_text_with_the_nearest_vocabulary_terms(sample_model):
+    row = sample_model.sparse(["speech"])
+    expanded = profiles._expand_terms(sample_model, row, terms=5, weight=0.5, min_docs=2)
+    names = sample_model.feature_names()
+    added = {names[i] for i in expanded.indices} - {names[i] for i in row.indices}
+    assert 0 < len(added) <= 5
+    assert any("speech" in term or "audio" in term or "speaker" in term for term in added)
+    # The text's own words keep (at least) their weight; the added terms weigh half the text.
+    assert np.all(expanded[0, row.indices].toarray() >= row.data - 1e-6)
+    assert np.isclose(np.linalg.norm((expanded - row).toarray()), 0.5, atol=1e-4)
+    off = profiles._expand_terms(sample_model, row, terms=0, weight=0.5, min_docs=2)
+    assert (off != row).nnz == 0
+
+    spec = ProfileSpec(text="speech")
+    built = profiles.build_profile(sample_model, spec)
+    plain = profiles.build_profile(sample_model, spec, weights={"text_term_expansion": 0.0})
+    assert not np.allclose(built.vector, plain.vector)
+    assert _cos(sample_model, built.vector, SPEECH) > _cos(sample_model, built.vector, GRASPING)
+
+
+def test_it_damps_common_words_of_a_sentence_but_keeps_a_short_text_whole(sample_model):
+    names = sample_model.feature_names()
+    frequent = profiles._document_frequencies(sample_model) > 0.02 * len(sample_model.corpus_ids)
+    damp = {"share": 0.02, "weight": 0.1, "min_specific": 2}
+
+    sentence = sample_model.sparse(["a robust method for robot grasping with tactile sensing"])[0]
+    damped = profiles._damp_common_words(sample_model, sentence, **damp)
+    before = dict(zip(sentence.indices, sentence.data, strict=True))
+    after = dict(zip(damped.indices, damped.data, strict=True))
+    assert {names[i] for i in before if frequent[i]} >= {"method", "robust", "sensing"}
+    assert {names[i] for i in before if not frequent[i]} >= {"robot", "grasping"}
+    for term, weight in before.items():
+        expected = weight * 0.1 if frequent[term] else weight
+        assert np.isclose(after[term], expected)
+
+    # Texts whose only rare terms are phrases of common words keep every word: here the
+    # phrases "vision language" and "image segmentation" are the topic, not filler.
+    short = sample_model.sparse(["vision language models for image segmentation"])[0]
+    short_names = {names[i]: frequent[i] for i in short.indices}
+    assert not short_names["vision language"]
+    assert not short_names["image segmentation"]
+    assert all(common for name, common in short_names.items() if " " not in name)
+    assert (profiles._damp_common_words(sample_model, short, **damp) != short).nnz == 0
+    # A weight of 1 turns it off.
+    off = profiles._damp_common_words(sample_model, sentence, **{**damp, "weight": 1.0})
+    assert (off != sentence).nnz == 0
+
+    # build_profile uses it for interest text, and keywords (the subscriber's own terms) keep
+    # every word at full weight.
+    text = ProfileSpec(text="a robust method for robot grasping with tactile sensing")
+    undamped = {"text_common_word_weight": 1.0}
+    assert not np.allclose(
+        profiles.build_profile(sample_model, text).vector,
+        profiles.build_profile(sample_model, text, weights=undamped).vector,
+    )
+    keywords = ProfileSpec(keywords=["robust method", "robot grasping", "tactile sensing"])
+    assert np.allclose(
+        profiles.build_profile(sample_model, keywords).vector,
+        profiles.build_profile(sample_model, keywords, weights=undamped).vector,
+    )
+
+
+def _speech_and_graph_papers():
+    from datetime import date
+
+    from recommender.models import Paper
+
+    return [
+        Paper(
+            arxiv_id="2601.00001",
+            title="Recognising speech",
+            first_seen=date(2026, 1, 5),
+            abstract="Automatic speech recognition of long utterances from many speakers.",
+        ),
+        Paper(
+            arxiv_id="2601.00002",
+            title="Knowledge graphs",
+            first_seen=date(2026, 1, 5),
+            abstract="Link prediction in a directed knowledge graph with an ontology.",
+        ),
+    ]
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / np.linalg.norm(vector)
+
+
+def test_it_blends_lsa_and_word_context_relevance(sample_model):
+    from recommender.ranking import candidates
+
+    weights = settings.PROFILE_WEIGHTS
+    share, docs = weights["context"], weights["context_docs"]
+    assert 0 < share < 1
+    dim = sample_model.dim
+    built = profiles.build_profile(sample_model, ProfileSpec(text="speech"))
+    # Its word-context half: its own word there, plus its nearest stored papers (found in LSA
+    # space) read there.
+    own = sample_model.context_from_sparse(sample_model.sparse(["speech"]))[0]
+    corpus = sample_model.corpus_matrix.astype(np.float32)
+    nearest = np.argsort(-(corpus @ built.vector))[:docs]
+    neighbours = _unit(sample_model.context_matrix[nearest].astype(np.float32).mean(axis=0))
+    context = _unit(own + weights["context_expansion"] * neighbours)
+    assert np.allclose(built.scoring[:dim], (1 - share) * built.vector, atol=1e-6)
+    assert np.allclose(built.scoring[dim:], share * context, atol=1e-3)
+
+    batch = candidates.prepare_candidates(_speech_and_graph_papers(), sample_model)
+    relevance = batch.scoring @ built.scoring
+    lsa = batch.dense @ built.vector
+    word_context = sample_model.context_from_sparse(batch.sparse) @ context
+    assert np.allclose(relevance, (1 - share) * lsa + share * word_context, atol=1e-3)
+    assert relevance[0] > relevance[1]
+
+
+def test_it_scores_a_profile_with_nothing_of_its_own_in_word_context_on_lsa_alone(
+    sample_model,
+):
+    from recommender.ranking import candidates
+
+    batch = candidates.prepare_candidates(_speech_and_graph_papers(), sample_model)
+    # Categories only, and words too rare in the sample corpus to have a word-context vector.
+    for spec in (ProfileSpec(categories=["eess.AS"]), ProfileSpec(text="robot")):
+        built = profiles.build_profile(sample_model, spec)
+        assert not np.any(built.scoring[sample_model.dim :])
+        assert np.allclose(batch.scoring @ built.scoring, batch.dense @ built.vector, atol=1e-6)
+
+
+def test_it_reads_the_profiles_own_words_in_the_word_context_space(sample_model):
+    dim = sample_model.dim
+    own_only = {"context_expansion": 0.0, "context": 0.5}
+    built = profiles.build_profile(sample_model, ProfileSpec(text="speech"), weights=own_only)
+    own = sample_model.context_from_sparse(sample_model.sparse(["speech"]))[0]
+    assert np.allclose(built.scoring[dim:], 0.5 * own, atol=1e-5)
+    seeded = profiles.build_profile(sample_model, ProfileSpec(seeds=[SPEECH]), weights=own_only)
+    seed = sample_model.context_from_sparse(
+        sample_model.sparse([f"{SPEECH.title} {SPEECH.title} {SPEECH.abstract}"])
+    )[0]
+    assert np.allclose(seeded.scoring[dim:], 0.5 * seed, atol=1e-5)
+
+
+def test_it_scores_on_lsa_alone_when_the_blend_is_off_or_the_artifact_predates_it(sample_model):
+    import copy
+
+    from recommender.ranking import candidates
+
+    spec = ProfileSpec(text="speech recognition")
+    off = profiles.build_profile(sample_model, spec, weights={"context": 0.0})
+    batch = candidates.prepare_candidates(_speech_and_graph_papers(), sample_model)
+    assert np.allclose(batch.scoring @ off.scoring, batch.dense @ off.vector, atol=1e-6)
+
+    old = copy.copy(sample_model)  # an artifact saved before the word-context space existed
+    for name in ("context_terms", "context_vectors", "context_direction", "context_matrix"):
+        old.__dict__.pop(name, None)
+    assert not old.has_context
+    built = profiles.build_profile(old, spec)
+    assert built.scoring is built.vector
+    old_batch = candidates.prepare_candidates(_speech_and_graph_papers(), old)
+    assert old_batch.scoring is old_batch.dense
+    assert (old_batch.scoring @ built.scoring)[0] > (old_batch.scoring @ built.scoring)[1]

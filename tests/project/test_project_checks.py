@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -85,3 +86,29 @@ def test_every_model_change_has_a_migration(tmp_path):
     )
 
     assert result.returncode == 0, result.stdout
+
+
+MAX_MODULE_LINES = 500
+
+
+def test_no_module_of_the_application_grows_past_500_lines():
+    """A module past this size holds more than one idea; split it by stage or concern."""
+    sizes = {
+        str(path.relative_to(PROJECT_ROOT)): len(path.read_text().splitlines())
+        for package in ("accounts", "digest_site", "recommender")
+        for path in (PROJECT_ROOT / package).rglob("*.py")
+        if "migrations" not in path.parts
+    }
+    assert len(sizes) > 40  # the walk found the application
+    assert {name: n for name, n in sizes.items() if n > MAX_MODULE_LINES} == {}
+
+
+def test_no_test_module_imports_another():
+    """Shared fixtures live in conftest.py, shared helpers in tests/helpers.py."""
+    importing = re.compile(r"^\s*(?:from|import) tests\.(?:test_|conftest)", re.MULTILINE)
+    offenders = [
+        str(path.relative_to(PROJECT_ROOT))
+        for path in (PROJECT_ROOT / "tests").rglob("test_*.py")
+        if importing.search(path.read_text())
+    ]
+    assert offenders == []

@@ -92,8 +92,8 @@ def main() -> None:
     for label, filename, function in (
         ("ranking (scheduling.rank_chunk)", "scheduling.py", "rank_chunk"),
         ("digest rows (digests.build_digest)", "digests.py", "build_digest"),
-        ("delivery (sending.send_digest)", "delivery.py", "send_digest"),
-        ("  of which rendering the email", "emails.py", "make_message"),
+        ("delivery (sending.send_digest)", "sending.py", "send_digest"),
+        ("  of which rendering the email", "messages.py", "make_message"),
         ("  of which signing feedback links", "feedback.py", "feedback_url"),
     ):
         print(f"{label:40} {100 * share(filename, function):5.1f} %")

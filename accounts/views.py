@@ -186,7 +186,7 @@ def _cached_preview(interests: str, keywords: list[str], categories: list[str]) 
         )
         papers = [
             {
-                "title": item.paper.title,
+                "title": item.paper.readable_title,
                 "url": item.paper.url,
                 "reason": item.reason,
                 "categories": item.paper.categories[:3],

@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from .text import readable
+
 
 def normalise_title(title: str) -> str:
     """A title key that survives the differences between sources: case, accents, punctuation,
@@ -79,13 +81,18 @@ class Paper(models.Model):
         indexes = [models.Index(fields=["first_seen", "curation"])]
 
     def __str__(self) -> str:
-        return f"{self.arxiv_id or 'untracked'}: {self.title[:80]}"
+        return f"{self.arxiv_id or 'untracked'}: {self.readable_title[:80]}"
 
     def save(self, *args, **kwargs) -> None:
         self.title_key = normalise_title(self.title)
         if self.categories and not self.primary_category:
             self.primary_category = self.categories[0]
         super().save(*args, **kwargs)
+
+    @property
+    def readable_title(self) -> str:
+        """The title as people read it (LaTeX turned into text): for every page and email."""
+        return readable(self.title)
 
     @property
     def url(self) -> str:

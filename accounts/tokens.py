@@ -21,7 +21,15 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from .models import Subscriber
 
-PURPOSES = ("confirm", "preferences", "unsubscribe", "feedback", "open", "change-email")
+PURPOSES = (
+    "confirm",
+    "preferences",
+    "unsubscribe",
+    "feedback",
+    "open",
+    "change-email",
+    "digest",
+)
 
 
 class InvalidToken(Exception):
@@ -46,6 +54,7 @@ def _max_age(purpose: str) -> timedelta:
         "feedback": settings.FEEDBACK_LINK_MAX_AGE_DAYS,
         "open": settings.FEEDBACK_LINK_MAX_AGE_DAYS,
         "change-email": settings.CHANGE_EMAIL_LINK_MAX_AGE_DAYS,
+        "digest": settings.DIGEST_LINK_MAX_AGE_DAYS,
     }[purpose]
     return timedelta(days=days)
 

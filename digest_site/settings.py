@@ -242,6 +242,8 @@ CONFIRM_LINK_MAX_AGE_DAYS = env.int("CONFIRM_LINK_MAX_AGE_DAYS", default=3)
 PREFERENCES_LINK_MAX_AGE_DAYS = env.int("PREFERENCES_LINK_MAX_AGE_DAYS", default=30)
 UNSUBSCRIBE_LINK_MAX_AGE_DAYS = env.int("UNSUBSCRIBE_LINK_MAX_AGE_DAYS", default=400)
 FEEDBACK_LINK_MAX_AGE_DAYS = env.int("FEEDBACK_LINK_MAX_AGE_DAYS", default=90)
+# "View in browser" links of digests (emails, the feed, the preferences page's list).
+DIGEST_LINK_MAX_AGE_DAYS = env.int("DIGEST_LINK_MAX_AGE_DAYS", default=180)
 # The link that moves a subscription to a new address: short-lived like confirming, since it
 # decides where every later email goes.
 CHANGE_EMAIL_LINK_MAX_AGE_DAYS = env.int("CHANGE_EMAIL_LINK_MAX_AGE_DAYS", default=3)

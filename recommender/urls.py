@@ -8,4 +8,5 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("feedback/<str:token>/", views.feedback, name="feedback"),
     path("open/<str:token>/", views.open_paper, name="open"),
+    path("digest/<str:token>/", views.digest_web, name="digest-web"),
 ]

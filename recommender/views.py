@@ -11,6 +11,7 @@ from accounts import tokens
 from accounts.views import invalid_link
 
 from .delivery import feedback as feedback_service
+from .delivery import web_version
 from .models import FeedbackEvent
 
 
@@ -69,5 +70,21 @@ def open_paper(request: HttpRequest, token: str) -> HttpResponse:
         return invalid_link(request, error)
     # A link from an email opens a new top-level page: keep the token out of the Referer.
     response = HttpResponseRedirect(url)
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@never_cache
+@require_GET
+def digest_web(request: HttpRequest, token: str) -> HttpResponse:
+    """ "View in browser": a sent digest as its reader got it, behind a signed link."""
+    try:
+        html = web_version.render(token)
+    except tokens.InvalidToken as error:
+        return invalid_link(request, error)
+    response = HttpResponse(html)
+    # Personal links (feedback, preferences) are on the page: keep it out of indexes and
+    # keep its address out of the Referer of every paper link followed from it.
+    response["X-Robots-Tag"] = "noindex, nofollow"
     response["Referrer-Policy"] = "no-referrer"
     return response

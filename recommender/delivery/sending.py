@@ -8,14 +8,13 @@ from django.core.mail import make_msgid
 from django.db.models import F
 from django.utils import timezone
 
-from accounts import tokens
 from accounts.models import Subscriber
 from digest_site.mailing.headers import list_unsubscribe_headers
 from digest_site.mailing.messages import make_message
 from digest_site.mailing.policy import may_mail
 
-from ..models import DeliveryEvent, Digest, DigestItem, FeedbackEvent
-from .feedback import feedback_url, open_url
+from ..models import DeliveryEvent, Digest, DigestItem
+from . import digest_email
 
 log = logging.getLogger(__name__)
 
@@ -83,16 +82,6 @@ def _finish(digest: Digest, status: str, *, note: str = "", error: str = "") -> 
 
 
 def digest_email_context(digest: Digest, items: list[DigestItem], subscriber) -> dict:
-    """Template context of a digest email: its papers, each with signed feedback links, and
-    the subscriber's own preferences and unsubscribe links."""
-    for item in items:
-        item.more_url = feedback_url(subscriber, item, FeedbackEvent.Kind.UP)
-        item.less_url = feedback_url(subscriber, item, FeedbackEvent.Kind.DOWN)
-        item.open_url = open_url(subscriber, item)
-    return {
-        "digest": digest,
-        "items": items,
-        "subscriber": subscriber,
-        "preferences_url": tokens.preferences_url(subscriber),
-        "unsubscribe_url": tokens.unsubscribe_url(subscriber),
-    }
+    """Template context of a digest email (subject, notes, overview, one block per paper with
+    the reader's signed links): see delivery.digest_email."""
+    return digest_email.email_context(digest, items, subscriber)

@@ -59,6 +59,10 @@ class Subscriber(models.Model):
     pending_email = models.EmailField(max_length=254, blank=True)
     pending_email_requested_at = models.DateTimeField(null=True, blank=True)
 
+    # The secret in the address of the subscriber's Atom feed of their digests; null until they
+    # ask for one. Replacing or clearing it stops the old address at once.
+    feed_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+
     class Meta:
         ordering = ["email"]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import calendar
+
 from django.db.models import Prefetch
 
 from digest_site.mailing.policy import may_mail
@@ -54,3 +56,39 @@ def email_change_obstacle(subscriber: Subscriber, new_email: str) -> str | None:
     if Subscriber.objects.filter(email=new_email).exclude(pk=subscriber.pk).exists():
         return "taken"
     return None
+
+
+def delivery_schedule(subscriber: Subscriber) -> str:
+    """ "every day at 08:00 (Europe/Berlin)" or "every Friday at 08:00 (UTC)"."""
+    profile = subscriber.profile
+    when = f"at {profile.send_hour:02d}:00 ({profile.timezone})"
+    if profile.frequency == profile.Frequency.WEEKLY:
+        return f"every {calendar.day_name[profile.send_weekday]} {when}"
+    return f"every day {when}"
+
+
+def first_digest_message(subscriber: Subscriber) -> str:
+    """What a person who just confirmed should read about their first digest: the truth, which
+    depends on whether the worker has already built and sent it."""
+    schedule = delivery_schedule(subscriber)
+    latest = subscriber.digests.order_by("-created_at").first()
+    if latest is None or latest.status in (Digest.Status.BUILT, Digest.Status.SENDING):
+        return (
+            f"You are subscribed. Your first digest is on its way to {subscriber.email} and "
+            f"should arrive within minutes; after that, digests arrive {schedule}."
+        )
+    if latest.status == Digest.Status.SENT:
+        count = latest.items.count()
+        return (
+            f"You are subscribed. Your first digest just went to {subscriber.email} "
+            f"({count} paper{'s' if count != 1 else ''}); the next ones arrive {schedule}."
+        )
+    if latest.status == Digest.Status.SKIPPED:
+        return (
+            "You are subscribed. No new paper matched your interests closely enough today, so "
+            f"we sent nothing yet; we look again {schedule}."
+        )
+    return (
+        f"You are subscribed. Your first digest could not be sent yet; we retry shortly, and "
+        f"digests arrive {schedule}."
+    )

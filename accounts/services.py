@@ -9,6 +9,7 @@ whatever the address is (nothing to time) and never waits for the database or th
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -267,6 +268,21 @@ def subscriber_delete_all_data(*, subscriber: Subscriber) -> None:
             Q(email=subscriber.email) | Q(digest__subscriber=subscriber)
         ).delete()
         subscriber.delete()
+
+
+def subscriber_new_feed_key(*, subscriber: Subscriber) -> str:
+    """Give the subscriber a new secret feed address (their first, or one replacing a leaked
+    one: the old address stops working at once). Returns the new key."""
+    key = secrets.token_urlsafe(24)
+    Subscriber.objects.filter(pk=subscriber.pk).update(feed_key=key)
+    subscriber.feed_key = key
+    return key
+
+
+def subscriber_stop_feed(*, subscriber: Subscriber) -> None:
+    """Turn the subscriber's feed off: its address answers 404 from now on."""
+    Subscriber.objects.filter(pk=subscriber.pk).update(feed_key=None)
+    subscriber.feed_key = None
 
 
 def subscriber_request_link(*, email: str) -> str:

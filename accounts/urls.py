@@ -7,6 +7,7 @@ app_name = "accounts"
 urlpatterns = [
     path("", views.subscribe, name="subscribe"),
     path("subscribe/check-your-inbox", views.check_inbox, name="check-inbox"),
+    path("subscribe/correct", views.correct_address, name="correct-address"),
     path("preview", views.preview, name="preview"),
     path("manage", views.request_link, name="request-link"),
     path("confirm/<str:token>/", views.confirm, name="confirm"),
@@ -14,6 +15,8 @@ urlpatterns = [
     path("preferences/<str:token>/pause", views.pause, name="pause"),
     path("preferences/<str:token>/delete", views.delete_data, name="delete"),
     path("preferences/<str:token>/email", views.request_email_change, name="request-email-change"),
+    path("preferences/<str:token>/feed", views.feed_settings, name="feed-settings"),
+    path("preferences/<str:token>/liked.bib", views.liked_bibtex, name="liked-bibtex"),
     path("change-email/<str:token>/", views.change_email, name="change-email"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path(

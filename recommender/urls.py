@@ -9,4 +9,5 @@ urlpatterns = [
     path("feedback/<str:token>/", views.feedback, name="feedback"),
     path("open/<str:token>/", views.open_paper, name="open"),
     path("digest/<str:token>/", views.digest_web, name="digest-web"),
+    path("feed/<str:key>.atom", views.digest_feed, name="feed"),
 ]

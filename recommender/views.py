@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts import tokens
 from accounts.views import invalid_link
 
+from .delivery import feed as feed_service
 from .delivery import feedback as feedback_service
 from .delivery import web_version
 from .models import FeedbackEvent
@@ -87,4 +88,19 @@ def digest_web(request: HttpRequest, token: str) -> HttpResponse:
     # keep its address out of the Referer of every paper link followed from it.
     response["X-Robots-Tag"] = "noindex, nofollow"
     response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@require_GET
+def digest_feed(request: HttpRequest, key: str) -> HttpResponse:
+    """A subscriber's Atom feed; the secret key in its address is the only credential, so an
+    old (replaced), altered or unknown key gets a plain 404."""
+    subscriber = feed_service.subscriber_for_key(key)
+    if subscriber is None:
+        raise Http404("No such feed.")
+    response = HttpResponse(
+        feed_service.atom_feed(subscriber), content_type="application/atom+xml; charset=utf-8"
+    )
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Cache-Control"] = "private, max-age=900"
     return response

@@ -5,92 +5,15 @@ widths in var/screenshots/ for people to look at."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
-from datetime import date
-from pathlib import Path
 
 import pytest
 
 from accounts.models import Subscriber
 from recommender.models import Paper
-from tests.helpers import clear_local_cache
+from tests.browser.helpers import DESKTOP, PHONE, outbox_messages, shoot
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/install-system-packages.sh")
-    # Playwright's sync API keeps an event loop running in this thread, which makes Django
-    # refuse ORM calls; the tests' own queries (and pytest-django's flushes) are plain
-    # synchronous code, so allow them while this module's browser runs, and only then.
-    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def site(live_server, settings, tmp_path):
-    settings.SITE_URL = live_server.url
-    settings.EMAIL_BACKEND = "digest_site.mailing.backends.OutboxBackend"
-    settings.EMAIL_OUTBOX_DIR = tmp_path / "outbox"
-    clear_local_cache()
-    for number, title in enumerate(
-        [
-            "Speculative decoding for large language models at scale",
-            "Quantization-aware training of small language models",
-            "Graph neural networks for molecule property prediction",
-        ],
-        start=1,
-    ):
-        Paper.objects.create(
-            arxiv_id=f"2606.{number:05d}",
-            title=title,
-            abstract=f"We study {title.lower()}.",
-            categories=["cs.LG", "cs.CL"],
-            first_seen=date(2026, 6, 30),
-        )
-    return live_server
-
-
-def outbox_messages(site_settings) -> list[email.message.EmailMessage]:
-    files = sorted(Path(site_settings.EMAIL_OUTBOX_DIR).glob("*.eml"))
-    return [
-        email.message_from_bytes(path.read_bytes(), policy=email.policy.default) for path in files
-    ]
-
-
-def shoot(page, name: str) -> None:
-    """Full-page screenshots at desktop and phone width, then back to desktop."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}-desktop.png"), full_page=True)
-    page.set_viewport_size(PHONE)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}-phone.png"), full_page=True)
-    # Nothing may stick out sideways on a phone (the page would scroll horizontally).
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
-    page.set_viewport_size(DESKTOP)
 
 
 def test_it_subscribes_confirms_edits_and_unsubscribes(browser, site, settings):

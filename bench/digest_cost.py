@@ -94,6 +94,8 @@ def main() -> None:
         ("digest rows (digests.build_digest)", "digests.py", "build_digest"),
         ("delivery (sending.send_digest)", "sending.py", "send_digest"),
         ("  of which rendering the email", "messages.py", "make_message"),
+        ("  of which the paper blocks", "digest_email.py", "render_paper"),
+        ("    of which inlining the CSS", "messages.py", "inline_css"),
         ("  of which signing feedback links", "feedback.py", "feedback_url"),
     ):
         print(f"{label:40} {100 * share(filename, function):5.1f} %")

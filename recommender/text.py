@@ -10,6 +10,7 @@ what it does not know, it unwraps (`\\foo{x}` -> x) or spells out (`\\foo` -> fo
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -157,7 +158,12 @@ _MARKUP = re.compile(r"[\\$~{^]|--|``|''")
 
 def readable(value: object) -> str:
     """`value` with its LaTeX markup turned into plain Unicode text on one line."""
-    text = str(value or "")
+    return _readable(str(value or ""))
+
+
+# A chunk of digests shows the same few hundred papers to every reader: clean each text once.
+@functools.lru_cache(maxsize=8192)
+def _readable(text: str) -> str:
     if not _MARKUP.search(text):
         return " ".join(text.split())
     text = (

@@ -8,6 +8,7 @@ paper and chunk instead of once per email.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -243,35 +244,55 @@ def themes(items: Sequence[DigestItem], profile: InterestProfile, *, limit: int 
     """Up to `limit` phrases of the reader's own (keywords, then interests text) that most of
     the picks share, as the reader wrote them; none when no phrase covers enough picks.
 
-    A phrase counts for a pick when its words appear together in the title or abstract
-    (plurals and hyphens aside). Longer phrases say more, so they win over a single word that
-    covers a few more picks: "vision-language-action models" before "robots".
+    A phrase counts for a pick when its words appear in a row in the title or abstract
+    (plurals, case and hyphens aside). Longer phrases say more, so they win over a single word
+    that covers a few more picks: "vision-language-action models" before "robots".
     """
     if len(items) < 2:
         return []
-    texts = [f"{item.paper.readable_title} {paper_abstract(item.paper)}" for item in items]
+    grams = [_paper_grams(item.paper.title, item.paper.abstract) for item in items]
     needed = max(2, math.ceil(0.3 * len(items)))
     scored = []
     for order, (core, display) in enumerate(_candidate_phrases(profile)):
-        pattern = _phrase_pattern(core)
-        covered = sum(1 for text in texts if pattern.search(text))
+        key = _stem_tuple(core)
+        covered = sum(1 for paper in grams if key in paper)
         if covered >= needed:
-            weight = covered * (1 + 0.5 * (len(_stems(core)) - 1))
+            weight = covered * (1 + 0.5 * (len(key) - 1))
             scored.append((-weight, order, core, display))
     chosen: list[tuple[str, str]] = []
     for _weight, _order, core, display in sorted(scored):
         if len(chosen) == limit:
             break
-        if not any(_stems(core) & _stems(other) for other, _ in chosen):
+        if not any(set(_stem_tuple(core)) & set(_stem_tuple(other)) for other, _ in chosen):
             chosen.append((core, display))
     return [display for _core, display in chosen]
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+_LONGEST_PHRASE = 6
+
+
+@functools.lru_cache(maxsize=4096)
+def _paper_grams(title: str, abstract: str) -> frozenset[tuple[str, ...]]:
+    """Every run of up to _LONGEST_PHRASE stemmed words in a paper: computed once per paper
+    and process, then each reader's phrases are set lookups."""
+    words = [_stem(w) for w in _WORD.findall(f"{readable(title)} {readable(abstract)}".lower())]
+    return frozenset(
+        tuple(words[start : start + size])
+        for size in range(1, _LONGEST_PHRASE + 1)
+        for start in range(len(words) - size + 1)
+    )
+
+
+def _stem_tuple(phrase: str) -> tuple[str, ...]:
+    return tuple(_stem(word) for word in _WORD.findall(phrase.lower()))
 
 
 def _candidate_phrases(profile: InterestProfile) -> list[tuple[str, str]]:
     """(core, display) pairs: the core has no generic word at either end and is what must
     appear in a paper; the display is how the reader wrote it ("robot learning" for the core
     "robot"), the longest of the forms they used."""
-    found: dict[frozenset, list[str]] = {}
+    found: dict[tuple[str, ...], list[str]] = {}
     sources = [str(k) for k in profile.keywords] + _CHUNK_BREAK.split(profile.interests_text)
     for chunk in sources:
         words = [w.strip("-'\"") for w in chunk.lower().split()]
@@ -286,23 +307,16 @@ def _candidate_phrases(profile: InterestProfile) -> list[tuple[str, str]]:
                     continue
                 after = words[start + size] if start + size < len(words) else ""
                 display = f"{core} {after}" if after in _HEADS else core
-                forms = found.setdefault(frozenset(_stems(core)), [core])
+                if not 0 < len(_stem_tuple(core)) <= _LONGEST_PHRASE:
+                    continue
+                forms = found.setdefault(_stem_tuple(core), [core])
                 forms.append(display)
     return [(forms[0], max(forms[1:], key=len)) for forms in found.values()]
 
 
-def _stems(phrase: str) -> set[str]:
-    return {_stem(word) for word in re.split(r"[\s-]+", phrase) if word}
-
-
 def _stem(word: str) -> str:
     if word.endswith("ies") and len(word) > 4:
-        return word[:-3]
+        return word[:-3] + "y"
     if word.endswith("s") and len(word) > 4:
         return word[:-1]
     return word
-
-
-def _phrase_pattern(phrase: str) -> re.Pattern:
-    parts = [re.escape(_stem(word)) + r"\w{0,3}" for word in re.split(r"[\s-]+", phrase) if word]
-    return re.compile(r"\b" + r"[\s-]+".join(parts) + r"\b", re.IGNORECASE)

@@ -16,12 +16,23 @@ def _set_curation(request: HttpRequest, queryset: QuerySet[Paper], state: str) -
 
 @admin.register(Paper)
 class PaperAdmin(admin.ModelAdmin):
-    list_display = ("arxiv_id", "title", "primary_category", "first_seen", "upvotes", "curation")
+    list_display = (
+        "arxiv_id",
+        "shown_title",
+        "primary_category",
+        "first_seen",
+        "upvotes",
+        "curation",
+    )
     list_filter = ("curation", "first_seen", "primary_category")
     search_fields = ("arxiv_id", "title", "abstract")
     date_hierarchy = "first_seen"
     readonly_fields = ("arxiv_version", "title_key", "ingested_at", "updated_at", "sources")
     actions = ("feature", "pin", "hide", "reset_curation")
+
+    @admin.display(description="title", ordering="title")
+    def shown_title(self, paper: Paper) -> str:
+        return paper.readable_title  # as readers see it: `$Ω$` -> Ω (recommender/text.py)
 
     @admin.action(description="Feature (boost in ranking)")
     def feature(self, request, queryset):

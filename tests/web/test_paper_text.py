@@ -99,3 +99,11 @@ def test_it_shows_clean_abstracts_in_the_digest_email(make_subscriber, make_pape
     assert "We propose Event-Grasp for robot grasping" in mail.outbox[0].body
     assert "We propose Event-Grasp for robot grasping" in html
     assert "textbf" not in mail.outbox[0].body + html
+
+
+def test_it_shows_readable_titles_in_the_admin_and_pages(admin_client, make_paper):
+    paper = make_paper(title=r"TerraDiT-$\Omega$: D$^{2}$R$^{2}$OSR maps")
+    changelist = admin_client.get("/admin/recommender/paper/").content.decode()
+    assert "TerraDiT-Ω: D²R²OSR maps" in changelist
+    assert "$" not in changelist.split("TerraDiT")[1][:40]
+    assert str(paper) == f"{paper.arxiv_id}: TerraDiT-Ω: D²R²OSR maps"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import exports, views
 
 app_name = "accounts"
 
@@ -15,8 +15,8 @@ urlpatterns = [
     path("preferences/<str:token>/pause", views.pause, name="pause"),
     path("preferences/<str:token>/delete", views.delete_data, name="delete"),
     path("preferences/<str:token>/email", views.request_email_change, name="request-email-change"),
-    path("preferences/<str:token>/feed", views.feed_settings, name="feed-settings"),
-    path("preferences/<str:token>/liked.bib", views.liked_bibtex, name="liked-bibtex"),
+    path("preferences/<str:token>/feed", exports.feed_settings, name="feed-settings"),
+    path("preferences/<str:token>/liked.bib", exports.liked_bibtex, name="liked-bibtex"),
     path("change-email/<str:token>/", views.change_email, name="change-email"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path(

@@ -12,7 +12,6 @@ import json
 
 from django.conf import settings
 from django.contrib import messages
-from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -25,12 +24,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from digest_site.mailing.account_emails import mask_email
-from recommender.bibtex import bibtex
 from recommender.delivery.digest_email import web_version_url
 from recommender.delivery.feed import feed_url
 from recommender.ranking.subscribers import preview_papers
 
-from . import ratelimit, selectors, services, signups, tasks, tokens
+from . import ratelimit, selectors, sent_to, services, signups, tasks, tokens
 from .categories import CATEGORY_NAMES
 from .forms import (
     INTERESTS_MAX_LENGTH,
@@ -121,51 +119,8 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         return render(request, "accounts/subscribe.html", {"form": form}, status=400)
     response = HttpResponseRedirect(_check_inbox_url(get_script_prefix()))
     if sign_up is not None:
-        _remember_sent(response, sign_up["email"], profile=sign_up["profile"])
+        sent_to.remember(response, sign_up["email"], profile=sign_up["profile"])
     return response
-
-
-# The check-your-inbox page shows where the email went (and a fix for a mistyped domain) from a
-# short-lived signed cookie: no session row, and the address never appears in a URL or a log.
-SENT_COOKIE = "sent_to"
-SENT_COOKIE_SALT = "accounts.views.sent-to"
-SENT_COOKIE_MAX_AGE = 3600
-# Browsers keep cookies up to 4 KB; a sign-up whose profile does not fit is remembered by its
-# address only (the page then suggests a fix without the one-click button).
-SENT_COOKIE_MAX_BYTES = 3800
-
-
-def _remember_sent(
-    response: HttpResponse, email: str, *, profile: dict | None = None, kind: str = "subscribe"
-) -> None:
-    payload: dict = {"e": email, "k": kind}
-    # The profile is only needed to redo a sign-up at a corrected address.
-    if profile is not None and suggest_email(email):
-        payload["p"] = profile
-    value = signing.dumps(payload, salt=SENT_COOKIE_SALT, compress=True)
-    if len(value) > SENT_COOKIE_MAX_BYTES:
-        payload.pop("p", None)
-        value = signing.dumps(payload, salt=SENT_COOKIE_SALT, compress=True)
-    response.set_cookie(
-        SENT_COOKIE,
-        value,
-        max_age=SENT_COOKIE_MAX_AGE,
-        path="/",
-        httponly=True,
-        samesite="Lax",
-        secure=settings.SESSION_COOKIE_SECURE,
-    )
-
-
-def _sent_to(request: HttpRequest) -> dict | None:
-    value = request.COOKIES.get(SENT_COOKIE)
-    if not value:
-        return None
-    try:
-        payload = signing.loads(value, salt=SENT_COOKIE_SALT, max_age=SENT_COOKIE_MAX_AGE)
-    except signing.BadSignature:
-        return None
-    return payload if isinstance(payload, dict) and isinstance(payload.get("e"), str) else None
 
 
 @functools.cache
@@ -178,7 +133,7 @@ def _check_inbox_url(script_prefix: str) -> str:
 @require_GET
 def check_inbox(request: HttpRequest) -> HttpResponse:
     context: dict = {"confirm_days": settings.CONFIRM_LINK_MAX_AGE_DAYS}
-    sent = _sent_to(request)
+    sent = sent_to.read(request)
     if sent is not None:
         suggestion = suggest_email(sent["e"])
         context |= {
@@ -196,7 +151,7 @@ def correct_address(request: HttpRequest) -> HttpResponse:
     """The check-your-inbox page's "use this instead": redo the sign-up (or the link request)
     just made, at the address with its domain corrected. Only that correction is possible: the
     address and profile come from the signed cookie, the correction from suggest_email."""
-    sent = _sent_to(request)
+    sent = sent_to.read(request)
     suggestion = suggest_email(sent["e"]) if sent else None
     if sent is None or suggestion is None:
         return redirect("accounts:check-inbox")
@@ -216,7 +171,7 @@ def correct_address(request: HttpRequest) -> HttpResponse:
     else:
         return redirect("accounts:check-inbox")
     response = redirect("accounts:check-inbox")
-    _remember_sent(response, suggestion, kind=sent.get("k", "subscribe"))
+    sent_to.remember(response, suggestion, kind=sent.get("k", "subscribe"))
     return response
 
 
@@ -238,7 +193,7 @@ def request_link(request: HttpRequest) -> HttpResponse:
                 if not ratelimit.first_exceeded(_limit_per_email(email)):
                     tasks.request_link.delay(email)
                 response = redirect("accounts:check-inbox")
-                _remember_sent(response, email, kind="link")
+                sent_to.remember(response, email, kind="link")
                 return response
         context = {"error": error, "email": email}
         return render(request, "accounts/request_link.html", context, status=status)
@@ -375,44 +330,6 @@ def _preferences_page(
         ),
     }
     return render(request, "accounts/preferences.html", context, status=status)
-
-
-@never_cache
-@require_POST
-def feed_settings(request: HttpRequest, token: str) -> HttpResponse:
-    """The preferences page's feed buttons: a new secret address (the old one stops), or off."""
-    try:
-        subscriber = _preferences_subscriber(token)
-    except tokens.InvalidToken as error:
-        return invalid_link(request, error)
-    if request.POST.get("action") == "off":
-        services.subscriber_stop_feed(subscriber=subscriber)
-        messages.success(request, "Your feed is off; its address no longer works.")
-    else:
-        had_one = bool(subscriber.feed_key)
-        services.subscriber_new_feed_key(subscriber=subscriber)
-        messages.success(
-            request,
-            "Your feed has a new address; the old one no longer works."
-            if had_one
-            else "Your feed is ready: add its address to your feed reader.",
-        )
-    return redirect(reverse("accounts:preferences", args=[token]) + "#feed")
-
-
-@never_cache
-@require_GET
-def liked_bibtex(request: HttpRequest, token: str) -> HttpResponse:
-    """The papers the subscriber marked "More like this", as a BibTeX file."""
-    try:
-        subscriber = _preferences_subscriber(token)
-    except tokens.InvalidToken as error:
-        return invalid_link(request, error)
-    liked, _disliked = selectors.rated_papers(subscriber, limit=1000)
-    response = HttpResponse(bibtex(liked), content_type="application/x-bibtex; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="liked-papers.bib"'
-    response["X-Robots-Tag"] = "noindex"
-    return response
 
 
 @never_cache

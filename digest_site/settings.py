@@ -9,6 +9,7 @@ README lists every variable.
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -53,15 +54,21 @@ SITE_URL = env.str("SITE_URL", default=_runserver_url(sys.argv)).rstrip("/")
 SITE_NAME = env.str("SITE_NAME", default="Paper Digest")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with this project's site (dashboard, audit log): console/apps.py.
+    "console.apps.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "anymail",
+    # Audit log of every change to the models staff edit (console/audit.py registers them).
+    "auditlog",
+    # Login attempts limited per account and per client IP (the admin's login form).
+    "axes",
     "accounts",
     "recommender",
+    "console",
 ]
 
 MIDDLEWARE = [
@@ -73,6 +80,16 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Sets the audit log's actor (and remote address) from the signed-in staff member.
+    "auditlog.middleware.AuditlogMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out account or address is refused before its password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "digest_site.urls"
@@ -284,6 +301,23 @@ SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# --- Admin console -----------------------------------------------------------------------------
+# The admin's URL prefix: a path of your own keeps drive-by scanners of /admin/ away from the
+# login form (it is no secret; the lockout below is what protects it).
+ADMIN_URL_PATH = env.str("ADMIN_URL_PATH", default="admin/").strip("/") + "/"
+# Wrong passwords before a lockout, counted separately per account (username) and per client
+# IP; the lock lifts after the cool-off (a staff member can also clear it in Axes' admin).
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("ADMIN_LOGIN_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+# The same client address the rate limits use (honours DJANGO_TRUST_X_FORWARDED_FOR).
+AXES_CLIENT_IP_CALLABLE = "accounts.ratelimit.client_ip"
+AXES_ENABLE_ADMIN = True
+# Diffs store what changed as JSON (before and after), which the audit views filter and show.
+AUDITLOG_STORE_JSON_CHANGES = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

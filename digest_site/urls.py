@@ -1,14 +1,13 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
 from . import views
 
-admin.site.site_header = "Paper Digest administration"
-admin.site.site_title = "Paper Digest admin"
-
 urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
-    path("admin/", admin.site.urls),
+    # The site (console/site.py) and its prefix (ADMIN_URL_PATH) are configured, not fixed here.
+    path(settings.ADMIN_URL_PATH, admin.site.urls),
     path("", include("accounts.urls")),
     path("", include("recommender.urls")),
 ]

@@ -251,3 +251,45 @@ class DeliveryEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.email} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class IngestionRun(models.Model):
+    """One run of ingestion (a live fetch or files given to `manage.py ingest`) and its counts.
+
+    Written by recommender/ingestion/runs.py only; the admin dashboard charts these rows.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        OK = "ok", "Finished"
+        # Finished, but some records were refused (the others were stored).
+        REJECTIONS = "rejections", "Finished with rejections"
+        FAILED = "failed", "Failed"
+
+    # Where the papers came from: "hf-daily", "arxiv-api", "arxiv-dump", "hf-page" (the names
+    # Paper.sources uses), several joined by "+" for a mixed run of files.
+    source = models.CharField(max_length=64, db_index=True)
+    # What started it: "beat" (the daily fetch), "command", "demo", "api".
+    trigger = models.CharField(max_length=32, blank=True)
+    # The listing day or the file names, for people reading the list.
+    label = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=16, choices=Status, default=Status.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.source} run at {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()

@@ -49,8 +49,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..models import Paper, normalise_title
-from . import fetch
-from .sources import PaperRecord, Rejection, parse_path
+from . import fetch, runs
+from .sources import SOURCE_OF_FORMAT, PaperRecord, Rejection, parse_path
 
 log = logging.getLogger(__name__)
 
@@ -181,17 +181,25 @@ def fetch_and_ingest(
     *,
     day: date | None = None,
     categories: Sequence[str] = (),
+    trigger: str = "api",
     **options,
 ) -> IngestSummary:
-    """Download a live listing (`fetch.fetch_listing`) and store it.
+    """Download a live listing (`fetch.fetch_listing`) and store it, recorded as one
+    IngestionRun (`runs.recorded`; `trigger` says what started it).
 
     `source` is "hf" (Hugging Face Daily Papers of `day`, default today) or "arxiv" (the newest
     submissions in `categories`, of `day` if given). Raises `fetch.FetchError` when the source
     cannot be reached; the downloaded file is kept under var/ingest/ for inspection.
     """
-    path = fetch.fetch_listing(source, day=day, categories=categories)
+    format = fetch.FORMAT_OF_SOURCE[source]
     listing_date = (day or timezone.now().date()) if source == "hf" else None
-    return ingest_path(path, fetch.FORMAT_OF_SOURCE[source], listing_date=listing_date, **options)
+
+    def work() -> IngestSummary:
+        path = fetch.fetch_listing(source, day=day, categories=categories)
+        return ingest_path(path, format, listing_date=listing_date, **options)
+
+    label = f"{source} {listing_date or day or 'latest'}"
+    return runs.recorded(work, source=SOURCE_OF_FORMAT[format], trigger=trigger, label=label)
 
 
 def fetch_daily(*, today: date | None = None) -> dict[str, dict[str, int]]:
@@ -211,7 +219,7 @@ def fetch_daily(*, today: date | None = None) -> dict[str, dict[str, int]]:
     failures = []
     for label, (source, day) in jobs.items():
         try:
-            summary = fetch_and_ingest(source, day=day)
+            summary = fetch_and_ingest(source, day=day, trigger="beat")
         except fetch.FetchError as error:
             log.error("fetching %s failed: %s", label, error)
             failures.append(str(error))

@@ -4,6 +4,8 @@ Layout under settings.RECOMMENDER_MODEL_DIR (default var/models/):
 
     model-<version>.joblib   one fitted FeaturesModel each, never modified once written
     current                  a one-line text file naming the version in use
+    card.json                the current model's facts for people (version, when, sizes, fit time)
+    evaluation.json          the figures of the last offline evaluation (`manage.py evaluate`)
 
 Both files are written to a temporary file in the same directory and moved into place with
 os.replace, which is atomic on POSIX: a reader sees the old artifact or the new one, never half a
@@ -15,10 +17,12 @@ pointing RECOMMENDER_MODEL_DIR at a shared volume (or by each running the refit 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +35,8 @@ from .features import CorpusTooSmall, FittedModel, describe, fit_model
 log = logging.getLogger(__name__)
 
 POINTER = "current"
+CARD = "card.json"
+EVALUATION = "evaluation.json"
 PREFIX = "model-"
 SUFFIX = ".joblib"
 
@@ -62,12 +68,13 @@ def new_version(model: FittedModel) -> str:
     return f"{stamp}-{describe(model)}"
 
 
-def save(model: FittedModel) -> str:
+def save(model: FittedModel, *, fit_seconds: float | None = None) -> str:
     """Write `model` as a new version, make it current and return the version string."""
     model.version = new_version(model)
     model.fitted_at = datetime.now(UTC).isoformat()
     directory = model_dir()
     _atomic_write(directory / f"{PREFIX}{model.version}{SUFFIX}", lambda f: joblib.dump(model, f))
+    _write_json(directory / CARD, card_of(model, fit_seconds=fit_seconds))
     _atomic_write(directory / POINTER, lambda f: f.write(model.version.encode() + b"\n"))
     _prune(directory, keep=settings.RECOMMENDER_MODEL_KEEP, current=model.version)
     log.info("saved model %s", model.version)
@@ -102,6 +109,52 @@ def load_current() -> FittedModel | None:
             _cached.clear()
             _cached[version] = model
     return model
+
+
+def card_of(model: FittedModel, *, fit_seconds: float | None = None) -> dict:
+    return {
+        "version": model.version,
+        "fitted_at": model.fitted_at,
+        "corpus_size": len(model.corpus_ids),
+        "vocabulary_size": model.vocabulary_size,
+        "dimensions": model.dim,
+        "fit_seconds": None if fit_seconds is None else round(fit_seconds, 2),
+    }
+
+
+def current_card() -> dict | None:
+    """The current model's card, or None when no model is fitted.
+
+    Read from card.json; a model saved before cards existed is loaded once to describe it
+    (its fit time is then unknown)."""
+    version = current_version()
+    if version is None:
+        return None
+    card = _read_json(model_dir() / CARD)
+    if card and card.get("version") == version:
+        return card
+    model = load_current()
+    return card_of(model) if model is not None else None
+
+
+def save_evaluation(figures: dict) -> None:
+    """Keep the figures of an offline evaluation (with when it ran) for the admin dashboard."""
+    _write_json(model_dir() / EVALUATION, {**figures, "evaluated_at": datetime.now(UTC).isoformat()})
+
+
+def last_evaluation() -> dict | None:
+    return _read_json(model_dir() / EVALUATION)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    _atomic_write(path, lambda f: f.write(json.dumps(data, indent=1).encode()))
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
 
 
 def clear_cache() -> None:
@@ -140,6 +193,7 @@ def refit_from_corpus() -> RefitResult:
         )[:limit]
     )
     papers = [(str(pk), title, abstract, cats or []) for pk, title, abstract, cats in rows]
+    started = time.perf_counter()
     try:
         model = fit_model(
             papers,
@@ -153,5 +207,5 @@ def refit_from_corpus() -> RefitResult:
         )
         log.warning(message)
         return RefitResult(None, len(papers), message)
-    version = save(model)
+    version = save(model, fit_seconds=time.perf_counter() - started)
     return RefitResult(version, len(papers), f"Fitted model {version} on {len(papers)} papers.")

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import InterestProfile, Subscriber
 from recommender.delivery import digests, sending
-from recommender.ingestion import ingest
+from recommender.ingestion import ingest, runs
 from recommender.model import store as model_store
 from recommender.ranking.scoring import TRENDING_RANKER
 
@@ -31,7 +31,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, papers: Path, email: str, **options) -> None:
         self.stdout.write(f"1/3 Ingesting {papers} ...")
-        summary = ingest.ingest_path(papers)
+        summary = runs.recorded(
+            lambda: ingest.ingest_path(papers),
+            source=runs.source_of_files([papers]),
+            trigger="demo",
+            label=papers.name,
+        )
         self.stdout.write(f"    {summary.line()}")
         for problem in summary.problems:
             self.stderr.write(f"    rejected {problem}")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from recommender.model import store as model_store
 from recommender.ranking import evaluation
 
 
@@ -39,6 +40,14 @@ class Command(BaseCommand):
             report = evaluation.evaluate(data, extra)
         except evaluation.DatasetError as error:
             raise CommandError(str(error)) from error
+        model_store.save_evaluation(
+            {
+                **report.as_dict(),
+                "dataset": dataset.name,
+                "model": report.model,
+                "fit_papers": report.fit_papers,
+            }
+        )
         if json:
             self.stdout.write(_dumps(report.as_dict()))
             return

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from recommender.ingestion import fetch, ingest
+from recommender.ingestion import fetch, ingest, runs
 from recommender.ingestion.sources import FORMATS, Rejection
 
 EXIT_REJECTED, EXIT_USAGE, EXIT_FETCH_FAILED = 1, 2, 3
@@ -66,17 +66,24 @@ class Command(BaseCommand):
                     options["fetch"],
                     day=_day(options["date"]) if options["date"] else None,
                     categories=categories,
+                    trigger="command",
                     **hooks,
                 )
             except fetch.FetchError as error:
                 raise CommandError(f"fetch failed: {error}", returncode=EXIT_FETCH_FAILED) from None
         else:
             reference = options["reference_date"]
-            summary = ingest.ingest_paths(
-                paths,
-                options["format"],
-                reference_date=_day(reference) if reference else None,
-                **hooks,
+            reference_date = _day(reference) if reference else None
+            summary = runs.recorded(
+                lambda: ingest.ingest_paths(
+                    paths,
+                    options["format"],
+                    reference_date=reference_date,
+                    **hooks,
+                ),
+                source=runs.source_of_files(paths, options["format"]),
+                trigger="command",
+                label=runs.label_of_files(paths),
             )
         self.stdout.write(json.dumps(summary.counts()) if options["json"] else summary.line())
         if summary.rejected:

@@ -21,7 +21,7 @@ from django.utils import timezone
 from digest_site.mailing import account_emails as emails
 from digest_site.mailing.policy import may_mail
 from digest_site.queue import enqueue
-from recommender.models import DeliveryEvent
+from recommender.models import DeliveryEvent, Suppression
 
 from . import selectors
 from .models import InterestProfile, Subscriber, normalise_email
@@ -421,3 +421,45 @@ def profiles_link_seed_papers() -> int:
             profile.seed_papers.add(*found)
             added += len(found)
     return added
+
+
+# --- Staff actions (the admin calls these; each save goes through the audit log) ----------------
+
+
+def subscriber_resend_confirmation(*, subscriber: Subscriber) -> bool:
+    """Mail the confirmation link again to a pending subscriber; False if not pending or not
+    mailable (suppressed). Their consent record stays as it was given."""
+    return emails.send_account_email(subscriber, "confirm")
+
+
+def subscriber_suppress(*, subscriber: Subscriber, detail: str = "") -> bool:
+    """Stop every email to the subscriber and put their address on the suppression list, so
+    that no sender (digests, account emails, a new sign-up) mails it; False if already
+    suppressed. Undone by `subscriber_reactivate`."""
+    Suppression.objects.get_or_create(
+        email=subscriber.email,
+        defaults={"reason": Suppression.Reason.MANUAL, "detail": detail[:300]},
+    )
+    if subscriber.status == Subscriber.Status.SUPPRESSED:
+        return False
+    subscriber.status = Subscriber.Status.SUPPRESSED
+    subscriber.next_digest_at = None
+    subscriber.save(update_fields=["status", "next_digest_at"])
+    return True
+
+
+def subscriber_reactivate(*, subscriber: Subscriber) -> bool:
+    """Lift a suppression: the address leaves the suppression list and the subscriber returns to
+    where they were (active if they had confirmed, else pending). Only suppressed subscribers:
+    someone who unsubscribed comes back by their own request, never by staff's."""
+    if subscriber.status != Subscriber.Status.SUPPRESSED:
+        return False
+    for entry in Suppression.objects.filter(email=subscriber.email):
+        entry.delete()  # one by one, so the audit log records each removal
+    if subscriber.confirmed_at is None:
+        subscriber.status = Subscriber.Status.PENDING
+    else:
+        subscriber.status = Subscriber.Status.ACTIVE
+        subscriber.next_digest_at = subscriber.profile.next_send_after(timezone.now())
+    subscriber.save(update_fields=["status", "next_digest_at"])
+    return True

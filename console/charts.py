@@ -53,9 +53,7 @@ def _nice_top(value: float) -> float:
     return 10 * power
 
 
-def _frame(
-    labels: Sequence[str], top: float, fmt: Callable[[float], str], title: str
-) -> list[str]:
+def _frame(labels: Sequence[str], top: float, fmt: Callable[[float], str], title: str) -> list[str]:
     plot_h = HEIGHT - TOP - BOTTOM
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '

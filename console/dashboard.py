@@ -221,9 +221,7 @@ def engagement(days: DayRange) -> dict:
         .values("day")
         .annotate(
             clicked=Count("digest_item__digest", distinct=True, filter=Q(kind="click")),
-            answered=Count(
-                "digest_item__digest", distinct=True, filter=Q(kind__in=["up", "down"])
-            ),
+            answered=Count("digest_item__digest", distinct=True, filter=Q(kind__in=["up", "down"])),
         )
     ):
         if (index := days.index(row["day"])) is not None:

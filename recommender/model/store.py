@@ -139,7 +139,9 @@ def current_card() -> dict | None:
 
 def save_evaluation(figures: dict) -> None:
     """Keep the figures of an offline evaluation (with when it ran) for the admin dashboard."""
-    _write_json(model_dir() / EVALUATION, {**figures, "evaluated_at": datetime.now(UTC).isoformat()})
+    _write_json(
+        model_dir() / EVALUATION, {**figures, "evaluated_at": datetime.now(UTC).isoformat()}
+    )
 
 
 def last_evaluation() -> dict | None:

@@ -104,7 +104,8 @@ def test_it_filters_papers_by_source_and_sorts_by_trending(client, staff, make_p
     make_paper(title="Quiet one", sources=["hf-daily"], upvotes=3)
 
     page = client.get("/admin/recommender/paper/", {"source": "hf-daily"}).text
-    assert "From Hugging Face" in page and "Quiet one" in page
+    assert "From Hugging Face" in page
+    assert "Quiet one" in page
     assert "From the dump" not in page
 
     changelist = client.get("/admin/recommender/paper/", {"o": "5"}).context["cl"]
@@ -201,8 +202,10 @@ def test_the_subscriber_page_shows_consent_profile_feedback_and_digests(
     page = client.get(f"/admin/accounts/subscriber/{subscriber.pk}/change/").text
 
     assert "203.0.113.7" in page
-    assert "speculative decoding" in page and "<li>LoRA</li><li>MoE</li>" in page
-    assert "More like this" in page and "A liked paper" in page
+    assert "speculative decoding" in page
+    assert "<li>LoRA</li><li>MoE</li>" in page
+    assert "More like this" in page
+    assert "A liked paper" in page
     assert "2026-07-01</a>: Sent" in page
 
 
@@ -230,7 +233,8 @@ def test_the_preview_renders_the_digest_email_and_sends_it_to_the_staff_member(
     assert message.subject.startswith("[Preview for ada@example.org] ")
     body = message.alternatives[0][0]
     assert "Fresh paper with upvotes" in body
-    assert "/preferences/" not in body and "/unsubscribe/" not in body
+    assert "/preferences/" not in body
+    assert "/unsubscribe/" not in body
 
 
 def test_the_preview_splits_relevance_into_its_parts(
@@ -258,4 +262,5 @@ def test_admin_lists_show_no_digest_score_with_sixteen_decimals(client, staff, m
     paper = Paper.objects.create(title="T", abstract="A", first_seen=date(2026, 7, 1))
     DigestItem.objects.create(digest=digest, paper=paper, rank=1, score=0.123456789012345)
     page = client.get(f"/admin/recommender/digest/{digest.pk}/change/").text
-    assert "0.123" in page and not re.search(r"0\.1234567", page)
+    assert "0.123" in page
+    assert not re.search(r"0\.1234567", page)

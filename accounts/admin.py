@@ -34,7 +34,11 @@ class PausedFilter(admin.SimpleListFilter):
 
 
 def _lines(values) -> str:
-    return format_html_join("", "<li>{}</li>", ((value,) for value in values)) or "-"
+    return format_html_join(format_html("<br>"), "{}", ((value,) for value in values)) or "-"
+
+
+def _day(moment) -> str:
+    return moment.date().isoformat() if moment else "-"
 
 
 @admin.register(Subscriber)
@@ -42,7 +46,7 @@ class SubscriberAdmin(admin.ModelAdmin):
     """Subscribers change their own address and preferences (through their signed links);
     staff read everything here and act through the actions, each recorded in the audit log."""
 
-    list_display = ("email", "status", "created_at", "confirmed_at", "last_digest_at", "preview")
+    list_display = ("email", "status", "signed_up", "confirmed", "last_digest", "preview")
     list_filter = ("status", PausedFilter, "created_at")
     search_fields = ("email", "pending_email")
     list_per_page = 50
@@ -82,6 +86,22 @@ class SubscriberAdmin(admin.ModelAdmin):
         # A subscription starts with the person's own double opt-in, never with staff.
         return False
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Read-only pages: staff change a subscription only through the actions.
+        return False
+
+    @admin.display(description="Signed up", ordering="created_at")
+    def signed_up(self, subscriber: Subscriber) -> str:
+        return _day(subscriber.created_at)
+
+    @admin.display(description="Confirmed", ordering="confirmed_at")
+    def confirmed(self, subscriber: Subscriber) -> str:
+        return _day(subscriber.confirmed_at)
+
+    @admin.display(description="Last digest", ordering="last_digest_at")
+    def last_digest(self, subscriber: Subscriber) -> str:
+        return _day(subscriber.last_digest_at)
+
     def get_actions(self, request):
         actions = super().get_actions(request)
         # Replaced by delete_with_all_data (which also erases the delivery log).
@@ -113,9 +133,8 @@ class SubscriberAdmin(admin.ModelAdmin):
         if profile.frequency == profile.Frequency.WEEKLY:
             when += f", weekday {profile.send_weekday} (0 = Monday)"
         return format_html(
-            "<dl><dt>Interests</dt><dd>{}</dd><dt>Keywords</dt><dd><ul class='console-list'>{}"
-            "</ul></dd><dt>Categories</dt><dd>{}</dd><dt>Papers they liked</dt><dd><ul "
-            "class='console-list'>{}</ul></dd><dt>Delivery</dt><dd>{}</dd></dl>",
+            "<dl><dt>Interests</dt><dd>{}</dd><dt>Keywords</dt><dd>{}</dd><dt>Categories</dt>"
+            "<dd>{}</dd><dt>Papers they liked</dt><dd>{}</dd><dt>Delivery</dt><dd>{}</dd></dl>",
             profile.interests_text or "-",
             _lines(profile.keywords),
             ", ".join(profile.categories) or "-",
@@ -128,7 +147,7 @@ class SubscriberAdmin(admin.ModelAdmin):
         digests = subscriber.digests.order_by("-period_start")[:RECENT]
         rows = format_html_join(
             "",
-            '<li><a href="{}">{}</a>: {}{}</li>',
+            '<a href="{}">{}</a>: {}{}<br>',
             (
                 (
                     reverse("admin:recommender_digest_change", args=[digest.pk]),
@@ -139,14 +158,14 @@ class SubscriberAdmin(admin.ModelAdmin):
                 for digest in digests
             ),
         )
-        return format_html('<ul class="console-list">{}</ul>', rows) if rows else "None yet."
+        return rows or "None yet."
 
     @admin.display(description="Latest feedback")
     def feedback_history(self, subscriber: Subscriber) -> str:
         events = subscriber.feedback.select_related("paper").order_by("-created_at")[:20]
         rows = format_html_join(
             "",
-            '<li>{}: {} <a href="{}">{}</a></li>',
+            '{}: {} <a href="{}">{}</a><br>',
             (
                 (
                     event.created_at.strftime("%Y-%m-%d %H:%M"),
@@ -157,7 +176,7 @@ class SubscriberAdmin(admin.ModelAdmin):
                 for event in events
             ),
         )
-        return format_html('<ul class="console-list">{}</ul>', rows) if rows else "None yet."
+        return rows or "None yet."
 
     # --- Actions (each asks first) ---------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 48, 8, 28, 26
+LEFT, RIGHT, TOP, BOTTOM = 56, 8, 28, 26
 PALETTE = ("#2b6cb0", "#38a169", "#d69e2e", "#e53e3e", "#805ad5", "#718096", "#dd6b20")
 
 
@@ -39,7 +39,7 @@ def _number(value: float) -> str:
 
 
 def percent(value: float) -> str:
-    return f"{value:.2%}"
+    return f"{value:.0%}" if value >= 0.1 else f"{value:.2%}"
 
 
 def _nice_top(value: float) -> float:

@@ -139,14 +139,9 @@ def _curation_action(state: str, description: str, explanation: str):
 @admin.register(Paper)
 class PaperAdmin(admin.ModelAdmin):
     form = PaperForm
-    list_display = (
-        "short_title",
-        "arxiv_link",
-        "primary_category",
-        "first_seen",
-        "trending",
-        "curation",
-    )
+    # Few, narrow columns: at 1280 px with the side menu and the filters open, the curation
+    # column must still be on screen.
+    list_display = ("short_title", "listed", "trending", "curation")
     list_display_links = ("short_title",)
     list_filter = ("curation", ListingDayFilter, CategoryFilter, SourceFilter)
     search_fields = ("=arxiv_id", "title", "authors")
@@ -230,19 +225,27 @@ class PaperAdmin(admin.ModelAdmin):
             return queryset.filter(arxiv_id=arxiv_id), False
         return super().get_search_results(request, queryset, search_term)
 
-    @admin.display(description="Title", ordering="title")
+    @admin.display(description="Paper", ordering="title")
     def short_title(self, paper: Paper) -> str:
-        return Truncator(paper.title).words(30)
+        # Long titles wrap (console.css); past 30 words they end at a word, never mid-word.
+        return format_html(
+            '{}<br><span class="console-parts">{} · {}</span>',
+            Truncator(paper.title).words(30),
+            paper.arxiv_id or "no arXiv id",
+            paper.primary_category or "-",
+        )
 
-    @admin.display(description="arXiv", ordering="arxiv_id")
-    def arxiv_link(self, paper: Paper) -> str:
-        if not paper.arxiv_id:
-            return "-"
-        return format_html('<a href="{}" rel="noopener">{}</a>', paper.url, paper.arxiv_id)
+    @admin.display(description="Listed", ordering="first_seen")
+    def listed(self, paper: Paper) -> str:
+        return paper.first_seen.isoformat()
 
     @admin.display(description="Trending", ordering="-trend")
     def trending(self, paper: Paper) -> str:
-        return format_html("▲ {} · {} comments", paper.upvotes, paper.num_comments)
+        return format_html(
+            '▲ {}<br><span class="console-parts">{} comments</span>',
+            paper.upvotes,
+            paper.num_comments,
+        )
 
     @admin.display(description="Sources")
     def sources_list(self, paper: Paper) -> str:

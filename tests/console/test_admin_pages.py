@@ -203,10 +203,10 @@ def test_the_subscriber_page_shows_consent_profile_feedback_and_digests(
 
     assert "203.0.113.7" in page
     assert "speculative decoding" in page
-    assert "<li>LoRA</li><li>MoE</li>" in page
+    assert "LoRA<br>MoE" in page
     assert "More like this" in page
     assert "A liked paper" in page
-    assert "2026-07-01</a>: Sent" in page
+    assert "2026-07-01</a>: Sent<br>" in page
 
 
 def test_the_preview_renders_the_digest_email_and_sends_it_to_the_staff_member(

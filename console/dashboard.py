@@ -9,6 +9,7 @@ delivery code starts recording later (provider webhooks) appear without changes 
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -276,4 +277,10 @@ def ingestion(days: DayRange) -> dict:
 
 
 def model_card() -> dict:
-    return {"card": model_store.current_card(), "evaluation": model_store.last_evaluation()}
+    """The current model's card and the last offline evaluation, times as datetimes."""
+    card, evaluation = model_store.current_card(), model_store.last_evaluation()
+    for record, key in ((card, "fitted_at"), (evaluation, "evaluated_at")):
+        if record and record.get(key):
+            with contextlib.suppress(ValueError):  # else shown as stored
+                record[key] = datetime.fromisoformat(record[key])
+    return {"card": card, "evaluation": evaluation}

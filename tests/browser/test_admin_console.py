@@ -220,3 +220,107 @@ def test_it_locks_the_sign_in_after_repeated_wrong_passwords(browser, console, s
     # Even the right password is refused now.
     sign_in(page, console.url)
     page.get_by_role("heading", name="Sign-in locked").wait_for()
+
+
+def test_it_shows_a_busy_month_and_a_personalised_preview(browser, console, settings):
+    """A month of activity (sign-ups, digests, provider events, feedback, ingestion runs, a
+    refitted model): every chart is drawn, the complaint warning shows, and the preview of a
+    subscriber with interests splits relevance into its two parts."""
+    from datetime import timedelta
+
+    from django.core.management import call_command
+
+    from recommender.model import store
+    from recommender.models import DigestItem, FeedbackEvent
+    from tests.helpers import FIXTURES, SAMPLE_PAPERS
+
+    call_command("ingest", str(SAMPLE_PAPERS))
+    store.refit_from_corpus()
+    call_command("evaluate", "--dataset", str(FIXTURES / "eval-dataset.json"))
+    today = timezone.localdate()
+    papers = list(Paper.objects.order_by("-first_seen")[:40])
+    for n in range(40):
+        day = today - timedelta(days=29 - (n * 29) // 39)
+        moment = timezone.make_aware(timezone.datetime(day.year, day.month, day.day, 9))
+        status = "active" if n % 9 else ("unsubscribed" if n % 2 else "pending")
+        subscriber = Subscriber.objects.create(
+            email=f"reader{n}@example.org",
+            status=status,
+            created_at=moment,
+            confirmed_at=moment + timedelta(hours=1) if status != "pending" else None,
+            unsubscribed_at=moment + timedelta(days=3) if status == "unsubscribed" else None,
+        )
+        InterestProfile.objects.create(subscriber=subscriber, interests_text="language models")
+        for offset in range(0, (today - day).days, 2):
+            period = day + timedelta(days=offset)
+            sent_at = timezone.make_aware(
+                timezone.datetime(period.year, period.month, period.day, 7)
+            )
+            failed = (n + offset) % 17 == 0
+            digest = Digest.objects.create(
+                subscriber=subscriber,
+                period_start=period,
+                ranker="test",
+                status="failed" if failed else "sent",
+                sent_at=None if failed else sent_at,
+            )
+            if failed:
+                continue
+            item = DigestItem.objects.create(
+                digest=digest, paper=papers[(n + offset) % 40], rank=1, score=0.5
+            )
+            DeliveryEvent.objects.create(
+                kind="sent", email=subscriber.email, digest=digest, occurred_at=sent_at
+            )
+            if (n + offset) % 3 == 0:
+                FeedbackEvent.objects.create(
+                    subscriber=subscriber,
+                    paper=item.paper,
+                    kind="click",
+                    digest_item=item,
+                    created_at=sent_at + timedelta(hours=2),
+                )
+            if (n + offset) % 5 == 0:
+                FeedbackEvent.objects.create(
+                    subscriber=subscriber,
+                    paper=item.paper,
+                    kind="up",
+                    digest_item=item,
+                    created_at=sent_at + timedelta(hours=3),
+                )
+    # What provider webhooks would have recorded: one complaint (above 0.3 % of the ~290
+    # sends: the strongest warning) and a few bounces.
+    yesterday = timezone.now() - timedelta(days=1)
+    DeliveryEvent.objects.create(
+        kind="complained", email="reader3@example.org", occurred_at=yesterday
+    )
+    for n in (4, 5):
+        DeliveryEvent.objects.create(
+            kind="bounced", email=f"reader{n}@example.org", occurred_at=yesterday
+        )
+
+    page = browser.new_context(viewport=DESKTOP).new_page()
+    sign_in(page, console.url)
+    page.get_by_role("heading", name="Administration").wait_for()
+    page.goto(console.url + "/admin/dashboard/?days=30")
+    for section in ("subscribers", "digests", "delivery", "engagement", "ingestion"):
+        assert page.locator(f"#{section} svg.chart").first.is_visible(), section
+    assert page.locator("#digests svg.chart rect.bar").count() >= 15
+    assert page.locator("#engagement svg.chart circle.point").count() == 2 * 30
+    warning = page.get_by_role("alert").filter(has_text="Spam complaints")
+    assert "at or above the 0.3 % limit" in warning.inner_text()
+    assert page.get_by_text("No provider feedback recorded yet").count() == 0
+    assert store.current_version() in page.locator("#model").inner_text()
+    assert "nDCG@10" in page.locator("#model").inner_text()
+    shoot(page, "12-dashboard-busy")
+
+    reader = Subscriber.objects.get(email="reader1@example.org")
+    InterestProfile.objects.filter(subscriber=reader).update(
+        interests_text="robot locomotion with reinforcement learning"
+    )
+    clear_local_cache()
+    page.goto(f"{console.url}/admin/accounts/subscriber/{reader.pk}/preview/")
+    first = page.locator("#score-breakdown tbody tr").first.inner_text()
+    assert "+" in first  # relevance shown as its LSA part + its word-context part
+    assert "trending fallback" not in first
+    shoot(page, "13-preview-personalised")

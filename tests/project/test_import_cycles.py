@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tests.services import PROJECT_ROOT
 
-PACKAGES = ("accounts", "digest_site", "recommender")
+PACKAGES = ("accounts", "console", "digest_site", "recommender")
 
 
 def project_modules() -> dict[str, Path]:

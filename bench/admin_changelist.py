@@ -55,6 +55,7 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--limit", type=int, default=None, help="ingest only N papers")
     parser.add_argument("--requests", type=int, default=20, help="timed requests per view")
+    parser.add_argument("--explain", action="store_true", help="print each view's query plans")
     args = parser.parse_args()
 
     sys.path.insert(0, str(PROJECT_ROOT))
@@ -150,9 +151,13 @@ def run(args: argparse.Namespace, name: str) -> int:
     for label, query in VIEWS.items():
         page = client.get(LIST + query).content.decode()
         paginator = page[page.index('class="paginator"') :]
-        shown = re.search(r"(\d+) papers?\b", paginator[: paginator.index("</p>")]).group(1)
+        found = re.search(r"(more than )?(\d+) papers?\b", paginator[: paginator.index("</p>")])
         rows = page.count('class="action-select"')
-        print(f"  {label:<32} {int(shown):>7,} papers match, {rows} shown")
+        count = f"{found.group(1) or ''}{int(found.group(2)):,}"
+        print(f"  {label:<32} {count:>16} papers match, {rows} shown")
+
+    if args.explain:
+        explain_views(client, connection)
 
     results = {
         "floor: bare SQL of the page": timed(page_sql, args.requests),
@@ -180,6 +185,22 @@ def run(args: argparse.Namespace, name: str) -> int:
             f"{median / floor:>8.1f}x  {verdict}"
         )
     return 1 if failed else 0
+
+
+def explain_views(client, connection) -> None:
+    """Each view's slowest query and the plan PostgreSQL chose for it."""
+    from django.test.utils import CaptureQueriesContext
+
+    for label, query in VIEWS.items():
+        with CaptureQueriesContext(connection) as captured:
+            client.get(LIST + query)
+        slowest = max(captured.captured_queries, key=lambda q: float(q["time"]))
+        print(f"\n{label}: slowest query {float(slowest['time']) * 1000:.1f} ms")
+        print(f"  {slowest['sql'][:300]}")
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN ANALYZE " + slowest["sql"])
+            for (line,) in cursor.fetchall()[:8]:
+                print(f"    {line}")
 
 
 if __name__ == "__main__":

@@ -78,7 +78,20 @@ class Paper(models.Model):
 
     class Meta:
         ordering = ["-first_seen", "-upvotes"]
-        indexes = [models.Index(fields=["first_seen", "curation"])]
+        indexes = [
+            models.Index(fields=["first_seen", "curation"]),
+            # The admin's "trending" sort: upvotes + comments, then the list's default order
+            # (newest listing day, most upvotes, newest row), as the admin's ORDER BY spells it.
+            models.Index(
+                (models.F("upvotes") + models.F("num_comments")).desc(),
+                models.F("first_seen").desc(),
+                models.F("upvotes").desc(),
+                models.F("id").desc(),
+                name="paper_trend_idx",
+            ),
+        ]
+        # PostgreSQL also gets trigram and jsonb indexes for the admin's search and source
+        # filter (migration 0005; SQLite has no such index types).
 
     def __str__(self) -> str:
         return f"{self.arxiv_id or 'untracked'}: {self.readable_title[:80]}"

@@ -264,3 +264,20 @@ def test_admin_lists_show_no_digest_score_with_sixteen_decimals(client, staff, m
     page = client.get(f"/admin/recommender/digest/{digest.pk}/change/").text
     assert "0.123" in page
     assert not re.search(r"0\.1234567", page)
+
+
+def test_a_search_matching_very_many_papers_is_not_counted_to_the_end(
+    client, staff, make_paper, monkeypatch
+):
+    from recommender.admin import CappedCountPaginator
+
+    monkeypatch.setattr(CappedCountPaginator, "cap", 3)
+    for n in range(5):
+        make_paper(title=f"Diffusion model number {n}")
+    make_paper(title="Something else")
+
+    page = client.get("/admin/recommender/paper/", {"q": "diffusion"}).text
+    assert "more than 3 results" in page
+    assert "more than 3 papers" in page
+    unfiltered = client.get("/admin/recommender/paper/").text
+    assert "6 papers" in unfiltered

@@ -146,8 +146,12 @@ def test_it_suppresses_and_reactivates_a_subscriber_and_logs_both(client, staff,
         if "status" in entry.changes_dict and entry.action == LogEntry.Action.UPDATE
     ]
     assert changes == [["active", "suppressed"], ["suppressed", "active"]]
-    log = client.get("/admin/auditlog/logentry/", {"actor": staff.pk}).text
-    assert "ada@example.org" in log
+    by_staff = client.get("/admin/auditlog/logentry/", {"actor": staff.pk})
+    assert by_staff.status_code == 200
+    assert "ada@example.org" in by_staff.text
+    assert "Interests of ada@example.org" not in by_staff.text  # created at sign-up, not by staff
+    by_no_one = client.get("/admin/auditlog/logentry/", {"actor": "none"}).text
+    assert "Interests of ada@example.org" in by_no_one
 
 
 def test_it_does_not_reactivate_someone_who_unsubscribed(client, staff, make_subscriber):

@@ -71,12 +71,18 @@ def test_it_refuses_the_preview_to_visitors_who_are_not_staff(client, make_subsc
 def test_it_hides_and_features_papers_with_admin_actions(admin_client, robotics):
     hide, feature = robotics
 
-    admin_client.post(
-        "/admin/recommender/paper/", {"action": "hide", "_selected_action": [hide.pk]}
+    # Each action asks first: nothing changes until the confirmation page's "Yes" is posted.
+    asked = admin_client.post(
+        "/admin/recommender/paper/", {"action": "mark_hidden", "_selected_action": [hide.pk]}
     )
-    admin_client.post(
-        "/admin/recommender/paper/", {"action": "feature", "_selected_action": [feature.pk]}
-    )
+    hide.refresh_from_db()
+    assert "Hide these papers" in asked.content.decode()
+    assert hide.curation == Paper.Curation.NORMAL
+    for action, paper in (("mark_hidden", hide), ("mark_featured", feature)):
+        admin_client.post(
+            "/admin/recommender/paper/",
+            {"action": action, "_selected_action": [paper.pk], "confirmed": "yes"},
+        )
 
     hide.refresh_from_db()
     feature.refresh_from_db()

@@ -16,8 +16,17 @@ def test_it_saves_versioned_artifacts_and_points_current_at_the_newest(settings,
     first = model_store.save(sample_model)
     second = model_store.save(sample_model)
     assert first != second
-    assert _artifacts(settings) == ["current", f"model-{first}.joblib", f"model-{second}.joblib"]
+    assert _artifacts(settings) == [
+        "card.json",
+        "current",
+        f"model-{first}.joblib",
+        f"model-{second}.joblib",
+    ]
     assert model_store.current_version() == second
+    # The card the admin dashboard shows describes the current version.
+    card = model_store.current_card()
+    assert card["version"] == second
+    assert card["corpus_size"] == len(sample_model.corpus_ids)
     assert model_store.load_current().version == second
 
 
@@ -49,7 +58,9 @@ def test_it_leaves_the_current_model_in_place_when_a_write_fails(
 def test_it_keeps_only_the_newest_artifacts(settings, sample_model):
     settings.RECOMMENDER_MODEL_KEEP = 2
     versions = [model_store.save(sample_model) for _ in range(4)]
-    assert _artifacts(settings) == ["current"] + [f"model-{v}.joblib" for v in versions[-2:]]
+    assert _artifacts(settings) == ["card.json", "current"] + [
+        f"model-{v}.joblib" for v in versions[-2:]
+    ]
 
 
 def test_it_treats_a_corrupt_artifact_as_no_model(settings, sample_model):

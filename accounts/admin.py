@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator
 
 from console.actions import confirm_then
 from recommender.delivery.preview import preview_message, send_preview_to
@@ -171,7 +172,7 @@ class SubscriberAdmin(admin.ModelAdmin):
                     event.created_at.strftime("%Y-%m-%d %H:%M"),
                     event.get_kind_display(),
                     reverse("admin:recommender_paper_change", args=[event.paper_id]),
-                    event.paper.title[:100],
+                    Truncator(event.paper.readable_title).words(16),
                 )
                 for event in events
             ),
@@ -277,7 +278,7 @@ class SubscriberAdmin(admin.ModelAdmin):
             "result": result,
             "parts": parts,
             "message": message,
-            "html": message.alternatives[0][0] if message else "",
+            "email_html": message.alternatives[0][0] if message else "",
             "title": f"Next digest of {subscriber.email}",
         }
         return TemplateResponse(request, "admin/accounts/subscriber/preview_digest.html", context)

@@ -18,7 +18,10 @@ from accounts.models import InterestProfile, Subscriber
 from recommender.models import Paper, Suppression
 
 auditlog.register(Paper, exclude_fields=["updated_at", "title_key", "ingested_at"])
-auditlog.register(Subscriber, exclude_fields=["next_digest_at", "last_digest_at"])
+# The feed key is a secret address: the log says it changed, never what it is.
+auditlog.register(
+    Subscriber, exclude_fields=["next_digest_at", "last_digest_at"], mask_fields=["feed_key"]
+)
 auditlog.register(InterestProfile, exclude_fields=["updated_at"], m2m_fields={"seed_papers"})
 auditlog.register(Suppression)
 auditlog.register(User, exclude_fields=["last_login"], mask_fields=["password"])

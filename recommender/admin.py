@@ -260,7 +260,7 @@ class PaperAdmin(admin.ModelAdmin):
         # Long titles wrap (console.css); past 30 words they end at a word, never mid-word.
         return format_html(
             '{}<br><span class="console-parts">{} · {}</span>',
-            Truncator(paper.title).words(30),
+            Truncator(paper.readable_title).words(30),  # as readers see it: `$Ω$` -> Ω
             paper.arxiv_id or "no arXiv id",
             paper.primary_category or "-",
         )

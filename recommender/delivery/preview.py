@@ -4,8 +4,9 @@
 them with `sending.digest_email_context` and `make_message("digest", ...)`, the same context
 builder and templates as `sending.send_digest`; nothing is stored. The copy mailed to a staff
 member (`send_preview_to`) carries no link that acts on the subscriber's account: their
-preferences and unsubscribe links are replaced by the site's front page, paper titles link
-straight to the paper, and feedback links name no stored digest item, so they record nothing.
+preferences, unsubscribe and web-version links are replaced by the site's front page, paper
+titles link straight to the paper, and feedback links name no stored digest item, so they
+record nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from digest_site.mailing.messages import make_message
 
 from ..models import Digest, DigestItem
 from ..ranking.scoring import RankingResult
+from . import digest_email
 from .sending import digest_email_context
 
 
@@ -45,9 +47,13 @@ def preview_message(
     digest, items = preview_digest_rows(subscriber, result)
     context = digest_email_context(digest, items, subscriber)
     if safe_links:
-        context["preferences_url"] = context["unsubscribe_url"] = settings.SITE_URL + "/"
-        for item in items:
-            item.open_url = item.paper.url  # straight to the paper, counting no click
+        home = settings.SITE_URL + "/"
+        context["preferences_url"] = context["unsubscribe_url"] = context["web_url"] = home
+        # Each paper's block is rendered inside the context: render it again with its title
+        # linking straight to the paper (no click counted). The overview shares these dicts.
+        for paper, item in zip(context["papers"], items, strict=True):
+            paper["open_url"] = item.paper.url
+            paper["html"], paper["text"] = digest_email.render_paper(paper)
     return make_message("digest", to or subscriber.email, context)
 
 

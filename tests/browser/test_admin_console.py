@@ -15,31 +15,14 @@ from playwright.sync_api import expect
 from accounts.models import InterestProfile, Subscriber
 from recommender.delivery import scheduling
 from recommender.models import DeliveryEvent, Digest, Paper
-from tests.browser.test_browser_flow import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    SCREENSHOTS,
-    outbox_messages,
-)
+from tests.browser.helpers import SCREENSHOTS, outbox_messages
 from tests.helpers import clear_local_cache
 
 pytestmark = pytest.mark.browser
 
-DESKTOP = {"width": 1280, "height": 900}
+DESKTOP = {"width": 1280, "height": 900}  # the issue's width, whatever helpers.DESKTOP says
 PASSWORD = "correct-horse-battery-9"
 TARGET = "Sparse autoencoders find interpretable features in protein language models"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    # As in test_browser_flow: Django's ORM calls are plain synchronous code in these tests.
-    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -87,7 +70,7 @@ def console(live_server, settings, tmp_path, django_user_model):
     return live_server
 
 
-def shoot(page, name: str) -> None:
+def shoot(page, name: str) -> None:  # helpers.shoot adds a phone width the admin does not claim
     """A full-page screenshot at 1280 px; nothing may stick out sideways at that width."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     # Chromium paints a frame only once it has been on screen: bring each one into view first.
@@ -158,7 +141,8 @@ def test_it_curates_previews_suppresses_and_audits_through_the_admin(browser, co
     assert titles[0] == TARGET
     expect(page.locator("#score-breakdown tbody tr").first).to_contain_text("featured")
     frame = page.frame_locator("iframe.console-email-frame")
-    frame.get_by_text(TARGET).wait_for()  # the real email, with the featured paper in it
+    # The real email, with the featured paper's block in it (its title links to the paper).
+    frame.get_by_role("heading", name=TARGET).wait_for()
     shoot(page, "05-preview-featured")
     page.get_by_role("button", name="Send this preview to me").click()
     page.get_by_text("Preview sent to editor@example.org.").wait_for()

@@ -221,7 +221,7 @@ def test_the_preview_renders_the_digest_email_and_sends_it_to_the_staff_member(
     url = f"/admin/accounts/subscriber/{subscriber.pk}/preview/"
 
     page = client.get(url)
-    html = page.context["html"]
+    html = page.context["email_html"]
     assert "Fresh paper with upvotes" in html
     assert "ada@example.org" in html  # the footer of the real template, addressed to them
     assert page.context["parts"][0].final == pytest.approx(

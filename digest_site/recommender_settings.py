@@ -89,6 +89,23 @@ PROFILE_WEIGHTS = {
     "context": env.float("PROFILE_CONTEXT_WEIGHT", default=0.4),
     "context_docs": env.int("PROFILE_CONTEXT_DOCS", default=20),
     "context_expansion": env.float("PROFILE_CONTEXT_EXPANSION_WEIGHT", default=2.0),
+    # Relevance = (1 - w) x calibrated semantic score + w x calibrated lexical score, where the
+    # lexical score is the share of the (idf ** power)-weighted terms of the person's own text
+    # and keywords (phrases x phrase weight, the strongest N kept) that a paper contains, and
+    # each part is calibrated against the profile's scores over the model's reference sample:
+    # 0 at their median, 1 at this quantile (recommender/model/relevance.py, lexical.py).
+    # Chosen on half A of the topic set and the category protocol's May window
+    # (docs/benchmarks.md); 0 turns the lexical part off.
+    "lexical": env.float("PROFILE_LEXICAL_WEIGHT", default=0.2),
+    "lexical_idf_power": env.float("PROFILE_LEXICAL_IDF_POWER", default=1.0),
+    "lexical_phrase_weight": env.float("PROFILE_LEXICAL_PHRASE_WEIGHT", default=1.0),
+    "lexical_max_terms": env.int("PROFILE_LEXICAL_MAX_TERMS", default=64),
+    "reference_quantile": env.float("PROFILE_REFERENCE_QUANTILE", default=0.99),
+    # A paper matches a profile when its calibrated relevance reaches the higher of `floor` and
+    # the relevance of the profile's top `floor_share` of the reference sample; fewer matches
+    # than a digest holds make a shorter digest with a note (ranking/scoring.py).
+    "floor": env.float("PROFILE_RELEVANCE_FLOOR", default=0.5),
+    "floor_share": env.float("PROFILE_RELEVANCE_FLOOR_SHARE", default=0.03),
     # Rocchio feedback: alpha * profile + beta * liked centroid - gamma * disliked centroid.
     "rocchio_alpha": env.float("PROFILE_ROCCHIO_ALPHA", default=1.0),
     "rocchio_beta": env.float("PROFILE_ROCCHIO_BETA", default=1.0),
@@ -112,8 +129,12 @@ RANKING_WEIGHTS = {
     "diversity": env.float("RANKING_DIVERSITY_WEIGHT", default=0.1),
     # Papers at least this similar to one already picked are dropped as near-duplicates.
     "duplicate_similarity": env.float("RANKING_DUPLICATE_SIMILARITY", default=0.9),
-    # Papers less relevant than this are not sent at all (pinned ones excepted).
-    "min_relevance": env.float("RANKING_MIN_RELEVANCE", default=0.1),
+    # When fewer papers than a digest holds reach the profile's floor (PROFILE_RELEVANCE_FLOOR),
+    # up to this many of the nearest others are added, labelled as such; papers below
+    # `min_relevance` (calibrated: 0 is a typical stored paper, 1 one of the profile's top 1%)
+    # are never sent (pinned ones excepted).
+    "near_misses": env.int("RANKING_NEAR_MISSES", default=3),
+    "min_relevance": env.float("RANKING_MIN_RELEVANCE", default=0.25),
     # MMR chooses from each subscriber's this many best candidates (3x a digest: room to swap
     # near-duplicates for the next best, small enough to stay cheap at 100,000 subscribers).
     "mmr_pool": env.int("RANKING_MMR_POOL", default=30),

@@ -136,6 +136,11 @@ CONTEXT_PARAMS = {
 }
 
 
+# Relevance is calibrated per profile against its scores over this many stored papers, spread
+# evenly over the corpus (relevance.py); their TF-IDF rows are kept in the artifact (about 2 MB).
+REFERENCE_PAPERS = 2000
+
+
 class CorpusTooSmall(ValueError):
     """The corpus cannot support a fitted model; callers fall back to trending papers."""
 
@@ -169,6 +174,10 @@ class FittedModel:
     context_vectors: np.ndarray | None = None
     context_direction: np.ndarray | None = None
     context_matrix: np.ndarray | None = None
+    # The reference sample relevance is calibrated on: TF-IDF rows of up to REFERENCE_PAPERS
+    # corpus papers and their positions in corpus_ids (None in artifacts from before it).
+    reference_rows: sparse.csr_matrix | None = None
+    reference_index: np.ndarray | None = None
 
     @property
     def dim(self) -> int:
@@ -281,10 +290,19 @@ def fit_model(
         vocabulary_size=n_features,
     )
     model.category_centroids = category_centroids(dense, [cats for *_r, cats in papers])
+    model.reference_index = reference_sample(len(papers))
+    model.reference_rows = tfidf[model.reference_index]
     model.title_matrix = model.dense([title for _id, title, *_rest in papers]).astype(np.float16)
     if len(papers) >= LARGE_CORPUS:
         fit_context_space(model, texts, tfidf)
     return model
+
+
+def reference_sample(papers: int) -> np.ndarray:
+    """Positions of the reference sample: evenly spread, so it stands for the whole corpus
+    whatever order the papers come in."""
+    count = min(REFERENCE_PAPERS, papers)
+    return np.unique(np.linspace(0, papers - 1, count).astype(np.int64))
 
 
 def fit_context_space(model: FittedModel, texts: Sequence[str], tfidf: sparse.csr_matrix) -> None:

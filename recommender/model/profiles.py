@@ -36,6 +36,7 @@ from django.conf import settings
 from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from . import lexical, relevance
 from .features import FittedModel, l2_normalise, paper_text
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ REQUEST_WORDS = frozenset(
         "researcher study studies work works topic topics field fields area areas interested "
         "interest interests like love want wish need read reading recent latest new newest "
         "anything stuff things related regarding especially particular particularly please "
-        "digest send"
+        "digest send follow keen curious enjoy"
     ).split()
 )
 _WORD = re.compile(r"[^\W\d_][^\W_]*(?:-[^\W_]+)*")
@@ -102,6 +103,12 @@ class Profile:
     # blend; dotted with a paper's scoring row (ranking.CandidateBatch.scoring) it gives
     # (1 - share) x LSA cosine + share x word-context cosine.
     scoring: np.ndarray | None = None
+    # The lexical part (lexical.py): the weights of the person's own terms over stem keys, and
+    # those terms for explanations ("matches your keywords: protein design").
+    lexical: sparse.csr_matrix | None = None
+    own_terms: list[lexical.OwnTerm] = field(default_factory=list)
+    # How the two parts make one relevance, and the floor of a match (relevance.py).
+    calibration: relevance.Calibration | None = None
 
     @property
     def empty(self) -> bool:
@@ -369,9 +376,25 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
     names = [name for name, *_ in parts] + (["feedback"] if feedback_used else [])
     liked_vectors = _dense_docs(model, spec.liked)
     vector = vector if vector is not None and np.any(vector) else None
+    scoring = scoring_vector(model, vector, context_parts, weights)
+    own = None
+    if vector is not None and (text or keywords) and weights["lexical"] > 0:
+        # The text undamped: in the lexical part every word the person wrote counts by its
+        # specificity alone (a common head noun such as "video" included).
+        own = lexical.profile_vector(
+            model,
+            text,
+            keywords,
+            idf_power=weights["lexical_idf_power"],
+            phrase_weight=weights["lexical_phrase_weight"],
+            max_terms=weights["lexical_max_terms"],
+        )
     return Profile(
         vector=vector,
-        scoring=scoring_vector(model, vector, context_parts, weights),
+        scoring=scoring,
+        lexical=own,
+        own_terms=lexical.own_terms(model, text, keywords) if (text or keywords) else [],
+        calibration=relevance.calibrate_profile(model, scoring, own, weights),
         user_terms=user_terms,
         keywords=keywords,
         liked=[(doc.title, v) for doc, v in zip(spec.liked, liked_vectors, strict=True)],

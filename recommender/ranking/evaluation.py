@@ -2,10 +2,15 @@
 
 Dataset file (JSON):
 
-    {"papers":   [{"id": "...", "title": "...", "abstract": "..."}, ...],
+    {"papers":   [{"id": "...", "title": "...", "abstract": "...", "categories": [...]}, ...],
      "profiles": [{"id": "...", "text": "...", "keywords": [...], "categories": [...],
                    "seed_papers": ["<paper id>", ...]}, ...],
      "relevant": {"<profile id>": ["<paper id>", ...]}}
+
+Every field is checked: an unknown field, a field of the wrong type, a duplicate id, or a
+relevance list naming an unknown profile or paper is an error that says where it is. A
+keywords string ("video LLMs, temporal grounding") is split on commas, the way the sign-up
+form reads it, and the profile's row says so.
 
 The model is fitted on the dataset's papers plus any background papers (text only, no labels);
 each profile is built by profiles.build_profile and ranked by ranking.rank_profile, the same
@@ -53,6 +58,15 @@ class ProfileResult:
     ranker: str
     messages: list[str] = field(default_factory=list)
 
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "ndcg_at_10": round(self.ndcg_at_10, 4),
+            "p_at_10": round(self.p_at_10, 4),
+            "recall_at_10": round(self.recall_at_10, 4),
+            "messages": self.messages,
+        }
+
 
 @dataclass
 class Report:
@@ -71,6 +85,8 @@ class Report:
             "ndcg_at_10": round(self.ndcg_at_10, 4),
             "recall_at_10": round(self.recall_at_10, 4),
             "profiles": self.profiles,
+            "skipped": self.skipped,
+            "results": [result.as_dict() for result in self.results],
         }
 
 
@@ -96,6 +112,11 @@ def ndcg_at_k(ranked: Sequence[str], relevant: set[str], k: int = K) -> float:
 # --- Dataset ------------------------------------------------------------------------------------
 
 
+DATASET_FIELDS = {"papers", "profiles", "relevant"}
+PAPER_FIELDS = {"id", "title", "abstract", "categories"}
+PROFILE_FIELDS = {"id", "text", "keywords", "categories", "seed_papers"}
+
+
 def load_dataset(path: Path) -> Dataset:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -105,6 +126,7 @@ def load_dataset(path: Path) -> Dataset:
         raise DatasetError(f"{path} is not valid JSON: {error}") from error
     if not isinstance(data, dict):
         raise DatasetError(f"{path}: expected an object with papers, profiles and relevant")
+    _no_unknown_fields(path, "the dataset", data, DATASET_FIELDS)
     papers, profile_list = data.get("papers"), data.get("profiles")
     relevant = data.get("relevant", {})
     if not isinstance(papers, list) or not papers:
@@ -113,23 +135,104 @@ def load_dataset(path: Path) -> Dataset:
         raise DatasetError(f"{path}: 'profiles' must be a non-empty list")
     if not isinstance(relevant, dict):
         raise DatasetError(f"{path}: 'relevant' must map profile ids to lists of paper ids")
-    seen = set()
+    paper_ids = _check_papers(path, papers)
+    profile_ids = _check_profiles(path, profile_list, paper_ids)
+    return Dataset(
+        papers=papers,
+        profiles=profile_list,
+        relevant=_check_relevant(path, relevant, profile_ids, paper_ids),
+    )
+
+
+def _no_unknown_fields(path: Path, where: str, item: dict, known: set[str]) -> None:
+    unknown = sorted(set(item) - known)
+    if unknown:
+        raise DatasetError(
+            f"{path}: {where}: unknown field{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(map(repr, unknown))} (expected some of {', '.join(sorted(known))})"
+        )
+
+
+def _string_list(path: Path, where: str, value, name: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+        raise DatasetError(f"{path}: {where}: '{name}' must be a list of strings")
+    return [str(v) for v in value]
+
+
+def _check_papers(path: Path, papers: list) -> set[str]:
+    seen: set[str] = set()
     for n, paper in enumerate(papers):
+        where = f"papers[{n}]"
         if not isinstance(paper, dict) or not paper.get("id") or not paper.get("title"):
-            raise DatasetError(f"{path}: papers[{n}] needs at least an id and a title")
+            raise DatasetError(f"{path}: {where} needs at least an id and a title")
+        _no_unknown_fields(path, where, paper, PAPER_FIELDS)
         paper["id"] = str(paper["id"])
         if paper["id"] in seen:
             raise DatasetError(f"{path}: paper id {paper['id']!r} appears twice")
+        if not isinstance(paper.get("abstract") or "", str):
+            raise DatasetError(f"{path}: {where}: 'abstract' must be a string")
+        paper["categories"] = _string_list(path, where, paper.get("categories"), "categories")
         seen.add(paper["id"])
+    return seen
+
+
+def _check_profiles(path: Path, profile_list: list, paper_ids: set[str]) -> set[str]:
+    seen: set[str] = set()
     for n, profile in enumerate(profile_list):
         if not isinstance(profile, dict) or "id" not in profile:
             raise DatasetError(f"{path}: profiles[{n}] needs an id")
         profile["id"] = str(profile["id"])
-    return Dataset(
-        papers=papers,
-        profiles=profile_list,
-        relevant={str(pid): {str(x) for x in ids or []} for pid, ids in relevant.items()},
-    )
+        where = f"profiles[{n}] ({profile['id']!r})"
+        _no_unknown_fields(path, where, profile, PROFILE_FIELDS)
+        if profile["id"] in seen:
+            raise DatasetError(f"{path}: profile id {profile['id']!r} appears twice")
+        seen.add(profile["id"])
+        if not isinstance(profile.get("text") or "", str):
+            raise DatasetError(f"{path}: {where}: 'text' must be a string")
+        keywords = profile.get("keywords")
+        if isinstance(keywords, str):
+            # One string, as a person types it: read it the way the sign-up form does.
+            profile["keywords"] = [k.strip() for k in keywords.split(",") if k.strip()]
+            profile["_notes"] = [
+                f"keywords given as one string: split on commas into "
+                f"{len(profile['keywords'])} keywords."
+            ]
+        else:
+            profile["keywords"] = _string_list(path, where, keywords, "keywords")
+        if isinstance(profile.get("categories"), str):
+            raise DatasetError(
+                f"{path}: {where}: 'categories' must be a list of arXiv categories, not a string"
+            )
+        profile["categories"] = _string_list(path, where, profile.get("categories"), "categories")
+        seeds = profile.get("seed_papers")
+        if isinstance(seeds, str):
+            raise DatasetError(f"{path}: {where}: 'seed_papers' must be a list of paper ids")
+        profile["seed_papers"] = _string_list(path, where, seeds, "seed_papers")
+        for k, seed in enumerate(profile["seed_papers"]):
+            if seed not in paper_ids:
+                raise DatasetError(
+                    f"{path}: {where}: seed_papers[{k}]: no paper has the id {seed!r}"
+                )
+    return seen
+
+
+def _check_relevant(
+    path: Path, relevant: dict, profile_ids: set[str], paper_ids: set[str]
+) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for profile_id, ids in relevant.items():
+        where = f"relevant[{profile_id!r}]"
+        if profile_id not in profile_ids:
+            raise DatasetError(f"{path}: {where}: no profile has the id {profile_id!r}")
+        if not isinstance(ids, list):
+            raise DatasetError(f"{path}: {where} must be a list of paper ids")
+        for n, paper_id in enumerate(ids):
+            if str(paper_id) not in paper_ids:
+                raise DatasetError(f"{path}: {where}[{n}]: no paper has the id {str(paper_id)!r}")
+        out[profile_id] = {str(x) for x in ids}
+    return out
 
 
 def read_background(paths: Iterable[Path]) -> tuple[list[tuple[str, str, str, list]], list[str]]:
@@ -186,9 +289,9 @@ def spec_from_dataset(profile: dict, papers: dict[str, dict]) -> profiles.Profil
             seeds.append(
                 profiles.PaperDoc(paper["id"], paper["title"], paper.get("abstract") or "")
             )
-    messages = [f"Seed papers not found in the dataset (ignored): {', '.join(missing)}."] * bool(
-        missing
-    )
+    messages = list(profile.get("_notes") or [])
+    if missing:
+        messages.append(f"Seed papers not found in the dataset (ignored): {', '.join(missing)}.")
     return profiles.ProfileSpec(
         text=str(profile.get("text") or ""),
         keywords=[str(k) for k in profile.get("keywords") or []],

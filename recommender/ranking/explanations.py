@@ -64,12 +64,38 @@ def matching_terms(
     return terms
 
 
+def own_matches(profile: profiles.Profile, batch: CandidateBatch, index: int) -> list[str]:
+    """The person's own keywords and words found in a paper: keywords first (a keyword matches
+    when the paper has all its words, in any form), then the text's phrases, then its words,
+    the most specific first; words inside a matched phrase are not repeated."""
+    paper = batch.papers[index]
+    text = f"{paper.title} {paper.abstract}".lower()
+    # A keyword the model does not know (too rare when it was fitted) still matches verbatim.
+    literal = [k for k in profile.keywords if k.lower() in text]
+    if not profile.own_terms or batch.lexical_rows is None:
+        return literal
+    present = set(batch.lexical_rows[index].indices.tolist())
+    found = [term for term in profile.own_terms if term.keys <= present]
+    keywords = [term.label for term in found if term.keyword]
+    keywords += [k for k in literal if k not in keywords]
+    phrases = [term.label for term in found if not term.keyword and " " in term.label]
+    covered = {word for label in keywords + phrases for word in label.lower().split()}
+    words = [
+        term.label
+        for term in found
+        if not term.keyword and " " not in term.label and term.label not in covered
+    ]
+    return keywords + phrases + words
+
+
 def explain(
     model: FittedModel | None,
     profile: profiles.Profile | None,
     batch: CandidateBatch,
     index: int,
 ) -> str:
+    """Why a paper was picked: the person's own keywords and words first, then related terms,
+    then the liked or seed paper it resembles."""
     paper = batch.papers[index]
     parts = []
     if paper.curation == Paper.Curation.PINNED:
@@ -77,18 +103,25 @@ def explain(
     elif paper.curation == Paper.Curation.FEATURED:
         parts.append("featured by the editors")
     if model is not None and profile is not None and not profile.empty:
-        text = f"{paper.title} {paper.abstract}".lower()
-        own = [k for k in profile.keywords if k.lower() in text]
-        terms = own + [
-            t
-            for t in matching_terms(model, profile, batch.sparse[index])
-            if not any(t in k.lower() for k in own)
-        ]
+        own = own_matches(profile, batch, index)
+        keywords = [label for label in own if label in profile.keywords]
+        words = [label for label in own if label not in profile.keywords]
+        if keywords:
+            parts.append("matches your keywords: " + ", ".join(keywords[:3]))
+        if words and len(keywords) < 3:
+            parts.append("matches your words: " + ", ".join(words[: 3 - len(keywords)]))
+        if len(own) < 3:
+            said = {word for label in own for word in label.lower().split()}
+            related = [
+                t
+                for t in matching_terms(model, profile, batch.sparse[index])
+                if not set(t.split()) <= said
+            ]
+            if related:
+                parts.append("related: " + ", ".join(related[: 3 - len(own)]))
         similar = _most_similar(profile, batch.dense[index])
         if similar:
             parts.append(similar)
-        if terms:
-            parts.append("matches: " + ", ".join(terms[:3]))
     signals = _signals(paper)
     if signals and (len(parts) < 2 or profile is None or profile.empty):
         parts.append("trending: " + signals)

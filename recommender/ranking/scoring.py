@@ -2,16 +2,21 @@
 
 score = relevance * w_relevance + trending * w_trending + featured * w_featured, where
 
-* relevance is the cosine between the profile (profiles.py) and the paper in the model's LSA
-  space, blended with their cosine in its word-context space (`PROFILE_CONTEXT_WEIGHT`);
+* relevance is the profile's calibrated semantic score (the cosine between the profile,
+  model/profiles.py, and the paper in the model's LSA space, blended with their cosine in its
+  word-context space) plus its calibrated lexical score (how much of the person's own words
+  the paper contains, model/lexical.py), on one scale per profile (model/relevance.py);
 * trending is log(1 + upvotes + w_comments * comments) scaled to [0, 1] and halved every
   `recency_half_life_days` days since the paper was first listed;
 * featured papers get a fixed boost, pinned ones go first, hidden ones are never shown.
 
 Papers the subscriber already received, or already knows (their seeds and the papers they gave
-feedback on), are left out; papers below `min_relevance` are not sent. The picks are then chosen
-greedily with maximal marginal relevance (each candidate's score minus `diversity` times its
-similarity to the closest paper already picked), and near-duplicates of a pick are dropped.
+feedback on), are left out. The picks are the papers that match the profile (relevance at or
+above its calibrated floor), chosen greedily with maximal marginal relevance (each candidate's
+score minus `diversity` times its similarity to the closest paper already picked), with
+near-duplicates of a pick dropped. When fewer than a digest's worth match, the digest is
+shorter and says so ("Only 3 papers matched ..."), and up to `near_misses` of the nearest
+others follow, labelled as such; nothing below `min_relevance` is ever sent.
 
 Every weight is a named setting (settings.RANKING_WEIGHTS). With no fitted model, or a profile
 with nothing usable in it, the digest falls back to trending papers and says so (ranker
@@ -25,8 +30,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
+from scipy import sparse
 
-from ..model import profiles
+from ..model import profiles, relevance
 from ..model.features import FittedModel
 from ..models import Paper
 from .candidates import CandidateBatch
@@ -40,6 +46,8 @@ class RankedPaper:
     paper: Paper
     score: float
     reason: str
+    # False for a nearest other paper shown below the profile's floor (labelled in `reason`).
+    matched: bool = True
 
 
 @dataclass
@@ -150,6 +158,32 @@ def ranker_label(model: FittedModel) -> str:
     return model.version[:64] or "tfidf-lsa"
 
 
+def calibration_of(profile: profiles.Profile) -> relevance.Calibration:
+    # Profiles cached by a build before calibration existed: relevance is the semantic blend.
+    calibration = getattr(profile, "calibration", None)
+    return calibration or relevance.Calibration.identity(settings.PROFILE_WEIGHTS["floor"])
+
+
+def relevance_many(built: Sequence[profiles.Profile], batch: CandidateBatch) -> np.ndarray:
+    """(profiles x papers) relevance: one dense product for the semantic part, one sparse
+    product for the lexical part (each profile has at most PROFILE_LEXICAL_MAX_TERMS terms),
+    put on one scale per profile (model/relevance.combine)."""
+    semantic = np.stack([p.scoring for p in built]) @ batch.scoring.T
+    lexical_part = None
+    own = [getattr(p, "lexical", None) for p in built]
+    if batch.lexical_columns is not None and any(row is not None for row in own):
+        size = batch.lexical_columns.shape[0]
+        empty = sparse.csr_matrix((1, size), dtype=np.float32)
+        stacked = sparse.vstack([row if row is not None else empty for row in own], format="csr")
+        lexical_part = stacked @ batch.lexical_columns
+    return relevance.combine(semantic, lexical_part, [calibration_of(p) for p in built])
+
+
+def relevance_of(profile: profiles.Profile, batch: CandidateBatch) -> np.ndarray:
+    """One profile's relevance to every paper of the batch."""
+    return relevance_many([profile], batch)[0]
+
+
 def rank_profile(
     model: FittedModel,
     profile: profiles.Profile,
@@ -165,31 +199,86 @@ def rank_profile(
     if profile.empty:
         return rank_trending(batch, limit=limit, messages=[*profile.messages, EMPTY_PROFILE])
     if relevance is None:
-        relevance = batch.scoring @ profile.scoring
+        relevance = relevance_of(profile, batch)
     scores = weights["relevance"] * relevance + batch.prior
-    eligible = eligible_for(profile, batch, relevance, allowed, weights)
-    picks = select_batch(scores, eligible, batch.pinned, batch.dense, limit=limit, weights=weights)[
-        0
-    ]
-    return ranked_result(model, profile, batch, scores, picks)
+    picks = select_with_floor(
+        scores[None, :],
+        relevance[None, :],
+        np.array([calibration_of(profile).floor], np.float32),
+        open_to(profile, batch, allowed)[None, :],
+        batch,
+        limit=limit,
+        weights=weights,
+    )[0]
+    return ranked_result(model, profile, batch, scores, picks, relevance)
 
 
-def eligible_for(
-    profile: profiles.Profile,
-    batch: CandidateBatch,
-    relevance: np.ndarray,
-    allowed: np.ndarray | None,
-    weights: dict,
+def open_to(
+    profile: profiles.Profile, batch: CandidateBatch, allowed: np.ndarray | None
 ) -> np.ndarray:
-    """Candidates this subscriber may get: not hidden, not known to them, in their window and
-    relevant enough (pinned papers need no relevance)."""
-    relevant_enough = (relevance >= weights["min_relevance"]) | batch.pinned
-    eligible = relevant_enough & ~batch.hidden
+    """Candidates this subscriber may get at all: not hidden, not known to them, in their
+    window."""
+    eligible = ~batch.hidden
     if profile.known_keys:
         eligible &= np.array([k not in profile.known_keys for k in batch.keys], bool)
     if allowed is not None:
         eligible &= allowed
     return eligible
+
+
+def select_with_floor(
+    scores: np.ndarray,
+    relevance: np.ndarray,
+    floors: np.ndarray,
+    open_mask: np.ndarray,
+    batch: CandidateBatch,
+    *,
+    limit: int,
+    weights: dict,
+) -> np.ndarray:
+    """The picks of many subscribers: first the papers at or above each one's floor (pinned
+    ones need no relevance), then, in rows with room left, up to `near_misses` of the nearest
+    others at or above `min_relevance` (ranked_result labels them)."""
+    matched = open_mask & ((relevance >= floors[:, None]) | batch.pinned)
+    picks = select_batch(scores, matched, batch.pinned, batch.dense, limit=limit, weights=weights)
+    near = min(int(weights["near_misses"]), limit)
+    if near <= 0 or scores.shape[1] == 0:
+        return picks
+    count = (picks >= 0).sum(axis=1)
+    short = np.flatnonzero(count < limit)
+    if len(short) == 0:
+        return picks
+    others = open_mask[short] & ~matched[short] & (relevance[short] >= weights["min_relevance"])
+    extra = select_batch(
+        scores[short], others, batch.pinned, batch.dense, limit=near, weights=weights
+    )
+    for step in range(near):
+        target = count[short] + step
+        ok = (extra[:, step] >= 0) & (target < limit)
+        picks[short[ok], target[ok]] = extra[ok, step]
+    return picks
+
+
+def profile_label(profile: profiles.Profile) -> str:
+    """How a digest's note names the interest: the person's keywords, else their own words."""
+    if profile.keywords:
+        shown = ", ".join(profile.keywords[:3])
+        return shown + (", ..." if len(profile.keywords) > 3 else "")
+    words = " ".join(term.label for term in profile.own_terms if " " not in term.label)
+    return words[:60] or "your interests"
+
+
+def thin_note(profile: profiles.Profile, matched: int, others: int) -> str:
+    """The digest's line when fewer papers than it holds match the profile."""
+    label = f"“{profile_label(profile)}”"
+    if matched == 0:
+        start = f"No paper matched {label} closely this time"
+    else:
+        start = f"Only {matched} paper{'s' if matched != 1 else ''} matched {label} this time"
+    if others:
+        rest = "the nearest other is" if others == 1 else f"the {others} nearest others are"
+        return f"{start}; {rest} shown below, labelled as such."
+    return f"{start}."
 
 
 def ranked_result(
@@ -198,13 +287,21 @@ def ranked_result(
     batch: CandidateBatch,
     scores: np.ndarray,
     picks: np.ndarray,
+    relevance: np.ndarray,
 ) -> RankingResult:
-    ranked = [
-        RankedPaper(batch.papers[i], float(scores[i]), explain(model, profile, batch, i))
-        for i in picks
-        if i >= 0
-    ]
-    return RankingResult(ranked, ranker_label(model), list(profile.messages))
+    floor = calibration_of(profile).floor
+    ranked = []
+    for i in picks[picks >= 0]:
+        matched = bool(relevance[i] >= floor or batch.pinned[i])
+        reason = explain(model, profile, batch, i)
+        if not matched:
+            reason = f"nearest other paper (not a close match); {reason}"
+        ranked.append(RankedPaper(batch.papers[i], float(scores[i]), reason, matched))
+    messages = list(profile.messages)
+    matched_count = sum(pick.matched for pick in ranked)
+    if ranked and matched_count < len(picks):
+        messages.append(thin_note(profile, matched_count, len(ranked) - matched_count))
+    return RankingResult(ranked, ranker_label(model), messages)
 
 
 def rank_trending(

@@ -121,7 +121,7 @@ def profiles_for(model: FittedModel, interests: Sequence) -> list[Profile | None
 
 # Bumped whenever build_profile turns the same inputs into a different vector, so a deploy
 # does not keep serving profiles built by the old code until the next refit.
-PROFILE_BUILD = 3
+PROFILE_BUILD = 4
 
 
 def _built_by() -> str:

@@ -20,10 +20,12 @@ from .scoring import (
     NO_MODEL,
     RankedPaper,
     RankingResult,
-    eligible_for,
+    calibration_of,
+    open_to,
     rank_trending,
     ranked_result,
-    select_batch,
+    relevance_many,
+    select_with_floor,
 )
 
 
@@ -62,20 +64,17 @@ def rank_many(
         # The chunk's one matrix product, then one vectorised selection for all its rows. Both
         # are small: one BLAS thread is faster than several fighting the other workers' cores.
         limiter = threadpool_limits(limits=1, user_api="blas")
-        relevance = np.stack([built[i].scoring for i in usable]) @ batch.scoring.T
+        chosen = [built[i] for i in usable]
+        relevance = relevance_many(chosen, batch)
         scores = weights["relevance"] * relevance + batch.prior
-        eligible = (
-            np.stack(
-                [
-                    eligible_for(built[i], batch, relevance[row], allowed[i], weights)
-                    for row, i in enumerate(usable)
-                ]
-            )
+        open_mask = (
+            np.stack([open_to(built[i], batch, allowed[i]) for i in usable])
             if len(batch.papers)
             else np.zeros((len(usable), 0), bool)
         )
-        picks = select_batch(
-            scores, eligible, batch.pinned, batch.dense, limit=limit, weights=weights
+        floors = np.array([calibration_of(p).floor for p in chosen], np.float32)
+        picks = select_with_floor(
+            scores, relevance, floors, open_mask, batch, limit=limit, weights=weights
         )
         limiter.restore_original_limits()
     rows = {i: row for row, i in enumerate(usable)}
@@ -86,7 +85,9 @@ def rank_many(
             results.append(rank_trending(batch, limit=limit, messages=messages, allowed=mask))
         else:
             row = rows[i]
-            results.append(ranked_result(model, profile, batch, scores[row], picks[row]))
+            results.append(
+                ranked_result(model, profile, batch, scores[row], picks[row], relevance[row])
+            )
     return results
 
 

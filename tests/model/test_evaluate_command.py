@@ -23,23 +23,101 @@ def test_it_computes_precision_ndcg_and_recall_at_10():
     assert evaluation.ndcg_at_k(["x"], relevant) == 0.0
 
 
-def test_it_prints_one_json_object_with_the_averaged_metrics(capsys):
+def test_it_prints_one_json_object_with_the_averaged_metrics_and_every_profile(capsys):
     call_command("evaluate", "--dataset", str(DATASET), "--background", str(BACKGROUND), "--json")
     result = json.loads(capsys.readouterr().out)
-    assert set(result) == {"p_at_10", "ndcg_at_10", "recall_at_10", "profiles"}
+    assert set(result) == {
+        "p_at_10",
+        "ndcg_at_10",
+        "recall_at_10",
+        "profiles",
+        "skipped",
+        "results",
+    }
     assert result["profiles"] == 9  # the profile without relevant papers is skipped
+    assert result["skipped"] == ["no-labels"]
     # Far better than chance: about a fifth of the dataset is relevant to each profile.
     assert result["ndcg_at_10"] > 0.4
     assert 0 < result["recall_at_10"] <= 1
+    rows = {row["id"]: row for row in result["results"]}
+    assert len(rows) == 9
+    assert "robotics-keywords" in rows
+    assert set(rows["robotics-keywords"]) >= {"ndcg_at_10", "p_at_10", "recall_at_10"}
+    # The averages are the averages of the rows.
+    mean = sum(row["ndcg_at_10"] for row in rows.values()) / 9
+    assert abs(mean - result["ndcg_at_10"]) < 1e-3
 
 
-def test_it_prints_a_table_with_notes_for_bad_seeds(capsys):
+def test_it_prints_a_table_of_every_profile(capsys):
     call_command("evaluate", "--dataset", str(DATASET))
     out = capsys.readouterr().out
     assert "168 dataset papers, 10 profiles, 0 background papers" in out
-    assert "Seed papers not found in the dataset (ignored): 9999.99999." in out
     assert "skipped (no relevant papers listed): no-labels" in out
+    assert "  robotics-keywords " in out
     assert "9 profiles: P@10 " in out
+
+
+def _dataset_with(tmp_path, change) -> Path:
+    data = json.loads(DATASET.read_text())
+    change(data)
+    path = tmp_path / "dataset.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_it_splits_a_keywords_string_on_commas_and_says_so(tmp_path, capsys):
+    def as_string(data):
+        profile = next(p for p in data["profiles"] if p["id"] == "robotics-keywords")
+        profile["keywords"] = "robot manipulation, legged locomotion"
+
+    call_command("evaluate", "--dataset", str(_dataset_with(tmp_path, as_string)))
+    out = capsys.readouterr().out
+    line = next(row for row in out.splitlines() if "robotics-keywords" in row)
+    assert "keywords given as one string: split on commas into 2 keywords." in line
+    # Read as two keywords, not as a list of characters: the same figures as the list form.
+    call_command("evaluate", "--dataset", str(DATASET))
+    listed = next(row for row in capsys.readouterr().out.splitlines() if "robotics-keywords" in row)
+    assert line.split("[")[0] == listed.split("[")[0]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda d: d["profiles"][0].update(name="graphics"),
+            r"profiles\[0\] \('cs.GR-text'\): unknown field 'name'",
+        ),
+        (lambda d: d.update(labels={}), r"the dataset: unknown field 'labels'"),
+        (lambda d: d["papers"][2].update(summary="x"), r"papers\[2\]: unknown field 'summary'"),
+        (
+            lambda d: d["relevant"].update({"nobody": []}),
+            r"relevant\['nobody'\]: no profile has the id 'nobody'",
+        ),
+        (
+            lambda d: d["relevant"]["robotics-keywords"].append("9999.99999"),
+            r"relevant\['robotics-keywords'\]\[\d+\]: no paper has the id '9999.99999'",
+        ),
+        (
+            lambda d: d["profiles"][1].update(seed_papers=["9999.99999"]),
+            r"profiles\[1\] \('cs.GR-seeds'\): seed_papers\[0\]: no paper has the id",
+        ),
+        (
+            lambda d: d["profiles"][0].update(categories="cs.GR"),
+            r"profiles\[0\] \('cs.GR-text'\): 'categories' must be a list",
+        ),
+        (
+            lambda d: d["profiles"][0].update(keywords=[["nested"]]),
+            r"profiles\[0\] \('cs.GR-text'\): 'keywords' must be a list of strings",
+        ),
+        (
+            lambda d: d["profiles"].append(dict(d["profiles"][0])),
+            r"profile id 'cs.GR-text' appears twice",
+        ),
+    ],
+)
+def test_it_refuses_a_dataset_with_unknown_fields_or_ids_and_says_where(tmp_path, change, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("evaluate", "--dataset", str(_dataset_with(tmp_path, change)))
 
 
 def test_it_falls_back_to_trending_for_an_empty_dataset_profile(tmp_path, capsys):

@@ -28,7 +28,7 @@ def test_it_runs_the_whole_job_and_writes_a_digest_to_the_outbox(tmp_path):
     assert "tfidf-lsa-svd128" in version
     assert f"ranked by: {version}" in result.stdout
     assert "trending fallback" not in result.stdout
-    assert "[matches: " in result.stdout
+    assert "[matches your keywords: " in result.stdout
     models = tmp_path / "var" / "models"
     assert (models / f"model-{version}.joblib").exists()
     assert (models / "current").read_text().strip() == version

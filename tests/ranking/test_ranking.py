@@ -149,7 +149,7 @@ def test_it_explains_picks_with_matching_words(installed_model, make_subscriber,
     subscriber = _robotics_reader(make_subscriber, keywords=["legged"])
     ranked = subscribers.rank_papers(subscriber.profile, Paper.objects.all(), limit=10)
     reasons = {pick.paper.title: pick.reason for pick in ranked}
-    assert reasons[ROBOT_TEXTS[1][0]].startswith("matches: legged")
+    assert reasons[ROBOT_TEXTS[1][0]].startswith("matches your keywords: legged")
     assert "robot" in reasons[ROBOT_TEXTS[0][0]]
 
 
@@ -164,9 +164,11 @@ def test_it_explains_picks_similar_to_a_liked_paper(
     FeedbackEvent.objects.create(subscriber=subscriber, paper=liked, kind="up")
     ranked = subscribers.rank_papers(subscriber.profile, Paper.objects.all(), limit=10)
     reasons = {pick.paper.title: pick.reason for pick in ranked}
-    assert reasons[ROBOT_TEXTS[1][0]].startswith(
-        "similar to a paper you liked: “Quadruped robot locomotion on rough terrain”"
-    )
+    # The reader's own words come first, the liked paper last.
+    own, *_middle, similar = reasons[ROBOT_TEXTS[1][0]].split("; ")
+    assert own.startswith("matches your words: ")
+    assert "robot" in own
+    assert similar == "similar to a paper you liked: “Quadruped robot locomotion on rough terrain”"
 
 
 def test_it_falls_back_to_trending_without_a_model(make_subscriber, make_paper):

@@ -1,0 +1,229 @@
+"""Lexical relevance: the words and phrases a person typed, matched as they are.
+
+The semantic part of relevance (LSA and word-context, profiles.py) matches meaning, which is
+what lets "robotics" reach a grasping paper, but it also lets a specific interest drift to
+whatever its words usually come with: "multimodal models that watch videos, answering
+questions" drifted to question-answering papers without video. This part keeps what the person
+wrote:
+
+* the profile's own terms (the words and two-word phrases of its text and of each keyword, as
+  the model's analyzer reads them: stop words out, plurals folded) are weighted by how specific
+  they are (idf ** `idf_power`); a phrase counts `phrase_weight` times a single word, since a
+  paper that says "temporal grounding" is about it more surely than one that says both words
+  apart; keywords are never damped (they were chosen one by one); in a sentence every content
+  word counts by its specificity alone, so a common but topical head noun ("video") is not
+  turned down the way the semantic part turns down filler;
+* words are matched through a light stemmer on top of the plural folding ("localizing",
+  "localization", "localized" meet), applied to the model's vocabulary once per loaded model, so
+  neither the artifact nor the papers' rows change;
+* a paper's lexical score is its TF-IDF row (folded to stems) dotted with the profile's unit
+  term vector, pruned to its `max_terms` strongest terms: one sparse product per chunk.
+
+How the two parts are put on one scale is in `calibrate` (profiles.py applies it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from .features import FittedModel
+
+# Suffixes stripped by `stem`, longest first; a stem keeps at least MIN_STEM letters. Only word
+# endings that change the form, not the topic, of a technical word ("segmentation" and
+# "segmenting" meet at "segment"; "generative" and "generation" at "gener").
+_SUFFIXES = tuple(
+    sorted(
+        (
+            "izations ization isations isation izing ising ized ised izes ises ize ise "
+            "ations ation ational ating ated ates ate ative atives "
+            "ements ement ments ment "
+            "ings ing edly ed "
+            "ities ity ical ically ic "
+            "ers er ors or "
+            "ness ly"
+        ).split(),
+        key=len,
+        reverse=True,
+    )
+)
+MIN_STEM = 4
+_WORD = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+
+
+def stem(word: str) -> str:
+    """A light stem of one already plural-folded, lower-case word."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= MIN_STEM:
+            return word[: -len(suffix)]
+    return word
+
+
+# Plural endings features.fold_plural leaves alone because most words ending so are singular
+# ("analysis", "status", "bias"); here a word ending so is folded when the model's vocabulary
+# also holds it without the "s" ("videos" -> "video", "days" -> "day").
+_UNFOLDED_PLURAL = ("os", "us", "is", "as", "ys")
+
+
+def stem_term(term: str, words: frozenset[str] | set[str] = frozenset()) -> str:
+    """The stem key of a term (one word or a space-separated phrase); `words` are the
+    vocabulary's single words, for the plurals the tokenizer does not fold."""
+    out = []
+    for word in term.split(" "):
+        if word.endswith(_UNFOLDED_PLURAL) and len(word) > 3 and word[:-1] in words:
+            word = word[:-1]
+        out.append(stem(word))
+    return " ".join(out)
+
+
+@dataclass
+class LexicalSpace:
+    """The model's vocabulary folded to stem keys, built once per loaded model."""
+
+    folding: sparse.csr_matrix  # vocabulary x keys, one 1 per row
+    keys: dict[str, int]
+    words: frozenset[str]  # the vocabulary's single words
+    # Per key: the lowest idf of its vocabulary terms, i.e. that of its commonest form: a stem
+    # is as common as all its forms together, so its rarest form's idf would overrate it.
+    idf: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return len(self.keys)
+
+    def key(self, term: str) -> int | None:
+        """The key of a term as the analyzer yields it (None when no form of it is known)."""
+        return self.keys.get(stem_term(term, self.words))
+
+
+def space(model: FittedModel) -> LexicalSpace:
+    cached = getattr(model, "_lexical_space", None)
+    if cached is None:
+        names = model.feature_names()
+        words = frozenset(str(name) for name in names if " " not in name)
+        keys: dict[str, int] = {}
+        columns = np.fromiter(
+            (keys.setdefault(stem_term(str(name), words), len(keys)) for name in names),
+            dtype=np.int64,
+            count=len(names),
+        )
+        rows = np.arange(len(names))
+        folding = sparse.csr_matrix(
+            (np.ones(len(names), np.float32), (rows, columns)), shape=(len(names), len(keys))
+        )
+        idf = np.full(len(keys), np.inf, np.float32)
+        np.minimum.at(idf, columns, model.vectorizer.idf_.astype(np.float32))
+        cached = LexicalSpace(folding=folding, keys=keys, words=words, idf=idf)
+        model._lexical_space = cached
+    return cached
+
+
+def paper_rows(model: FittedModel, rows: sparse.spmatrix) -> sparse.csr_matrix:
+    """Which stem keys each paper contains (1 or 0), from its TF-IDF rows.
+
+    Presence, not TF-IDF weight: a profile's lexical score is then the share of the weight of
+    its own terms that the paper contains (a coverage in [0, 1]). On the topic set this beat
+    the TF-IDF-weighted dot product once fused with the semantic part (docs/benchmarks.md).
+    """
+    folded = (sparse.csr_matrix(rows) @ space(model).folding).tocsr()
+    folded.data[:] = 1.0
+    return folded
+
+
+def reference_rows(model: FittedModel) -> sparse.csr_matrix | None:
+    """The model's reference sample folded to stem keys (None for artifacts without one)."""
+    cached = getattr(model, "_lexical_reference", None)
+    if cached is None:
+        rows = getattr(model, "reference_rows", None)
+        if rows is None:
+            return None
+        cached = paper_rows(model, rows)
+        model._lexical_reference = cached
+    return cached
+
+
+@dataclass(frozen=True)
+class OwnTerm:
+    """One thing the person typed, for explanations: a keyword, or a word or phrase of their
+    text, with the stem keys a paper must contain to match it."""
+
+    label: str
+    keys: frozenset[int]
+    keyword: bool
+    # How specific it is (the highest idf of its keys): explanations name the most specific
+    # of the person's words first.
+    specificity: float = 0.0
+
+
+def own_terms(model: FittedModel, text: str, keywords: Sequence[str]) -> list[OwnTerm]:
+    """The person's keywords (each matched when a paper contains all its words) and the words and
+    phrases of their text that the model knows, keywords first."""
+    lexical = space(model)
+    analyzer = model.vectorizer.build_analyzer()
+    out: list[OwnTerm] = []
+    for keyword in keywords:
+        words = [term for term in analyzer(keyword) if " " not in term]
+        keys = {lexical.key(word) for word in words}
+        if words and None not in keys:
+            specificity = float(max(lexical.idf[list(keys)]))
+            out.append(OwnTerm(keyword, frozenset(keys), True, specificity))
+    seen: set[str] = set()
+    from_text = []
+    for term in analyzer(text) if text else []:
+        key = lexical.key(term)
+        if key is not None and term not in seen:
+            seen.add(term)
+            from_text.append(OwnTerm(term, frozenset({key}), False, float(lexical.idf[key])))
+    return out + sorted(from_text, key=lambda term: -term.specificity)
+
+
+def profile_terms(model: FittedModel, text: str, keywords: Sequence[str]) -> list[str]:
+    """The words and two-word phrases of a profile's text and keywords as the model's analyzer
+    reads them (each keyword on its own, so a phrase never spans two keywords)."""
+    analyzer = model.vectorizer.build_analyzer()
+    terms = list(analyzer(text)) if text else []
+    for keyword in keywords:
+        terms += analyzer(keyword)
+    return terms
+
+
+def profile_vector(
+    model: FittedModel,
+    text: str,
+    keywords: Sequence[str],
+    *,
+    idf_power: float,
+    phrase_weight: float,
+    max_terms: int,
+) -> sparse.csr_matrix | None:
+    """The profile's term weights over stem keys, summing to 1 (None when no term is known).
+
+    A term weighs idf ** idf_power (times phrase_weight for a two-word phrase); only the
+    `max_terms` strongest are kept, so a chunk's sparse product stays small.
+    """
+    lexical = space(model)
+    weights: dict[int, float] = {}
+    for term in profile_terms(model, text, keywords):
+        key = lexical.key(term)
+        if key is None:
+            continue
+        weight = float(lexical.idf[key]) ** idf_power
+        if " " in term:
+            weight *= phrase_weight
+        weights[key] = max(weights.get(key, 0.0), weight)
+    if not weights:
+        return None
+    keys = np.fromiter(weights, dtype=np.int64)
+    values = np.fromiter(weights.values(), dtype=np.float32)
+    if len(keys) > max_terms:
+        strongest = np.argsort(-values, kind="stable")[:max_terms]
+        keys, values = keys[strongest], values[strongest]
+    order = np.argsort(keys)
+    values = values[order] / values.sum()
+    return sparse.csr_matrix(
+        (values, keys[order], np.array([0, len(keys)])), shape=(1, lexical.size)
+    )

@@ -1,0 +1,135 @@
+"""Relevance: the semantic and the lexical part on one scale, and the floor of a match.
+
+A profile has two scores for a paper: the semantic one (the blend of LSA and word-context
+cosines, profiles.scoring_vector) and the lexical one (lexical.py: how much of the weight of the
+person's own words the paper contains). Their raw values are not comparable across parts or
+across profiles: a broad profile's cosines run high, a sentence's lexical coverage runs low. So
+each is calibrated against the profile's own scores over a fixed sample of stored papers (the
+model's reference rows, `features.REFERENCE_PAPERS` of them spread over the corpus):
+
+    calibrated = (raw - median over the sample) / (its `reference_quantile` - that median)
+
+so 0 is a typical stored paper and 1 is a paper as close as the profile's top 1% of them, for
+each part. Relevance is `(1 - lexical) x semantic + lexical x lexical part` (PROFILE_LEXICAL_*),
+so neither part can bury the other, and it stays a per-profile affine map of two dot products:
+ranking computes it for a chunk as one dense product, one sparse product and three vectors
+(`Calibration.semantic`, `.lexical`, `.offset`).
+
+The floor: a paper matches a profile when its relevance reaches the profile's floor, the
+higher of `floor` (in calibrated units) and the relevance of the profile's top `floor_share`
+of the reference sample, so a profile matches about as many papers as its own score
+distribution says are close, and never ones merely above the median.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from . import lexical
+from .features import FittedModel, reference_sample
+
+# The smallest spread accepted as a calibration scale: a profile whose words never occur in the
+# sample (lexical spread 0) must not have its rare matches blown up without bound.
+MIN_SPREAD = 1e-3
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """relevance = semantic x (semantic dot) + lexical x (lexical dot) + offset."""
+
+    semantic: float
+    lexical: float
+    offset: float
+    floor: float
+
+    @classmethod
+    def identity(cls, floor: float) -> Calibration:
+        """Relevance is the semantic dot itself (no reference sample to calibrate against)."""
+        return cls(semantic=1.0, lexical=0.0, offset=0.0, floor=floor)
+
+
+def _centre_and_spread(scores: np.ndarray, quantile: float) -> tuple[float, float]:
+    centre = float(np.median(scores))
+    return centre, max(float(np.quantile(scores, quantile)) - centre, MIN_SPREAD)
+
+
+def calibrate(
+    semantic_reference: np.ndarray | None,
+    lexical_reference: np.ndarray | None,
+    *,
+    weights: dict,
+) -> Calibration:
+    """The calibration of one profile from its raw scores over the reference sample.
+
+    `lexical_reference` is None for a profile without words of its own (seeds, categories,
+    feedback only): relevance is then its calibrated semantic score alone.
+    """
+    if semantic_reference is None or len(semantic_reference) == 0:
+        return Calibration.identity(weights["floor"])
+    quantile = weights["reference_quantile"]
+    share = min(max(weights["lexical"], 0.0), 1.0) if lexical_reference is not None else 0.0
+    s_centre, s_spread = _centre_and_spread(semantic_reference, quantile)
+    a = (1 - share) / s_spread
+    offset = -a * s_centre
+    b = 0.0
+    if share > 0:
+        l_centre, l_spread = _centre_and_spread(lexical_reference, quantile)
+        b = share / l_spread
+        offset -= b * l_centre
+    reference = a * semantic_reference + offset
+    if share > 0:
+        reference = reference + b * lexical_reference
+    top = float(np.quantile(reference, 1 - weights["floor_share"]))
+    return Calibration(semantic=a, lexical=b, offset=offset, floor=max(weights["floor"], top))
+
+
+def combine(
+    semantic: np.ndarray,
+    lexical: np.ndarray | sparse.spmatrix | None,
+    calibrations: list[Calibration],
+) -> np.ndarray:
+    """Relevance of a chunk: (profiles x papers) raw scores of both parts -> calibrated sum."""
+    a = np.array([c.semantic for c in calibrations], np.float32)[:, None]
+    c = np.array([c.offset for c in calibrations], np.float32)[:, None]
+    relevance = a * semantic + c
+    if lexical is not None:
+        b = np.array([c.lexical for c in calibrations], np.float32)[:, None]
+        lexical = lexical.toarray() if sparse.issparse(lexical) else lexical
+        relevance += b * lexical
+    return relevance.astype(np.float32, copy=False)
+
+
+def calibrate_profile(
+    model: FittedModel,
+    scoring: np.ndarray | None,
+    own: sparse.csr_matrix | None,
+    weights: dict,
+) -> Calibration | None:
+    """A built profile's calibration against its scores over the model's reference sample
+    (`scoring`: its semantic scoring vector; `own`: its lexical term weights, if any)."""
+    if scoring is None:
+        return None
+    lexical_rows = lexical.reference_rows(model) if own is not None else None
+    lexical_scores = None
+    if lexical_rows is not None:
+        lexical_scores = np.asarray((lexical_rows @ own.T).todense()).ravel()
+    return calibrate(reference_scoring(model) @ scoring, lexical_scores, weights=weights)
+
+
+def reference_scoring(model: FittedModel) -> np.ndarray:
+    """The reference sample's scoring rows (LSA, then word-context), once per loaded model.
+    Artifacts from before the sample was kept use the same spread of their corpus rows."""
+    width = model.dim + (model.context_vectors.shape[1] if model.has_context else 0)
+    cached = getattr(model, "_reference_scoring", None)
+    if cached is None or cached.shape[1] != width:  # (a copy of a model with another space)
+        index = getattr(model, "reference_index", None)
+        if index is None:
+            index = reference_sample(len(model.corpus_ids))
+        cached = model.corpus_matrix[index].astype(np.float32)
+        if model.has_context:
+            cached = np.hstack([cached, model.context_matrix[index].astype(np.float32)])
+        model._reference_scoring = np.ascontiguousarray(cached)
+    return cached

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recommender.model import lexical
+
+
+@pytest.mark.parametrize(
+    ("forms", "stem"),
+    [
+        (("localizing", "localization", "localized", "localize"), "local"),
+        (("segmentation", "segmenting", "segmented"), "segment"),
+        (("generative", "generation", "generating", "generated"), "gener"),
+    ],
+)
+def test_it_folds_word_forms_to_one_stem(forms, stem):
+    assert {lexical.stem(form) for form in forms} == {stem}
+
+
+def test_it_keeps_short_words_whole():
+    assert lexical.stem("data") == "data"
+    assert lexical.stem("used") == "used"  # "us" would be too short a stem
+
+
+def test_it_folds_plurals_the_tokenizer_leaves_when_the_vocabulary_has_the_singular():
+    words = {"video", "day"}
+    assert lexical.stem_term("videos", words) == lexical.stem_term("video", words)
+    assert lexical.stem_term("days", words) == "day"
+    # Without the singular in the vocabulary, a word ending so stays as it is.
+    assert lexical.stem_term("analysis", words) == "analysis"
+
+
+def test_its_profile_vector_weighs_rarer_terms_more_and_sums_to_one(sample_model):
+    vector = lexical.profile_vector(
+        sample_model, "", ["speech synthesis", "model"], idf_power=1, phrase_weight=1, max_terms=64
+    )
+    space = lexical.space(sample_model)
+    weights = dict(zip(vector.indices.tolist(), vector.data.tolist(), strict=True))
+    assert np.isclose(sum(weights.values()), 1.0)
+    speech, model = space.key("speech"), space.key("model")
+    assert weights[speech] > weights[model]  # "model" is in far more papers than "speech"
+    # Each keyword is read on its own: no phrase spans two keywords.
+    terms = lexical.profile_terms(sample_model, "", ["speech synthesis", "model"])
+    assert "speech synthesis" in terms
+    assert "synthesis model" not in terms
+
+
+def test_it_keeps_only_the_strongest_terms(sample_model):
+    text = "speech recognition with transformers for robots grasping objects in kitchens"
+    full = lexical.profile_vector(
+        sample_model, text, [], idf_power=1, phrase_weight=1, max_terms=64
+    )
+    pruned = lexical.profile_vector(
+        sample_model, text, [], idf_power=1, phrase_weight=1, max_terms=3
+    )
+    assert full.nnz > 3
+    assert pruned.nnz == 3
+    strongest = set(full.indices[np.argsort(-full.data)[:3]].tolist())
+    assert set(pruned.indices.tolist()) == strongest
+
+
+def test_it_lists_the_persons_keywords_first_then_their_most_specific_words(sample_model):
+    terms = lexical.own_terms(sample_model, "speech models", ["robot grasping"])
+    assert terms[0].label == "robot grasping"
+    assert terms[0].keyword
+    words = [term for term in terms if not term.keyword and " " not in term.label]
+    assert [term.label for term in words] == ["speech", "model"]

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from recommender.model import relevance
+
+WEIGHTS = {"lexical": 0.3, "reference_quantile": 0.99, "floor": 0.5, "floor_share": 0.03}
+
+
+def test_it_puts_each_part_on_the_profiles_own_scale():
+    rng = np.random.default_rng(0)
+    semantic = rng.normal(0.1, 0.05, 2000)
+    coverage = np.where(rng.random(2000) < 0.05, 1.0, 0.0)  # 5% of papers hold the term
+    calibration = relevance.calibrate(semantic, coverage, weights=WEIGHTS)
+    median, top = np.median(semantic), np.quantile(semantic, 0.99)
+    # A typical paper without the term is at 0; one as close as the top 1% on both parts at 1.
+    at = lambda s, lex: calibration.semantic * s + calibration.lexical * lex + calibration.offset  # noqa: E731
+    assert at(median, 0.0) == pytest.approx(0.0, abs=1e-6)
+    assert at(top, 1.0) == pytest.approx(1.0, abs=1e-6)
+    # The shares: the lexical part alone moves relevance by 0.3, the semantic part by 0.7.
+    assert at(median, 1.0) == pytest.approx(0.3, abs=1e-6)
+    assert at(top, 0.0) == pytest.approx(0.7, abs=1e-6)
+
+
+def test_its_floor_is_the_higher_of_the_setting_and_the_profiles_top_share():
+    rng = np.random.default_rng(1)
+    semantic = rng.normal(0.1, 0.05, 2000)
+    coverage = np.zeros(2000)
+    calibration = relevance.calibrate(semantic, coverage, weights={**WEIGHTS, "floor": -5.0})
+    reference = calibration.semantic * semantic + calibration.offset
+    assert calibration.floor == pytest.approx(np.quantile(reference, 0.97), rel=1e-5)
+    high = relevance.calibrate(semantic, coverage, weights={**WEIGHTS, "floor": 3.0})
+    assert high.floor == 3.0
+
+
+def test_it_does_not_blow_up_words_no_stored_paper_has():
+    semantic = np.linspace(0, 0.5, 2000)
+    calibration = relevance.calibrate(semantic, np.zeros(2000), weights=WEIGHTS)
+    assert calibration.lexical == pytest.approx(0.3 / relevance.MIN_SPREAD)
+    assert np.isfinite(calibration.offset)
+
+
+def test_a_profile_without_words_of_its_own_is_calibrated_on_the_semantic_part_alone():
+    semantic = np.linspace(0, 0.5, 2000)
+    calibration = relevance.calibrate(semantic, None, weights=WEIGHTS)
+    assert calibration.lexical == 0.0
+    spread = np.quantile(semantic, 0.99) - np.median(semantic)
+    assert calibration.semantic == pytest.approx(1 / spread)
+
+
+def test_it_combines_a_chunk_as_two_products_and_an_affine_map():
+    calibrations = [
+        relevance.Calibration(2.0, 1.0, -0.5, 0.5),
+        relevance.Calibration(1.0, 0.0, 0.1, 0.5),
+    ]
+    semantic = np.array([[0.2, 0.4], [0.3, 0.1]], np.float32)
+    lexical = sparse.csr_matrix(np.array([[1.0, 0.0], [1.0, 1.0]], np.float32))
+    combined = relevance.combine(semantic, lexical, calibrations)
+    assert np.allclose(combined, [[0.9, 0.3], [0.4, 0.2]])

@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import numpy as np
+
+from recommender.delivery import digests
+from recommender.model import lexical, profiles
+from recommender.model.profiles import ProfileSpec
+from recommender.models import Digest, Paper
+from recommender.ranking import candidates, scoring
+
+MOMENT = datetime(2026, 7, 1, 8, tzinfo=UTC)
+
+
+def _paper(number: int, title: str, abstract: str) -> Paper:
+    return Paper(
+        arxiv_id=f"2601.{number:05d}", title=title, abstract=abstract, first_seen=date(2026, 1, 5)
+    )
+
+
+VIDEO_QA = _paper(
+    1,
+    "Answering questions about long videos with multimodal language models",
+    "A video language model localizes events in time in long video clips.",
+)
+MEDICAL_QA = _paper(
+    2,
+    "Question answering for medical exams with language models",
+    "A language model answers clinical questions in text.",
+)
+
+
+def test_a_common_head_noun_of_a_sentence_still_counts(sample_model):
+    """The issue's example: "video" is common in the corpus, so the semantic part turns it
+    down in a sentence, and question-answering papers without video won there. The lexical
+    part counts it by its specificity alone and brings the video paper first."""
+    spec = ProfileSpec(
+        text=(
+            "I follow work on multimodal language models that watch videos: answering "
+            "questions about clips, localizing events in time"
+        )
+    )
+    batch = candidates.prepare_candidates([VIDEO_QA, MEDICAL_QA], sample_model)
+    semantic_only = profiles.build_profile(sample_model, spec, weights={"lexical": 0.0})
+    assert scoring.relevance_of(semantic_only, batch).argmax() == 1  # the failure, reproduced
+    built = profiles.build_profile(sample_model, spec)
+    assert scoring.relevance_of(built, batch).argmax() == 0
+    assert lexical.space(sample_model).key("video") in built.lexical.indices
+
+
+def test_keywords_a_person_typed_are_never_damped(sample_model):
+    """Common words of a sentence are damped in the semantic part; typed keywords never are,
+    in either part."""
+    damp = {"text_common_word_weight": 0.0}
+    built = profiles.build_profile(sample_model, ProfileSpec(keywords=["video"]), weights=damp)
+    assert built.parts == ["keywords"]
+    space = lexical.space(sample_model)
+    assert built.lexical.indices.tolist() == [space.key("video")]
+    batch = candidates.prepare_candidates([VIDEO_QA, MEDICAL_QA], sample_model)
+    assert scoring.relevance_of(built, batch).argmax() == 0
+
+
+class _Batch:
+    def __init__(self, m: int):
+        self.pinned = np.zeros(m, bool)
+        self.dense = np.eye(m, dtype=np.float32)
+
+
+def test_it_picks_matches_first_then_at_most_n_nearest_others(settings):
+    weights = {**settings.RANKING_WEIGHTS, "near_misses": 2, "min_relevance": 0.0, "diversity": 0.0}
+    scores = np.array([[0.9, 0.2, 0.4, 0.3, 0.1, -0.2], [0.9, 0.8, 0.7, 0.6, 0.5, 0.4]], np.float32)
+    floors = np.array([0.5, 0.5], np.float32)
+    picks = scoring.select_with_floor(
+        scores, scores, floors, np.ones(scores.shape, bool), _Batch(6), limit=4, weights=weights
+    )
+    # Row 0: one match, then the two nearest others (never the one below min_relevance).
+    assert picks[0].tolist() == [0, 2, 3, -1]
+    # Row 1: enough matches, no near misses.
+    assert picks[1].tolist() == [0, 1, 2, 3]
+    weights["near_misses"] = 0
+    picks = scoring.select_with_floor(
+        scores, scores, floors, np.ones(scores.shape, bool), _Batch(6), limit=4, weights=weights
+    )
+    assert picks[0].tolist() == [0, -1, -1, -1]
+
+
+OTHER_TOPICS = [
+    ("Neural speech synthesis with a vocoder", "Text-to-speech audio generation for speakers."),
+    ("Post-training quantization of language models", "LLM weights in 4 bits, no accuracy loss."),
+    ("Graph neural networks for traffic forecasting", "Message passing on road sensor graphs."),
+    ("LiDAR point cloud segmentation", "Semantic segmentation of street scenes from LiDAR."),
+    ("Federated learning with client drift", "Clients train local models on private data."),
+    ("Reinforcement learning for robot grasping", "A robot arm learns to grasp objects."),
+]
+
+
+def test_a_thin_day_makes_a_shorter_digest_that_says_so(
+    installed_model, make_subscriber, make_paper, settings
+):
+    """Tried as a new user would: a specific interest on a day of other topics gets what
+    matches and at most `near_misses` of the nearest others, labelled, with a line saying how
+    few matched, instead of a full digest of off-topic papers."""
+    settings.RANKING_WEIGHTS = {**settings.RANKING_WEIGHTS, "near_misses": 2, "min_relevance": -10}
+    make_paper(
+        title="Diffusion models design protein backbones",
+        abstract="A diffusion model generates protein structures for protein design.",
+    )
+    for title, abstract in OTHER_TOPICS:
+        make_paper(title=title, abstract=abstract)
+    subscriber = make_subscriber(
+        interests_text="diffusion models for protein structure generation",
+        keywords=["protein design", "AlphaFold"],
+    )
+    digest, _ = digests.build_digest(subscriber, moment=MOMENT)
+    items = list(digest.items.select_related("paper").order_by("rank"))
+    assert digest.status == Digest.Status.BUILT
+    assert items[0].paper.title == "Diffusion models design protein backbones"
+    assert items[0].reason.startswith("matches your keywords: protein design")
+    nearest = [item for item in items if item.reason.startswith("nearest other paper")]
+    matched = len(items) - len(nearest)
+    assert 1 <= matched < len(OTHER_TOPICS)
+    assert len(nearest) <= 2
+    assert items[matched:] == nearest  # the nearest others come after every match
+    assert digest.note.startswith(
+        f"Only {matched} paper{'s' if matched > 1 else ''} matched "
+        "“protein design, AlphaFold” this time"
+    )
+    if nearest:
+        assert "shown below, labelled as such" in digest.note
+
+
+def test_nothing_below_min_relevance_is_sent(
+    installed_model, make_subscriber, make_paper, settings
+):
+    settings.RANKING_WEIGHTS = {**settings.RANKING_WEIGHTS, "near_misses": 3, "min_relevance": 10}
+    for title, abstract in OTHER_TOPICS:
+        make_paper(title=title, abstract=abstract)
+    subscriber = make_subscriber(keywords=["protein design"])
+    digest, _ = digests.build_digest(subscriber, moment=MOMENT)
+    assert not any(item.reason.startswith("nearest") for item in digest.items.all())

@@ -30,6 +30,7 @@ does use category metadata (the category centroid) and is not comparable.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import sys
@@ -48,6 +49,7 @@ import django
 
 django.setup()
 
+from django.conf import settings
 from sklearn.svm import LinearSVC
 
 from bench import dump
@@ -239,7 +241,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-svm", action="store_true", help="skip the arxiv-sanity baseline")
     parser.add_argument("--quick", action="store_true", help="5 subscribers, 20k fit papers")
+    parser.add_argument(
+        "--profile-weights", type=json.loads, default={}, help="PROFILE_WEIGHTS overrides (JSON)"
+    )
     args = parser.parse_args()
+    settings.PROFILE_WEIGHTS = {**settings.PROFILE_WEIGHTS, **args.profile_weights}
     if args.quick:
         args.categories = args.categories[:5]
         args.fit_max = args.fit_max or 20_000
@@ -356,7 +362,15 @@ def main() -> None:
                     top_ids(day, alone, seed_ids),
                     relevant,
                 )
-                relevance = day.scoring @ built[cond].scoring
+                semantic = day.scoring @ built[cond].scoring
+                scores.add(
+                    cat,
+                    cond,
+                    "ours: semantic part only",
+                    top_ids(day, semantic, seed_ids),
+                    relevant,
+                )
+                relevance = scoring.relevance_of(built[cond], day.batch)
                 scores.add(
                     cat, cond, "ours: relevance", top_ids(day, relevance, seed_ids), relevant
                 )
@@ -463,6 +477,7 @@ def report(scores, feedback, svm_seconds, fit_seconds, peak_mb, seconds, args) -
         ("seeds", "ours: relevance", "tfidf-cosine"),
         ("seeds", "ours: relevance", "arxiv-sanity SVM"),
         *((c, "ours: relevance", "ours: LSA only, no word-context") for c in CONDITIONS),
+        *((c, "ours: relevance", "ours: semantic part only") for c in ("text", "sentence")),
     ):
         if (cond, method) in scores.rows and (cond, minus) in scores.rows:
             difference = scores.mean(cond, method)[1] - scores.mean(cond, minus)[1]

@@ -4,15 +4,19 @@ Measured in one run, on the same matrices:
 
 * floor (dense): the bare product of the profile matrix by the day's paper matrix;
 * floor (sparse): the same with raw TF-IDF profiles (what a TF-IDF-only design would pay);
-* ours: recommender.ranking's production path for a chunk: one product, the trending/featured
-  blend, eligibility masks (hidden, already received, relevance floor) and the vectorised
-  pinned-first MMR selection with near-duplicate removal (scoring.select_batch), over the
-  subscribers in chunks of --chunk rows (the Celery task size);
+* ours: recommender.ranking's production path for a chunk: the semantic product, the lexical
+  sparse product (each profile's own terms, at most PROFILE_LEXICAL_MAX_TERMS), the per-profile
+  calibration (model/relevance.combine), the trending/featured blend, eligibility masks (hidden,
+  already received) and scoring.select_with_floor (the vectorised pinned-first MMR selection
+  of the papers above each profile's floor, with near-duplicate removal, then the nearest
+  others in rows with room left), over the subscribers in chunks of --chunk rows (the Celery
+  task size);
 * the arxiv-sanity-lite approach (one LinearSVC per subscriber on the TF-IDF corpus, C=0.01,
   class_weight="balanced"), timed on a sample and extrapolated to all subscribers.
 
-Profiles are synthetic (the centroid of 5 random stored papers, like a seed-paper subscriber):
-the cost of scoring does not depend on what the vectors say. Explanations are built only for
+Profiles are synthetic (the centroid of 5 random stored papers, like a seed-paper subscriber,
+plus the lexical terms of two random stored papers' titles, as if typed as keywords): the cost of
+scoring does not depend on what the vectors say. Explanations are built only for
 the papers actually sent; their cost per chunk is reported separately.
 
     .venv/bin/python bench/scoring_scale.py                 # 100,000 subscribers
@@ -49,7 +53,9 @@ from bench import dump
 from bench.dump import clean
 from recommender.model import (
     features,
+    lexical,
     profiles,
+    relevance,
 )
 from recommender.models import Paper
 from recommender.ranking import (
@@ -143,24 +149,67 @@ def main() -> None:
     nnz = tfidf_profiles.nnz / n
     tfidf_profiles = mix = None  # free the memory before the next measurement
 
+    # The lexical part: each profile's own terms are a random stored title's words and phrases
+    # (idf-weighted, summing to 1, the strongest PROFILE_LEXICAL_MAX_TERMS kept, as
+    # lexical.profile_vector makes them), with a calibration per profile.
+    space = lexical.space(model)
+    titles = lexical.paper_rows(model, model.sparse([clean(r["title"]) for r in before]))
+    titles = sparse.csr_matrix(titles @ sparse.diags(space.idf))
+    titles = sparse.csr_matrix(sparse.diags(1 / np.maximum(titles.sum(axis=1).A1, 1e-9)) @ titles)
+    # Two titles' terms each (about as many as a keywords list; a long sentence has more).
+    pairs = rng.integers(0, titles.shape[0], size=(2, n))
+    lexical_profiles = ((titles[pairs[0]] + titles[pairs[1]]) / 2).astype(np.float32).tocsr()
+    max_terms = settings.PROFILE_WEIGHTS["lexical_max_terms"]
+    terms_per_profile = np.diff(lexical_profiles.indptr).mean()
+    calibrations = [
+        relevance.Calibration(semantic=float(a), lexical=float(b), offset=float(c), floor=float(f))
+        for a, b, c, f in zip(
+            rng.uniform(2, 4, n),
+            rng.uniform(1, 3, n),
+            rng.uniform(-0.3, 0, n),
+            rng.uniform(0.5, 1.5, n),
+            strict=True,
+        )
+    ]
+    floors = np.array([c.floor for c in calibrations], np.float32)
+
     # Ours: the production chunk path, vectorised over each chunk.
     weights = settings.RANKING_WEIGHTS
     known_mask = np.ones(m, bool)
     allowed = np.ones(m, bool)
     allowed[rng.choice(m, 5, replace=False)] = False  # some papers already received
+    open_mask = ~batch.hidden & known_mask & allowed
 
     def ours() -> np.ndarray:
         out = np.empty((n, settings.DIGEST_MAX_ITEMS), np.int64)
         for start in range(0, n, args.chunk):
-            block = profile_matrix[start : start + args.chunk]
-            relevance = block @ batch.scoring.T
-            scores = weights["relevance"] * relevance + batch.prior
-            eligible = (
-                ((relevance >= weights["min_relevance"]) | batch.pinned)
-                & ~batch.hidden
-                & known_mask
-                & allowed
+            stop = min(start + args.chunk, n)
+            block = profile_matrix[start:stop]
+            scored = relevance.combine(
+                block @ batch.scoring.T,
+                lexical_profiles[start:stop] @ batch.lexical_columns,
+                calibrations[start:stop],
             )
+            scores = weights["relevance"] * scored + batch.prior
+            out[start:stop] = scoring.select_with_floor(
+                scores,
+                scored,
+                floors[start:stop],
+                np.broadcast_to(open_mask, scored.shape),
+                batch,
+                limit=settings.DIGEST_MAX_ITEMS,
+                weights=weights,
+            )
+        return out
+
+    def semantic_only() -> np.ndarray:
+        """The path before the lexical part and the floor (2026-11-30), for comparison."""
+        out = np.empty((n, settings.DIGEST_MAX_ITEMS), np.int64)
+        for start in range(0, n, args.chunk):
+            block = profile_matrix[start : start + args.chunk]
+            scored = block @ batch.scoring.T
+            scores = weights["relevance"] * scored + batch.prior
+            eligible = ((scored >= 0.1) | batch.pinned) & open_mask
             out[start : start + len(block)] = scoring.select_batch(
                 scores,
                 eligible,
@@ -178,14 +227,25 @@ def main() -> None:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     filled = float((top >= 0).sum(axis=1).mean())
+    with threadpool_limits(limits=1, user_api="blas"):
+        semantic_seconds, _ = timed(semantic_only)
 
     # One big block instead of chunks (what a single worker holding everything would do).
     def one_block() -> np.ndarray:
-        relevance = profile_matrix @ batch.scoring.T
-        scores = weights["relevance"] * relevance + batch.prior
-        eligible = ((relevance >= weights["min_relevance"]) | batch.pinned) & ~batch.hidden
-        return scoring.select_batch(
-            scores, eligible, batch.pinned, batch.dense, limit=10, weights=weights
+        scored = relevance.combine(
+            profile_matrix @ batch.scoring.T,
+            lexical_profiles @ batch.lexical_columns,
+            calibrations,
+        )
+        scores = weights["relevance"] * scored + batch.prior
+        return scoring.select_with_floor(
+            scores,
+            scored,
+            floors,
+            np.broadcast_to(open_mask, scored.shape),
+            batch,
+            limit=10,
+            weights=weights,
         )
 
     tracemalloc.start()
@@ -234,7 +294,8 @@ def main() -> None:
         (f"floor: bare dense product ({profile_matrix.shape[1]}-d)", dense_floor),
         (f"  the same, LSA half only ({model.dim}-d)", lsa_floor),
         (f"floor: bare sparse TF-IDF product ({nnz:.0f} nnz/profile)", sparse_floor),
-        (f"ours: blend + masks + MMR top-10, chunks of {args.chunk}", ours_seconds),
+        (f"ours: semantic + lexical + floor + MMR, chunks of {args.chunk}", ours_seconds),
+        ("  before: semantic only, fixed floor, same chunks", semantic_seconds),
         ("ours: same, one block of all subscribers", block_seconds),
         (
             f"arxiv-sanity SVM per subscriber (extrapolated, {svm_each:.2f} s each)",
@@ -244,7 +305,10 @@ def main() -> None:
     for name, seconds in rows_out:
         log(f"{name:<48} {seconds:9.2f} {seconds / dense_floor:8.1f}x")
     log(f"ours vs arxiv-sanity: {svm_each * n / ours_seconds:,.0f}x faster")
-    log(f"papers kept per subscriber: {filled:.1f} (relevance floor {weights['min_relevance']})")
+    log(
+        f"papers kept per subscriber: {filled:.1f} (synthetic floors); lexical terms per "
+        f"profile: {terms_per_profile:.1f} (at most {max_terms})"
+    )
     log(
         f"building one chunk's {args.chunk} profiles (expansion over {corpus.shape[0]:,} "
         f"papers): {profile_chunk:.2f} s"

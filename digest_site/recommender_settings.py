@@ -139,9 +139,9 @@ RANKING_WEIGHTS = {
     # near-duplicates for the next best, small enough to stay cheap at 100,000 subscribers).
     "mmr_pool": env.int("RANKING_MMR_POOL", default=30),
     # Explanations: a paper this similar to one the subscriber liked or seeded is explained by
-    # it ("similar to a paper you liked: ..."); the profile's related terms count this much next
-    # to the subscriber's own words in "matches: ..."; words in more than this share of all
-    # papers ("learning") never explain anything.
+    # it ("similar to a paper you liked: ..."); the profile's LSA loadings count this much when
+    # choosing the "related: ..." terms; words in more than this share of all papers
+    # ("learning") never explain anything.
     "explain_similar_paper": env.float("RANKING_EXPLAIN_SIMILAR_PAPER", default=0.6),
     "explain_related_terms": env.float("RANKING_EXPLAIN_RELATED_TERMS_WEIGHT", default=0.3),
     "explain_max_paper_share": env.float("RANKING_EXPLAIN_MAX_PAPER_SHARE", default=0.1),

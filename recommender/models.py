@@ -189,7 +189,7 @@ class DigestItem(models.Model):
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="digest_items")
     rank = models.PositiveSmallIntegerField()
     score = models.FloatField()
-    # The human explanation shown in the email: "matches: quantization, LLMs".
+    # The human explanation shown in the email: "matches your keywords: quantization, LLMs".
     reason = models.CharField(max_length=300, blank=True)
 
     class Meta:

@@ -2,7 +2,7 @@
 
 Three spaces come out of one fitted model:
 
-* a sparse word TF-IDF space (unigrams + bigrams), used for explanations ("matches: ...") and as
+* a sparse word TF-IDF space (unigrams + bigrams), used for explanations ("related: ...") and as
   the input of
 * a dense LSA space: TruncatedSVD of the TF-IDF matrix, L2-normalised rows. Relevance is
   mostly the cosine in this space. A dense space matches a short interest text ("papers on

@@ -30,9 +30,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
-from scipy import sparse
 
-from ..model import profiles, relevance
+from ..model import lexical, profiles, relevance
 from ..model.features import FittedModel
 from ..models import Paper
 from .candidates import CandidateBatch
@@ -172,10 +171,7 @@ def relevance_many(built: Sequence[profiles.Profile], batch: CandidateBatch) -> 
     lexical_part = None
     own = [getattr(p, "lexical", None) for p in built]
     if batch.lexical_columns is not None and any(row is not None for row in own):
-        size = batch.lexical_columns.shape[0]
-        empty = sparse.csr_matrix((1, size), dtype=np.float32)
-        stacked = sparse.vstack([row if row is not None else empty for row in own], format="csr")
-        lexical_part = stacked @ batch.lexical_columns
+        lexical_part = lexical.stack(own, batch.lexical_columns.shape[0]) @ batch.lexical_columns
     return relevance.combine(semantic, lexical_part, [calibration_of(p) for p in built])
 
 
@@ -238,7 +234,9 @@ def select_with_floor(
 ) -> np.ndarray:
     """The picks of many subscribers: first the papers at or above each one's floor (pinned
     ones need no relevance), then, in rows with room left, up to `near_misses` of the nearest
-    others at or above `min_relevance` (ranked_result labels them)."""
+    others at or above `min_relevance`, in score order (ranked_result labels them). The nearest
+    others skip the MMR pass: a few labelled extras are not worth a second one for every row
+    with a thin day."""
     matched = open_mask & ((relevance >= floors[:, None]) | batch.pinned)
     picks = select_batch(scores, matched, batch.pinned, batch.dense, limit=limit, weights=weights)
     near = min(int(weights["near_misses"]), limit)
@@ -249,13 +247,15 @@ def select_with_floor(
     if len(short) == 0:
         return picks
     others = open_mask[short] & ~matched[short] & (relevance[short] >= weights["min_relevance"])
-    extra = select_batch(
-        scores[short], others, batch.pinned, batch.dense, limit=near, weights=weights
-    )
+    masked = np.where(others, scores[short], -np.inf)
+    near = min(near, masked.shape[1])
+    best = np.argpartition(-masked, near - 1, axis=1)[:, :near]
+    best = np.take_along_axis(best, np.argsort(-np.take_along_axis(masked, best, 1), 1), 1)
     for step in range(near):
+        chosen = best[:, step]
         target = count[short] + step
-        ok = (extra[:, step] >= 0) & (target < limit)
-        picks[short[ok], target[ok]] = extra[ok, step]
+        ok = np.isfinite(masked[np.arange(len(short)), chosen]) & (target < limit)
+        picks[short[ok], target[ok]] = chosen[ok]
     return picks
 
 

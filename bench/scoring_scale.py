@@ -5,8 +5,8 @@ Measured in one run, on the same matrices:
 * floor (dense): the bare product of the profile matrix by the day's paper matrix;
 * floor (sparse): the same with raw TF-IDF profiles (what a TF-IDF-only design would pay);
 * ours: recommender.ranking's production path for a chunk: the semantic product, the lexical
-  sparse product (each profile's own terms, at most PROFILE_LEXICAL_MAX_TERMS, its rows
-  stacked per chunk as production does), the per-profile
+  product (each profile's own terms, at most PROFILE_LEXICAL_MAX_TERMS, its rows stacked per
+  chunk as production does, by the batch's present terms), the per-profile
   calibration (model/relevance.combine), the trending/featured blend, eligibility masks (hidden,
   already received) and scoring.select_with_floor (the vectorised pinned-first MMR selection
   of the papers above each profile's floor, with near-duplicate removal, then the nearest
@@ -160,7 +160,7 @@ def main() -> None:
     # Two titles' terms each (about as many as a keywords list; a long sentence has more).
     pairs = rng.integers(0, titles.shape[0], size=(2, n))
     lexical_profiles = ((titles[pairs[0]] + titles[pairs[1]]) / 2).astype(np.float32).tocsr()
-    # Production keeps one row per built profile and stacks a chunk's rows (lexical.stack).
+    # Production keeps one row per built profile and stacks a chunk's rows (BatchTerms.scores).
     lexical_rows = [lexical_profiles[i] for i in range(n)]
     max_terms = settings.PROFILE_WEIGHTS["lexical_max_terms"]
     terms_per_profile = np.diff(lexical_profiles.indptr).mean()
@@ -188,10 +188,9 @@ def main() -> None:
         for start in range(0, n, args.chunk):
             stop = min(start + args.chunk, n)
             block = profile_matrix[start:stop]
-            own = lexical.stack(lexical_rows[start:stop], batch.lexical_columns.shape[0])
             scored = relevance.combine(
                 block @ batch.scoring.T,
-                own @ batch.lexical_columns,
+                batch.terms.scores(lexical_rows[start:stop]),
                 calibrations[start:stop],
             )
             scores = weights["relevance"] * scored + batch.prior
@@ -238,7 +237,7 @@ def main() -> None:
     def one_block() -> np.ndarray:
         scored = relevance.combine(
             profile_matrix @ batch.scoring.T,
-            lexical_profiles @ batch.lexical_columns,
+            batch.terms.scores(lexical_rows),
             calibrations,
         )
         scores = weights["relevance"] * scored + batch.prior

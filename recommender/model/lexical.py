@@ -191,18 +191,43 @@ def profile_terms(model: FittedModel, text: str, keywords: Sequence[str]) -> lis
     return terms
 
 
-def stack(rows: Sequence[sparse.csr_matrix | None], size: int) -> sparse.csr_matrix:
-    """Profiles' term rows as one (profiles x keys) matrix, None rows empty: the left-hand side
-    of a chunk's lexical product. Built from the rows' arrays directly (scipy's vstack of 500
-    one-row matrices costs more than the product itself)."""
-    kept = [row for row in rows if row is not None]
-    lengths = np.array([row.nnz if row is not None else 0 for row in rows], np.int64)
-    indptr = np.concatenate([[0], np.cumsum(lengths)])
-    if not kept:
-        return sparse.csr_matrix((len(rows), size), dtype=np.float32)
-    indices = np.concatenate([row.indices for row in kept])
-    data = np.concatenate([row.data for row in kept]).astype(np.float32, copy=False)
-    return sparse.csr_matrix((data, indices, indptr), shape=(len(rows), size))
+@dataclass
+class BatchTerms:
+    """A batch of papers on the lexical side, computed once per batch: which keys each paper
+    contains (`rows`, papers x keys, for explanations), and for scoring the same as a dense
+    (present keys x papers) matrix with each key's position in it (-1: in no paper)."""
+
+    rows: sparse.csr_matrix
+    position: np.ndarray
+    columns: np.ndarray
+
+    @classmethod
+    def of(cls, rows: sparse.csr_matrix) -> BatchTerms:
+        present = np.unique(rows.indices)
+        position = np.full(rows.shape[1], -1, np.int64)
+        position[present] = np.arange(len(present))
+        columns = np.ascontiguousarray(rows[:, present].T.toarray(), dtype=np.float32)
+        return cls(rows=rows, position=position, columns=columns)
+
+    def scores(self, profiles: Sequence[sparse.csr_matrix | None]) -> np.ndarray:
+        """(profiles x papers) lexical scores of profiles' term rows (None: no terms).
+
+        The rows are stacked from their arrays with their keys renumbered to the batch's present
+        ones (keys in no paper dropped), then multiplied by the dense columns: about 0.5 ms for
+        500 profiles x 300 papers, where scipy's vstack and sparse product took 12-18 ms and
+        1.5-2.4 ms."""
+        kept = [row for row in profiles if row is not None]
+        if not kept:
+            return np.zeros((len(profiles), self.columns.shape[1]), np.float32)
+        lengths = np.array([row.nnz if row is not None else 0 for row in profiles], np.int64)
+        keys = self.position[np.concatenate([row.indices for row in kept])]
+        data = np.concatenate([row.data for row in kept]).astype(np.float32, copy=False)
+        inside = keys >= 0
+        ends = np.concatenate([[0], np.cumsum(inside)])[np.concatenate([[0], np.cumsum(lengths)])]
+        stacked = sparse.csr_matrix(
+            (data[inside], keys[inside], ends), shape=(len(profiles), self.columns.shape[0])
+        )
+        return np.asarray(stacked @ self.columns, dtype=np.float32)
 
 
 def profile_vector(

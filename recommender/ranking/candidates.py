@@ -38,10 +38,9 @@ class CandidateBatch:
     # The LSA rows followed by the word-context rows (just the LSA rows without that space):
     # relevance is a profile's scoring vector dotted with these (profiles.Profile.scoring).
     scoring: np.ndarray | None = None
-    # Which stem keys each paper contains (papers x keys) and the same transposed (keys x
-    # papers, the right-hand side of a chunk's lexical product); model/lexical.py.
-    lexical_rows: sparse.csr_matrix | None = None
-    lexical_columns: sparse.csr_matrix | None = None
+    # The papers on the lexical side (model/lexical.BatchTerms): the stem keys each contains,
+    # for explanations and for a chunk's lexical product.
+    terms: lexical.BatchTerms | None = None
 
 
 def paper_key(paper: Paper) -> str:
@@ -102,10 +101,8 @@ def prepare_candidates(
     prior = weights["trending"] * trending_scores(papers, weights) + weights["featured"] * featured
     rows, dense = paper_vectors(model, papers) if model is not None else (None, None)
     scoring = model.scoring_rows(rows, dense) if model is not None else None
-    lexical_rows = lexical.paper_rows(model, rows) if model is not None else None
     return CandidateBatch(
-        lexical_rows=lexical_rows,
-        lexical_columns=lexical_rows.T.tocsr() if lexical_rows is not None else None,
+        terms=lexical.BatchTerms.of(lexical.paper_rows(model, rows)) if model is not None else None,
         papers=papers,
         keys=[paper_key(p) for p in papers],
         sparse=rows,

@@ -72,9 +72,9 @@ def own_matches(profile: profiles.Profile, batch: CandidateBatch, index: int) ->
     text = f"{paper.title} {paper.abstract}".lower()
     # A keyword the model does not know (too rare when it was fitted) still matches verbatim.
     literal = [k for k in profile.keywords if k.lower() in text]
-    if not profile.own_terms or batch.lexical_rows is None:
+    if not profile.own_terms or batch.terms is None:
         return literal
-    present = set(batch.lexical_rows[index].indices.tolist())
+    present = set(batch.terms.rows[index].indices.tolist())
     found = [term for term in profile.own_terms if term.keys <= present]
     keywords = [term.label for term in found if term.keyword]
     keywords += [k for k in literal if k not in keywords]

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.conf import settings
 
-from ..model import lexical, profiles, relevance
+from ..model import profiles, relevance
 from ..model.features import FittedModel
 from ..models import Paper
 from .candidates import CandidateBatch
@@ -164,14 +164,14 @@ def calibration_of(profile: profiles.Profile) -> relevance.Calibration:
 
 
 def relevance_many(built: Sequence[profiles.Profile], batch: CandidateBatch) -> np.ndarray:
-    """(profiles x papers) relevance: one dense product for the semantic part, one sparse
-    product for the lexical part (each profile has at most PROFILE_LEXICAL_MAX_TERMS terms),
-    put on one scale per profile (model/relevance.combine)."""
+    """(profiles x papers) relevance: one dense product for the semantic part, one sparse by
+    dense product for the lexical part (each profile has at most PROFILE_LEXICAL_MAX_TERMS
+    terms), put on one scale per profile (model/relevance.combine)."""
     semantic = np.stack([p.scoring for p in built]) @ batch.scoring.T
     lexical_part = None
     own = [getattr(p, "lexical", None) for p in built]
-    if batch.lexical_columns is not None and any(row is not None for row in own):
-        lexical_part = lexical.stack(own, batch.lexical_columns.shape[0]) @ batch.lexical_columns
+    if batch.terms is not None and any(row is not None for row in own):
+        lexical_part = batch.terms.scores(own)
     return relevance.combine(semantic, lexical_part, [calibration_of(p) for p in built])
 
 

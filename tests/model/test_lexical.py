@@ -66,3 +66,34 @@ def test_it_lists_the_persons_keywords_first_then_their_most_specific_words(samp
     assert terms[0].keyword
     words = [term for term in terms if not term.keyword and " " not in term.label]
     assert [term.label for term in words] == ["speech", "model"]
+
+
+def test_a_batch_scores_profiles_as_the_plain_sparse_product(sample_model):
+    texts = [
+        "Robot grasping with tactile sensing. A robot hand learns to grasp objects.",
+        "Neural speech synthesis. A vocoder for text-to-speech audio.",
+        "Graph neural networks for molecules. Message passing on molecular graphs.",
+    ]
+    papers = lexical.paper_rows(sample_model, sample_model.sparse(texts))
+    batch = lexical.BatchTerms.of(papers)
+
+    def vector(text: str, keywords: list[str]):
+        return lexical.profile_vector(
+            sample_model, text, keywords, idf_power=1, phrase_weight=1, max_terms=64
+        )
+
+    profiles = [
+        vector("robot grasping", []),
+        None,  # a profile without words of its own
+        vector("speech audio and zebra migration", ["graph neural networks"]),
+    ]
+    scores = batch.scores(profiles)
+    size = papers.shape[1]
+    for row, profile in zip(scores, profiles, strict=True):
+        expected = (
+            np.zeros(len(texts)) if profile is None else (papers @ profile.T).toarray().ravel()
+        )
+        assert np.allclose(row, expected, atol=1e-6)
+    assert scores[0].argmax() == 0
+    assert scores[2][0] == 0.0
+    assert profiles[2].shape[1] == size

@@ -219,7 +219,8 @@ class BatchTerms:
         kept = [row for row in profiles if row is not None]
         if not kept:
             return np.zeros((len(profiles), self.columns.shape[1]), np.float32)
-        lengths = np.array([row.nnz if row is not None else 0 for row in profiles], np.int64)
+        # len(data), not .nnz: scipy's nnz property recounts, 500 times a chunk.
+        lengths = np.array([len(row.data) if row is not None else 0 for row in profiles], np.int64)
         keys = self.position[np.concatenate([row.indices for row in kept])]
         data = np.concatenate([row.data for row in kept]).astype(np.float32, copy=False)
         inside = keys >= 0

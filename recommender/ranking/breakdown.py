@@ -1,10 +1,13 @@
 """Why each paper of a preview scored what it did: the score split into its parts.
 
-final = w_relevance * (LSA part + word-context part) + w_trending * trending + curation, where
-the two relevance parts are the profile's scoring vector dotted with the paper's row, half by
-half (profiles.scoring_vector scales each half by its blend share, so they add up to the
-relevance ranking uses). Trending fallback digests have no relevance; their small tie-break
-for newer papers is shown instead. Pinned papers are placed first by rule, not by score.
+final = w_relevance * relevance + w_trending * trending + curation, where relevance is the sum
+of four parts on the profile's calibrated scale (model/relevance.py): the LSA half and the
+word-context half of the semantic score (the profile's scoring vector dotted with the paper's
+row, half by half, each times the profile's semantic calibration factor), the lexical part (the
+share of the person's own terms the paper contains, times its lexical factor) and the profile's
+offset; they add up to the relevance ranking uses. Trending fallback digests have no
+relevance; their small tie-break for newer papers is shown instead. Pinned papers are placed
+first by rule, not by score.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from ..model import store as model_store
 from ..models import Paper
 from . import subscriber_profiles
 from .candidates import candidate_window, prepare_candidates, trending_scores
-from .scoring import TRENDING_RANKER, RankingResult
+from .scoring import TRENDING_RANKER, RankingResult, calibration_of
 from .subscribers import preview_digest
 
 
@@ -36,6 +39,8 @@ class ScoreParts:
     relevance: float | None = None
     relevance_lsa: float | None = None
     relevance_context: float | None = None
+    relevance_lexical: float | None = None
+    relevance_offset: float | None = None
     relevance_weight: float = 1.0
     # Trending fallback only: newer papers win ties (-0.001 per day older than the newest).
     age_tiebreak: float = 0.0
@@ -56,6 +61,9 @@ def preview_with_breakdown(subscriber: Subscriber) -> tuple[RankingResult, list[
     if model is not None and result.ranker != TRENDING_RANKER:
         profile = subscriber_profiles.profiles_for(model, [subscriber.profile])[0]
     newest = max((p.first_seen for p in batch.papers), default=None)
+    lexical = None
+    if profile is not None and getattr(profile, "lexical", None) is not None and batch.terms:
+        lexical = batch.terms.scores([profile.lexical])[0]
     parts = []
     for pick in result.picks:
         i = position[pick.paper.pk]
@@ -74,13 +82,18 @@ def preview_with_breakdown(subscriber: Subscriber) -> tuple[RankingResult, list[
             age = (newest - paper.first_seen).days if newest else 0
             parts.append(ScoreParts(**common, age_tiebreak=-1e-3 * age))
             continue
+        calibration = calibration_of(profile)
         lsa, context = _relevance_halves(model.dim, batch.scoring[i], profile.scoring)
+        lsa, context = calibration.semantic * lsa, calibration.semantic * context
+        own = calibration.lexical * float(lexical[i]) if lexical is not None else 0.0
         parts.append(
             ScoreParts(
                 **common,
-                relevance=lsa + context,
+                relevance=lsa + context + own + calibration.offset,
                 relevance_lsa=lsa,
                 relevance_context=context,
+                relevance_lexical=own,
+                relevance_offset=calibration.offset,
             )
         )
     return result, parts

@@ -255,7 +255,13 @@ def test_the_preview_splits_relevance_into_its_parts(
 
     assert parts
     for part in parts:
-        assert part.relevance == pytest.approx(part.relevance_lsa + part.relevance_context)
+        assert part.relevance == pytest.approx(
+            part.relevance_lsa
+            + part.relevance_context
+            + part.relevance_lexical
+            + part.relevance_offset,
+            abs=1e-5,
+        )
         expected = part.relevance_weight * part.relevance + part.trending + part.curation
         assert part.final == pytest.approx(expected, abs=1e-4)
     assert any(part.relevance_context for part in parts)

@@ -254,13 +254,30 @@ class DeliveryEvent(models.Model):
         Digest, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
     )
     message_id = models.CharField(max_length=300, blank=True, db_index=True)
-    # The provider's own event id; unique so a webhook delivered twice is recorded once.
-    provider_event_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    # Which provider's webhook reported the event ("Postmark", "Amazon SES", ...); blank for
+    # our own send attempts.
+    provider = models.CharField(max_length=32, blank=True)
+    # The provider's own id of the event (with the recipient: one Amazon SES notification
+    # covers several), or a digest of its fields where the provider gives none. Unique per
+    # provider, so a webhook delivered twice is recorded once (digest_site/mailing/webhooks.py).
+    # Null (not "") for our own events, which have no provider id and must not collide.
+    provider_event_id = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    # For bounces and refused sends: True when permanent (the mailbox does not exist), False when
+    # transient (mailbox full, greylisted); None for every other kind.
+    permanent = models.BooleanField(null=True, blank=True)
     detail = models.TextField(blank=True)
     occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["-occurred_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "provider_event_id"], name="provider_event_once"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["email", "kind", "occurred_at"], name="deliveryevent_email_kind"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.email} {self.occurred_at:%Y-%m-%d %H:%M}"

@@ -221,6 +221,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "recommender.tasks.dispatch_due_digests",
         "schedule": env.float("DIGEST_DISPATCH_EVERY_SECONDS", default=15 * 60),
     },
+    # The ledger's owner of last resort: re-queues digests whose holder went silent (a killed
+    # worker, a lost message, a broker that was down) and retries empty periods once papers
+    # arrive (recommender/delivery/scheduling.py reconcile).
+    "reconcile-digests": {
+        "task": "recommender.tasks.reconcile_digests",
+        "schedule": env.float("DIGEST_RECONCILE_EVERY_SECONDS", default=120),
+    },
     # Nightly refit of the recommender's features on the stored corpus (new papers in between
     # are transformed with the current model, no refit needed).
     "refit-recommender-model": {
@@ -290,6 +297,32 @@ SOFT_BOUNCE_WINDOW_DAYS = env.int("SOFT_BOUNCE_WINDOW_DAYS", default=7)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Paper Digest <digest@localhost>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+
+# --- Delivery ---------------------------------------------------------------------------------
+# The digest ledger (docs/operations.md "Delivery guarantees"). A digest handed to the queue or
+# to a worker's chunk is theirs for DIGEST_LEASE_SECONDS (a running chunk renews it); one being
+# sent, for DIGEST_SENDING_LEASE_SECONDS. Past a lease, reconciliation (beat, every
+# DIGEST_RECONCILE_EVERY_SECONDS) re-queues the digest.
+DIGEST_LEASE_SECONDS = env.int("DIGEST_LEASE_SECONDS", default=5 * 60)
+DIGEST_SENDING_LEASE_SECONDS = env.int("DIGEST_SENDING_LEASE_SECONDS", default=5 * 60)
+DIGEST_RECONCILE_EVERY_SECONDS = env.float("DIGEST_RECONCILE_EVERY_SECONDS", default=120)
+# Transient failures (SMTP 4xx, connection errors, timeouts, provider 429/5xx) are retried per
+# digest after base x 2^(attempt-1) seconds (capped, and at most the broker's visibility
+# timeout), with random jitter of up to half of it, until DIGEST_MAX_ATTEMPTS sends failed.
+DIGEST_MAX_ATTEMPTS = env.int("DIGEST_MAX_ATTEMPTS", default=6)
+DIGEST_RETRY_BASE_SECONDS = env.float("DIGEST_RETRY_BASE_SECONDS", default=60)
+DIGEST_RETRY_MAX_SECONDS = min(
+    env.float("DIGEST_RETRY_MAX_SECONDS", default=30 * 60), BROKER_VISIBILITY_TIMEOUT_SECONDS
+)
+# A period skipped for lack of new papers is built again when papers arrive within this many
+# hours of its send time; after that the skip is final.
+DIGEST_SEND_WINDOW_HOURS = env.float("DIGEST_SEND_WINDOW_HOURS", default=12)
+# An open digest this many hours past its send time is given up (FAILED, with the reason), so
+# an outage of days does not end in a flood of stale digests.
+DIGEST_GIVE_UP_AFTER_HOURS = env.float("DIGEST_GIVE_UP_AFTER_HOURS", default=48)
+# /healthz and `manage.py delivery_status` call a digest overdue this long after its send time
+# (still not sent, failed or skipped), and a due subscriber not yet claimed as well.
+DIGEST_OVERDUE_MINUTES = env.float("DIGEST_OVERDUE_MINUTES", default=60)
 
 # --- Recommender ------------------------------------------------------------------------------
 # The tuning knobs live in their own module (its __all__ lists them).

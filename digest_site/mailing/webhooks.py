@@ -34,6 +34,8 @@ from accounts.models import Subscriber, normalise_email
 from accounts.services import subscriber_unsubscribe
 from recommender.models import DeliveryEvent, Digest, Suppression
 
+from .policy import suppress
+
 log = logging.getLogger(__name__)
 
 KINDS = {
@@ -178,25 +180,6 @@ def soft_bounces(email: str, *, until) -> int:
         occurred_at__gt=since,
         occurred_at__lte=until,
     ).count()
-
-
-def suppress(email: str, reason: str, detail: str) -> bool:
-    """Never mail `email` again; True if this call added it. The subscriber with that address
-    (if any) is marked suppressed, so pages and the admin show why nothing arrives."""
-    email = normalise_email(email)
-    try:
-        with transaction.atomic():
-            _, created = Suppression.objects.get_or_create(
-                email=email, defaults={"reason": reason, "detail": detail[:300]}
-            )
-    except IntegrityError:  # added by a concurrent event for the same address
-        created = False
-    Subscriber.objects.filter(email=email).exclude(status=Subscriber.Status.SUPPRESSED).update(
-        status=Subscriber.Status.SUPPRESSED
-    )
-    if created:
-        log.info("suppressed %s: %s", email, detail)
-    return created
 
 
 def unsubscribe(email: str) -> bool:

@@ -56,15 +56,15 @@ def fill_digest(digest: Digest, ranked: RankingResult | None = None) -> str:
         ranked = rank_alone(digest.subscriber)
     picks = ranked.picks
     note = ranked.note if picks else f"No new papers matched these interests. {ranked.note}"
-    status = Digest.Status.BUILT if picks else Digest.Status.SKIPPED
+    fields = {
+        "status": Digest.Status.BUILT if picks else Digest.Status.SKIPPED,
+        "skip_reason": "" if picks else Digest.SkipReason.EMPTY,
+        "ranker": ranked.ranker[:64],
+        "note": note.strip()[:300],
+        "built_at": timezone.now(),
+    }
     with transaction.atomic():
-        won = Digest.objects.filter(pk=digest.pk, status=Digest.Status.PENDING).update(
-            status=status,
-            skip_reason="" if picks else Digest.SkipReason.EMPTY,
-            ranker=ranked.ranker[:64],
-            note=note.strip()[:300],
-            built_at=timezone.now(),
-        )
+        won = Digest.objects.filter(pk=digest.pk, status=Digest.Status.PENDING).update(**fields)
         if won:
             DigestItem.objects.bulk_create(
                 DigestItem(
@@ -76,7 +76,11 @@ def fill_digest(digest: Digest, ranked: RankingResult | None = None) -> str:
                 )
                 for rank, pick in enumerate(picks, start=1)
             )
-    digest.refresh_from_db()
+    if won:
+        for name, value in fields.items():
+            setattr(digest, name, value)
+    else:
+        digest.refresh_from_db()
     return digest.status
 
 

@@ -140,6 +140,16 @@ def deliver_chunk(digest_ids: list[int], *, enqueue: Enqueue | None = None) -> C
         raise
     for pk, delay in retries:
         _hand_back([pk], enqueue, countdown=delay)
+    # Never "done" while some of it waits: the retries are named as still open.
+    log.info(
+        "chunk of %d: %d sent, %d skipped, %d failed, %d already done, %d still open (retrying)",
+        len(digest_ids),
+        counts[SENT],
+        counts[SKIPPED],
+        counts[FAILED],
+        counts[ALREADY],
+        counts[RETRY],
+    )
     return counts
 
 
@@ -216,7 +226,8 @@ def send_one(digest: Digest) -> str:
     )
     if not claimed:
         return ALREADY
-    digest.refresh_from_db()
+    digest.status = Digest.Status.SENDING
+    # Read now, not when the chunk started: an unsubscribe since then must stop this email.
     subscriber = Subscriber.objects.get(pk=digest.subscriber_id)
 
     if not may_mail(subscriber.email, subscriber=subscriber):

@@ -171,6 +171,8 @@ def test_a_pool_process_killed_mid_chunk_loses_and_repeats_nothing(stack, sink):
     assert_once_each(stack, addresses, ledger)
     log = worker.log_text()
     assert f"pid:{victim} exited with 'signal 9 (SIGKILL)'" in log
+    # It was running a chunk: the task it held was lost with it and put back.
+    assert "WorkerLostError('Worker exited prematurely: signal 9 (SIGKILL)" in log
 
 
 def test_the_whole_worker_killed_and_restarted_loses_and_repeats_nothing(stack, sink):
@@ -304,7 +306,8 @@ def test_a_redis_restart_mid_chunk_loses_nothing_and_the_worker_keeps_consuming(
 DISPATCH_THEN_LOSE_REDIS = """
 import subprocess
 from django.utils import timezone
-from recommender import scheduling, tasks
+from recommender import tasks
+from recommender.delivery import scheduling
 
 handed = []
 

@@ -18,6 +18,7 @@ import contextlib
 import subprocess
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,6 +146,19 @@ def sink(stack):
         stack.smtp.handler.permanent.clear()
 
 
+def report(fault: str, stack: Stack, addresses: list[str], ledger: dict) -> None:
+    """One line per fault for the record (shown with `pytest -rP`): copies per address at the
+    sink, digests per ledger status, and how many sends the ledger took back mid-way."""
+    copies = Counter(stack.delivered(addresses).values())
+    statuses = Counter(status for status, _, _ in ledger.values())
+    reclaimed = sum("lease expired" in error for _, _, error in ledger.values())
+    retried = sum(attempts > 1 for _, attempts, _ in ledger.values())
+    print(
+        f"FAULT {fault}: {len(addresses)} due; sink copies {dict(sorted(copies.items()))}; "
+        f"ledger {dict(statuses)}; sends taken back {reclaimed}; retried {retried}"
+    )
+
+
 def assert_once_each(stack: Stack, addresses: list[str], ledger: dict) -> None:
     """Every address got its digest, once; a second copy only where the ledger shows the
     at-least-once window (a send cut off mid-way, taken back when its lease expired)."""
@@ -168,6 +182,7 @@ def test_a_pool_process_killed_mid_chunk_loses_and_repeats_nothing(stack, sink):
     finally:
         worker.stop()
 
+    report("pool process SIGKILL mid-chunk", stack, addresses, ledger)
     assert_once_each(stack, addresses, ledger)
     log = worker.log_text()
     assert f"pid:{victim} exited with 'signal 9 (SIGKILL)'" in log
@@ -189,6 +204,7 @@ def test_the_whole_worker_killed_and_restarted_loses_and_repeats_nothing(stack, 
         finally:
             second.stop()
 
+    report("whole worker SIGKILL, then a new worker", stack, addresses, ledger)
     assert before_restart < 30  # the kill really cut the work short
     assert_once_each(stack, addresses, ledger)
 
@@ -203,6 +219,7 @@ def test_the_soft_time_limit_during_slow_smtp_requeues_the_rest(stack, sink):
     finally:
         worker.stop()
 
+    report("soft time limit during slow SMTP", stack, addresses, ledger)
     assert_once_each(stack, addresses, ledger)
     log = worker.log_text()
     assert "Soft time limit (2s) exceeded" in log
@@ -223,6 +240,7 @@ def test_a_451_is_retried_for_that_digest_alone_then_sent(stack, sink):
     finally:
         worker.stop()
 
+    report("SMTP 451 then success (3 of 10)", stack, addresses, ledger)
     assert stack.delivered(addresses) == dict.fromkeys(addresses, 1)
     assert {a: ledger[a][:2] for a in addresses} == {
         a: ("sent", 2 if a in greylisted else 1) for a in addresses
@@ -244,6 +262,7 @@ def test_a_550_fails_and_suppresses_those_recipients_and_no_one_else(stack, sink
     finally:
         worker.stop()
 
+    report("SMTP 550 for 3 of 10 recipients", stack, addresses, ledger)
     assert stack.delivered(addresses) == {a: 0 if a in gone else 1 for a in addresses}
     assert {a: ledger[a][:2] for a in addresses} == {
         a: ("failed", 1) if a in gone else ("sent", 1) for a in addresses
@@ -271,6 +290,7 @@ def test_two_dispatchers_and_two_beats_send_each_digest_once(stack, sink):
         for worker in workers:
             worker.stop()
 
+    report("two dispatchers (beats) and two workers", stack, addresses, ledger)
     assert stack.delivered(addresses) == dict.fromkeys(addresses, 1)
     assert {status for status, _, _ in ledger.values()} == {"sent"}
     beats = [(stack.tmp / f"twice-beat-{n}.log").read_text() for n in (1, 2)]
@@ -296,6 +316,7 @@ def test_a_redis_restart_mid_chunk_loses_nothing_and_the_worker_keeps_consuming(
     finally:
         worker.stop()
 
+    report("Redis restart mid-chunk", stack, addresses, ledger)
     assert_once_each(stack, addresses, ledger)
     assert_once_each(stack, later, later_ledger)
     log = worker.log_text()
@@ -304,7 +325,7 @@ def test_a_redis_restart_mid_chunk_loses_nothing_and_the_worker_keeps_consuming(
 
 
 DISPATCH_THEN_LOSE_REDIS = """
-import subprocess
+import redis
 from django.utils import timezone
 from recommender import tasks
 from recommender.delivery import scheduling
@@ -313,7 +334,7 @@ handed = []
 
 def enqueue(ids, countdown=None):
     if handed:  # Redis goes away after the first chunk was handed out
-        subprocess.run(["redis-cli", "-p", "{port}", "shutdown"], check=False)
+        redis.Redis(host="127.0.0.1", port={port}).shutdown()
     tasks.enqueue_digests(ids, countdown=countdown)
     handed.append(ids)
 
@@ -352,6 +373,7 @@ def test_redis_going_down_during_dispatch_moves_no_one_it_could_not_hand_out(sta
     finally:
         worker.stop()
 
+    report("Redis down during dispatch", stack, addresses, ledger)
     assert stack.delivered(addresses) == dict.fromkeys(addresses, 1)
     assert {status for status, _, _ in ledger.values()} == {"sent"}
 
@@ -385,6 +407,7 @@ def test_rabbitmq_hands_a_killed_workers_chunk_back_at_once(stack, sink):
         first.stop()
         _delete_rabbitmq_queue(queue)
 
+    report("RabbitMQ broker, whole worker SIGKILL", stack, addresses, ledger)
     assert_once_each(stack, addresses, ledger)
     reclaimed = [a for a, (_, _, error) in ledger.items() if "lease expired" in error]
     assert len(reclaimed) <= 2  # at most the digest each pool process was sending

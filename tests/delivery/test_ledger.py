@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import smtplib
 from datetime import UTC, date, datetime, timedelta
+from unittest import mock
 
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
@@ -382,3 +383,39 @@ def test_papers_arriving_later_do_not_change_a_sent_period(due, papers, make_pap
     assert scheduling.reconcile(now=timezone.now(), enqueue=Queue())["empty_retried"] == 0
     assert Paper.objects.count() == 4
     assert len(mail.outbox) == 1
+
+
+class ProcessKilled(BaseException):
+    """Stands in for a SIGKILL: nothing in the sender catches it."""
+
+
+def test_the_at_least_once_window_is_a_send_the_server_took_but_the_ledger_never_recorded(
+    due, papers, settings
+):
+    settings.EMAIL_BACKEND = "tests.mail_backends.Scripted"
+    due("reader@example.com")
+    ids = dispatched()
+    real_send = Scripted.send_messages
+
+    def accepted_then_killed(self, messages):
+        real_send(self, messages)  # the server has it...
+        raise ProcessKilled  # ...and the process dies before the ledger says so
+
+    with (
+        mock.patch.object(Scripted, "send_messages", accepted_then_killed),
+        pytest.raises(ProcessKilled),
+    ):
+        sending.deliver_chunk(ids)
+    assert status_of("reader@example.com") == (Digest.Status.SENDING, 1)
+
+    # Nothing happens while the sending lease lasts; after it, the send is taken back.
+    assert scheduling.reconcile(now=timezone.now(), enqueue=Queue())["reclaimed"] == 0
+    later = timezone.now() + timedelta(seconds=settings.DIGEST_SENDING_LEASE_SECONDS + 1)
+    queue = Queue()
+    assert scheduling.reconcile(now=later, enqueue=queue)["reclaimed"] == 1
+    sending.deliver_chunk(queue.ids)
+
+    digest = Digest.objects.get()
+    assert (digest.status, digest.attempts) == (Digest.Status.SENT, 2)
+    assert "send lease expired" in digest.last_error  # the ledger marks the window
+    assert [m.to[0] for m in mail.outbox] == ["reader@example.com"] * 2  # the documented copy

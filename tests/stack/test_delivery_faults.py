@@ -298,7 +298,11 @@ def test_two_dispatchers_and_two_beats_send_each_digest_once(stack, sink):
 
 
 def test_a_redis_restart_mid_chunk_loses_nothing_and_the_worker_keeps_consuming(stack, sink):
-    addresses = stack.seed("restart", 30)
+    """One chunk in flight when Redis goes away: with celery/kombu 5.7.0 this worker exits
+    ("Unrecoverable error: AttributeError 'NoneType' object has no attribute 'hostname'") and
+    the batch due after the restart is never sent (seen failing here on 5.7.0); the pinned
+    5.6.3/5.6.2 reconnect and keep consuming."""
+    addresses = stack.seed("restart", 10)
     sink.stall_recipients(0.1)
     worker = stack.worker("restart-worker")
     try:
@@ -307,7 +311,7 @@ def test_a_redis_restart_mid_chunk_loses_nothing_and_the_worker_keeps_consuming(
             stack.redis.stop()
             time.sleep(2)  # down for a moment, while the chunk goes on sending
             stack.redis.start()
-            ledger = stack.wait_final("restart", 30)
+            ledger = stack.wait_final("restart", 10)
             # Still consuming after the restart: a new batch due now is sent too.
             later = stack.seed("after-restart", 5)
             later_ledger = stack.wait_final("after-restart", 5)

@@ -72,7 +72,7 @@ def first_digest_message(subscriber: Subscriber) -> str:
     depends on whether the worker has already built and sent it."""
     schedule = delivery_schedule(subscriber)
     latest = subscriber.digests.order_by("-created_at").first()
-    if latest is None or latest.status in (Digest.Status.BUILT, Digest.Status.SENDING):
+    if latest is None or latest.status in Digest.OPEN:
         return (
             f"You are subscribed. Your first digest is on its way to {subscriber.email} and "
             f"should arrive within minutes; after that, digests arrive {schedule}."

@@ -238,8 +238,11 @@ def subscriber_resume(*, subscriber: Subscriber) -> None:
     subscriber.refresh_from_db()
 
 
-def subscriber_unsubscribe(*, subscriber: Subscriber) -> bool:
-    """Stop every email at once; True if this call did it, False if already unsubscribed."""
+def subscriber_unsubscribe(*, subscriber: Subscriber, record_event: bool = True) -> bool:
+    """Stop every email at once; True if this call did it, False if already unsubscribed.
+
+    `record_event=False` when the caller records the event itself (a provider's unsubscribe
+    webhook stores the provider's own event, once)."""
     changed = Subscriber.objects.filter(
         pk=subscriber.pk, status__in=[Subscriber.Status.ACTIVE, Subscriber.Status.PENDING]
     ).update(
@@ -247,10 +250,11 @@ def subscriber_unsubscribe(*, subscriber: Subscriber) -> bool:
         unsubscribed_at=timezone.now(),
         next_digest_at=None,
     )
-    if changed:
+    if changed and record_event:
         DeliveryEvent.objects.create(
             kind=DeliveryEvent.Kind.UNSUBSCRIBED, email=subscriber.email, detail="one-click"
         )
+    if changed:
         log.info("subscriber %s unsubscribed", subscriber.pk)
     subscriber.refresh_from_db()
     return bool(changed)

@@ -4,8 +4,9 @@ default (SQLite, the bundled sample papers, emails written as files), under cPro
     .venv/bin/python bench/digest_cost.py [--subscribers 200]
 
 Prints the CPU per digest and the share of the chunk's time spent ranking (profiles, scores,
-selection, explanations: scheduling.rank_chunk), building the Digest rows
-(digests.build_digest) and delivering (sending.send_digest: rendering the email, signing its
+selection, explanations: sending.rank_chunk), writing the ledger rows (digests.open_digests
+creates the chunk's PENDING rows, digests.fill_digest stores each one's papers) and delivering
+(sending.send_one: claiming the digest, the may-we-mail check, rendering the email, signing its
 links, writing it), with the profiler's own overhead spread over all of them. Interest texts are
 titles of the stored papers; profiles are not cached (the cold case after a nightly refit).
 Works in a temporary directory; nothing of the project's var/ is touched.
@@ -48,7 +49,7 @@ def main() -> None:
     from django.utils import timezone
 
     from accounts.models import InterestProfile, Subscriber
-    from recommender.delivery import scheduling
+    from recommender.delivery import sending
     from recommender.management.commands.demo import SAMPLE_PAPERS
     from recommender.model import store as model_store
     from recommender.models import Paper
@@ -71,7 +72,7 @@ def main() -> None:
     profiler = cProfile.Profile()
     cpu = time.process_time()
     profiler.enable()
-    counts = scheduling.build_and_send(subscribers, moment=timezone.now())
+    counts = sending.build_and_send(subscribers, moment=timezone.now())
     profiler.disable()
     cpu = time.process_time() - cpu
 
@@ -90,9 +91,10 @@ def main() -> None:
 
     print(f"{counts}; {1000 * cpu / len(subscribers):.1f} ms of CPU per digest under cProfile")
     for label, filename, function in (
-        ("ranking (scheduling.rank_chunk)", "scheduling.py", "rank_chunk"),
-        ("digest rows (digests.build_digest)", "digests.py", "build_digest"),
-        ("delivery (sending.send_digest)", "sending.py", "send_digest"),
+        ("ranking (sending.rank_chunk)", "sending.py", "rank_chunk"),
+        ("ledger rows (digests.open_digests)", "digests.py", "open_digests"),
+        ("digest rows (digests.fill_digest)", "digests.py", "fill_digest"),
+        ("delivery (sending.send_one)", "sending.py", "send_one"),
         ("  of which rendering the email", "messages.py", "make_message"),
         ("  of which the paper blocks", "digest_email.py", "render_paper"),
         ("    of which inlining the CSS", "messages.py", "inline_css"),

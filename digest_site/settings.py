@@ -162,14 +162,50 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
-# A task that hangs must not hold a worker slot forever; soft limit first so it can clean up.
+# Loss-free work (docs/operations.md "Delivery guarantees"). Every task is idempotent (unique
+# constraints and conditional updates guard each state change), so running one twice is safe
+# and losing one is the only failure that matters:
+# - acknowledge after the task finishes, and put the message back when the process running it
+#   dies (the OOM killer, a SIGKILL), instead of recording WorkerLostError and dropping it;
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# - one message reserved per worker process, so a worker that dies holds nothing else hostage;
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# - a task that hangs must not hold a worker slot forever: the soft limit raises
+#   SoftTimeLimitExceeded inside it (the digest chunk re-queues its unfinished remainder and
+#   stops), the hard limit kills the process a minute later;
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=15 * 60)
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
-# Acknowledge after the task finishes so a worker killed mid-task leaves it for another worker;
-# the digest tasks are idempotent (unique constraint + conditional update) so a rerun is safe.
-CELERY_TASK_ACKS_LATE = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# - Redis hands an unacknowledged message to another worker after the visibility timeout (a
+#   whole worker gone). Longer than the hard limit, or a task still running would be started a
+#   second time; countdowns (retry back-off) stay below it too. The ledger's reconciliation
+#   (recommender.tasks.reconcile_digests) re-queues digests long before it, so this is the
+#   broker's own backstop, not the delay a lost digest waits;
+BROKER_VISIBILITY_TIMEOUT_SECONDS = CELERY_TASK_TIME_LIMIT + 5 * 60
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": BROKER_VISIBILITY_TIMEOUT_SECONDS,
+    # RabbitMQ (CELERY_BROKER_URL=amqp://...): publisher confirms, so a publish returns only
+    # once the broker has the message. Redis's LPUSH is confirmed by its reply already.
+    "confirm_publish": True,
+}
+# - a broker that goes away is waited for, forever: the worker reconnects and keeps consuming
+#   (celery/kombu pinned in requirements.txt for this), and publishing retries a few times
+#   before it raises (dispatch then leaves the digests to reconciliation);
+CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": env.int("CELERY_PUBLISH_MAX_RETRIES", default=4),
+    "interval_start": 0,
+    "interval_step": 1,
+    "interval_max": 2,
+}
+# - a task running when the connection drops is left to finish: its message is restored to the
+#   queue by the broker, and the rerun finds every digest it finished already sent.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+CELERY_RESULT_BACKEND_ALWAYS_RETRY = True
+CELERY_RESULT_BACKEND_MAX_RETRIES = 10
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
@@ -184,6 +220,13 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-due-digests": {
         "task": "recommender.tasks.dispatch_due_digests",
         "schedule": env.float("DIGEST_DISPATCH_EVERY_SECONDS", default=15 * 60),
+    },
+    # The ledger's owner of last resort: re-queues digests whose holder went silent (a killed
+    # worker, a lost message, a broker that was down) and retries empty periods once papers
+    # arrive (recommender/delivery/scheduling.py reconcile).
+    "reconcile-digests": {
+        "task": "recommender.tasks.reconcile_digests",
+        "schedule": env.float("DIGEST_RECONCILE_EVERY_SECONDS", default=120),
     },
     # Nightly refit of the recommender's features on the stored corpus (new papers in between
     # are transformed with the current model, no refit needed).
@@ -239,14 +282,47 @@ else:
         + ", ".join(ANYMAIL_PROVIDERS)
     )
 # Every ANYMAIL_* variable (e.g. ANYMAIL_POSTMARK_SERVER_TOKEN) becomes an Anymail setting.
+# ANYMAIL_WEBHOOK_SECRET ("user:password") authenticates the provider webhooks at
+# /anymail/<esp>/tracking/ (give the provider https://user:password@host/anymail/...); without
+# it the webhooks refuse every event (digest_site/mailing/webhooks.py).
 ANYMAIL = {
     key.removeprefix("ANYMAIL_"): value
     for key, value in env.ENVIRON.items()
     if key.startswith("ANYMAIL_") and value
 }
+# Provider feedback: soft bounces (mailbox full, greylisting) suppress an address once this
+# many arrive within this many days; hard bounces and complaints suppress at once.
+SOFT_BOUNCE_SUPPRESS_AFTER = env.int("SOFT_BOUNCE_SUPPRESS_AFTER", default=3)
+SOFT_BOUNCE_WINDOW_DAYS = env.int("SOFT_BOUNCE_WINDOW_DAYS", default=7)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Paper Digest <digest@localhost>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+
+# --- Delivery ---------------------------------------------------------------------------------
+# The digest ledger (docs/operations.md "Delivery guarantees"). A digest handed to the queue or
+# to a worker's chunk is theirs for DIGEST_LEASE_SECONDS (a running chunk renews it); one being
+# sent, for DIGEST_SENDING_LEASE_SECONDS. Past a lease, reconciliation (beat, every
+# DIGEST_RECONCILE_EVERY_SECONDS) re-queues the digest.
+DIGEST_LEASE_SECONDS = env.int("DIGEST_LEASE_SECONDS", default=5 * 60)
+DIGEST_SENDING_LEASE_SECONDS = env.int("DIGEST_SENDING_LEASE_SECONDS", default=5 * 60)
+DIGEST_RECONCILE_EVERY_SECONDS = env.float("DIGEST_RECONCILE_EVERY_SECONDS", default=120)
+# Transient failures (SMTP 4xx, connection errors, timeouts, provider 429/5xx) are retried per
+# digest after base x 2^(attempt-1) seconds (capped, and at most the broker's visibility
+# timeout), with random jitter of up to half of it, until DIGEST_MAX_ATTEMPTS sends failed.
+DIGEST_MAX_ATTEMPTS = env.int("DIGEST_MAX_ATTEMPTS", default=6)
+DIGEST_RETRY_BASE_SECONDS = env.float("DIGEST_RETRY_BASE_SECONDS", default=60)
+DIGEST_RETRY_MAX_SECONDS = min(
+    env.float("DIGEST_RETRY_MAX_SECONDS", default=30 * 60), BROKER_VISIBILITY_TIMEOUT_SECONDS
+)
+# A period skipped for lack of new papers is built again when papers arrive within this many
+# hours of its send time; after that the skip is final.
+DIGEST_SEND_WINDOW_HOURS = env.float("DIGEST_SEND_WINDOW_HOURS", default=12)
+# An open digest this many hours past its send time is given up (FAILED, with the reason), so
+# an outage of days does not end in a flood of stale digests.
+DIGEST_GIVE_UP_AFTER_HOURS = env.float("DIGEST_GIVE_UP_AFTER_HOURS", default=48)
+# /healthz and `manage.py delivery_status` call a digest overdue this long after its send time
+# (still not sent, failed or skipped), and a due subscriber not yet claimed as well.
+DIGEST_OVERDUE_MINUTES = env.float("DIGEST_OVERDUE_MINUTES", default=60)
 
 # --- Recommender ------------------------------------------------------------------------------
 # The tuning knobs live in their own module (its __all__ lists them).

@@ -362,7 +362,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 @admin.register(Digest)
 class DigestAdmin(ReadOnlyAdmin):
     list_display = ("subscriber", "period_start", "status", "item_count", "sent_at", "attempts")
-    list_filter = ("status", "frequency", "period_start")
+    list_filter = ("status", "skip_reason", "frequency", "period_start")
     search_fields = ("subscriber__email", "message_id")
     inlines = (DigestItemInline,)
     list_select_related = ("subscriber",)

@@ -145,28 +145,58 @@ class FeedbackEvent(models.Model):
 
 
 class Digest(models.Model):
-    """The papers chosen for one subscriber for one period, and the state of its email."""
+    """One subscriber's digest for one period: the ledger row that says what happened to it.
+
+    The row is created in the same transaction that claims the subscriber (status PENDING), so
+    a claim never exists without a row. Each open status has an owner and a timeout
+    (`lease_until`): the queue or the worker that holds it, until then; past it, the
+    reconciliation task (recommender.tasks.reconcile_digests) takes the digest back.
+
+        PENDING --build--> BUILT --claim--> SENDING --> SENT
+           |                 ^                 |
+           |                 +-- transient ----+--> FAILED (permanent, or out of attempts)
+           +--> SKIPPED (no papers: retried while the send window is open; or not mailable)
+    """
 
     class Status(models.TextChoices):
+        PENDING = "pending", "Claimed, not built"
         BUILT = "built", "Built, not sent"
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
         # Nothing new matched, or the subscriber could not receive it; kept so the period is
-        # not rebuilt over and over.
+        # not rebuilt over and over (skip_reason says which).
         SKIPPED = "skipped", "Skipped"
+
+    class SkipReason(models.TextChoices):
+        EMPTY = "empty", "No new papers"
+        SUPPRESSED = "suppressed", "Address suppressed"
+        INACTIVE = "inactive", "Unsubscribed or paused"
+
+    # Statuses someone still has to act on; the others are final.
+    OPEN = (Status.PENDING, Status.BUILT, Status.SENDING)
 
     subscriber = models.ForeignKey(
         "accounts.Subscriber", on_delete=models.CASCADE, related_name="digests"
     )
-    # Local date the digest is for (daily) or the Monday of its week (weekly).
+    # Local date the digest is for (daily) or the Monday of its week (weekly): the period it
+    # was due for, whenever it is finally sent.
     period_start = models.DateField()
     frequency = models.CharField(max_length=8, default="daily")
     status = models.CharField(max_length=16, choices=Status, default=Status.BUILT, db_index=True)
+    skip_reason = models.CharField(max_length=16, choices=SkipReason, blank=True)
     # Which ranker produced it (e.g. "tfidf-v3" or "placeholder"), so quality can be traced.
     ranker = models.CharField(max_length=64, blank=True)
     note = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # When the subscriber's send time for this period was (null for digests built on demand
+    # before the ledger existed).
+    due_at = models.DateTimeField(null=True, blank=True)
+    built_at = models.DateTimeField(null=True, blank=True)
+    # Until when the current holder (the queue, a worker's chunk, a send in progress) owns an
+    # open digest; reconciliation takes it back after. Also the earliest retry after a
+    # transient failure.
+    lease_until = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     message_id = models.CharField(max_length=300, blank=True, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -179,6 +209,7 @@ class Digest(models.Model):
                 fields=["subscriber", "period_start"], name="one_digest_per_subscriber_period"
             ),
         ]
+        indexes = [models.Index(fields=["status", "lease_until"], name="digest_status_lease")]
 
     def __str__(self) -> str:
         return f"Digest for {self.subscriber} ({self.period_start})"
@@ -254,13 +285,30 @@ class DeliveryEvent(models.Model):
         Digest, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
     )
     message_id = models.CharField(max_length=300, blank=True, db_index=True)
-    # The provider's own event id; unique so a webhook delivered twice is recorded once.
-    provider_event_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    # Which provider's webhook reported the event ("Postmark", "Amazon SES", ...); blank for
+    # our own send attempts.
+    provider = models.CharField(max_length=32, blank=True)
+    # The provider's own id of the event (with the recipient: one Amazon SES notification
+    # covers several), or a digest of its fields where the provider gives none. Unique per
+    # provider, so a webhook delivered twice is recorded once (digest_site/mailing/webhooks.py).
+    # Null (not "") for our own events, which have no provider id and must not collide.
+    provider_event_id = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    # For bounces and refused sends: True when permanent (the mailbox does not exist), False when
+    # transient (mailbox full, greylisted); None for every other kind.
+    permanent = models.BooleanField(null=True, blank=True)
     detail = models.TextField(blank=True)
     occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["-occurred_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "provider_event_id"], name="provider_event_once"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["email", "kind", "occurred_at"], name="deliveryevent_email_kind"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.email} {self.occurred_at:%Y-%m-%d %H:%M}"

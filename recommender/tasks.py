@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django.conf import settings
 from django.utils import timezone
 
 from accounts import services
 from accounts.models import Subscriber
 
-from .delivery import scheduling
+from .delivery import digests, scheduling, sending
 from .ingestion import ingest
 from .ingestion.fetch import FetchError
 from .model import store as model_store
@@ -19,31 +18,39 @@ from .model import store as model_store
 log = logging.getLogger(__name__)
 
 
-@shared_task
+def enqueue_digests(digest_ids: list[int], *, countdown: float | None = None) -> None:
+    """Hand digests to the workers; raises when the broker will not take them (after the
+    publish retry policy in settings), so the caller can leave them to reconciliation."""
+    send_digests.apply_async(args=[digest_ids], countdown=countdown, retry=True)
+
+
+@shared_task(ignore_result=True)
 def dispatch_due_digests() -> int:
-    """Claim every subscriber whose digest is due and fan them out in chunks to the workers."""
-    claimed = 0
-    for chunk in scheduling.claim_due_in_chunks(
-        now=timezone.now(), size=settings.DIGEST_CHUNK_SIZE
-    ):
-        build_and_send_digests.delay(chunk)
-        claimed += len(chunk)
-    log.info("dispatched %d due subscribers", claimed)
-    return claimed
+    """Claim every subscriber whose digest is due and fan their digests out in chunks."""
+    return scheduling.dispatch_due(now=timezone.now(), enqueue=enqueue_digests)
 
 
-@shared_task(bind=True, max_retries=5)
-def build_and_send_digests(self, subscriber_ids: list[int]) -> dict[str, int]:
-    """Build and send the current digest of each subscriber; safe to run twice.
+@shared_task(ignore_result=True)
+def send_digests(digest_ids: list[int]) -> dict[str, int]:
+    """Build and send the open digests among `digest_ids`; idempotent, so safe to run twice
+    (a redelivered message, a reconciliation that re-queued them meanwhile)."""
+    return dict(sending.deliver_chunk(digest_ids, enqueue=enqueue_digests))
 
-    If some failed (a mail server hiccup, say), the whole chunk is retried with back-off: the
-    digests already sent are skipped, the failed ones are sent again.
-    """
+
+@shared_task(ignore_result=True)
+def reconcile_digests() -> dict[str, int]:
+    """Beat, every few minutes: re-queue the digests whose holder went silent."""
+    return scheduling.reconcile(now=timezone.now(), enqueue=enqueue_digests)
+
+
+@shared_task(ignore_result=True)
+def build_and_send_digests(subscriber_ids: list[int]) -> dict[str, int]:
+    """Build and send the current period's digest of each subscriber now (the first digest
+    at confirmation); the ledger row is created first, so reconciliation finishes the job if
+    this task dies."""
     subscribers = Subscriber.objects.filter(pk__in=subscriber_ids).select_related("profile")
-    counts = scheduling.build_and_send(list(subscribers), moment=timezone.now())
-    if counts["failed"] and self.request.retries < self.max_retries:
-        raise self.retry(countdown=60 * 2**self.request.retries)
-    return counts
+    rows = digests.open_digests(list(subscribers), moment=timezone.now())
+    return dict(sending.deliver_chunk([d.pk for d in rows], enqueue=enqueue_digests))
 
 
 @shared_task(autoretry_for=(FetchError,), retry_backoff=300, max_retries=3)

@@ -12,13 +12,20 @@ from accounts.views import invalid_link
 
 from .delivery import feed as feed_service
 from .delivery import feedback as feedback_service
-from .delivery import web_version
+from .delivery import health, web_version
 from .models import FeedbackEvent
 
 
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness for load balancers and docker-compose: the database and cache both answer."""
+    """Liveness for load balancers and docker-compose, and delivery for monitoring.
+
+    The database and cache must answer (else 503: this web process cannot serve). Delivery is
+    reported beside them: with digests overdue (past their send time by more than
+    DIGEST_OVERDUE_MINUTES and still not sent, or due subscribers not claimed) the status is
+    "degraded" but the code stays 200, since restarting the web server would not help; the
+    figure is cached for a minute so the check stays as cheap as the rest of the endpoint.
+    """
     checks = {}
     try:
         with connection.cursor() as cursor:
@@ -31,10 +38,22 @@ def healthz(request: HttpRequest) -> JsonResponse:
         checks["cache"] = "ok" if cache.get("healthz") == "ok" else "error: value not kept"
     except Exception as error:
         checks["cache"] = f"error: {error}"
+    serving = all(value == "ok" for value in checks.values())
+    checks["delivery"] = _delivery_check() if serving else "unknown"
     healthy = all(value == "ok" for value in checks.values())
     return JsonResponse(
-        {"status": "ok" if healthy else "degraded", **checks}, status=200 if healthy else 503
+        {"status": "ok" if healthy else "degraded", **checks}, status=200 if serving else 503
     )
+
+
+def _delivery_check() -> str:
+    late = cache.get("healthz:delivery")
+    if late is None:
+        late = health.overdue()
+        cache.set("healthz:delivery", late, 60)
+    if late["digests"] or late["unclaimed"]:
+        return f"degraded: {late['digests']} digests overdue, {late['unclaimed']} due unclaimed"
+    return "ok"
 
 
 @never_cache

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import InterestProfile, Subscriber
 
@@ -21,36 +22,50 @@ def period_start_for(profile: InterestProfile, moment: datetime) -> date:
     return local_day
 
 
-def build_digest(
-    subscriber: Subscriber, *, moment: datetime, ranked: RankingResult | None = None
-) -> tuple[Digest, bool]:
-    """Build the subscriber's digest for the period containing `moment`.
+def open_digests(subscribers: list[Subscriber], *, moment: datetime) -> list[Digest]:
+    """Each subscriber's digest row for the period containing `moment`, created PENDING (due
+    at `moment`) where there is none yet: the on-demand path (a first digest at confirmation,
+    the demo, benchmarks). The unique (subscriber, period) constraint decides races."""
+    periods = {s.pk: period_start_for(s.profile, moment) for s in subscribers}
+    Digest.objects.bulk_create(
+        [
+            Digest(
+                subscriber=s,
+                period_start=periods[s.pk],
+                frequency=s.profile.frequency,
+                status=Digest.Status.PENDING,
+                due_at=moment,
+            )
+            for s in subscribers
+        ],
+        ignore_conflicts=True,
+    )
+    rows = Digest.objects.filter(
+        subscriber__in=subscribers, period_start__in=set(periods.values())
+    ).select_related("subscriber__profile")
+    by_subscriber = {d.subscriber_id: d for d in rows if periods[d.subscriber_id] == d.period_start}
+    return [by_subscriber[s.pk] for s in subscribers]
 
-    Returns (digest, created). `ranked` comes from a batch scorer (scheduling.build_and_send);
-    without it the subscriber is ranked alone. The unique constraint on (subscriber,
-    period_start) decides races: a second builder for the same period gets the existing digest
-    back instead of a duplicate.
-    """
-    profile = subscriber.profile
-    period = period_start_for(profile, moment)
-    existing = Digest.objects.filter(subscriber=subscriber, period_start=period).first()
-    if existing:
-        return existing, False
 
+def fill_digest(digest: Digest, ranked: RankingResult | None = None) -> str:
+    """Build a PENDING digest: store its ranked papers and make it BUILT, or SKIPPED when
+    nothing new matched (reconciliation builds it again if papers arrive within the send
+    window). Returns the digest's status after the call; a digest another worker built first
+    is left as that worker made it."""
     if ranked is None:
-        ranked = rank_alone(subscriber)
+        ranked = rank_alone(digest.subscriber)
     picks = ranked.picks
     note = ranked.note if picks else f"No new papers matched these interests. {ranked.note}"
-    try:
-        with transaction.atomic():
-            digest = Digest.objects.create(
-                subscriber=subscriber,
-                period_start=period,
-                frequency=profile.frequency,
-                ranker=ranked.ranker[:64],
-                status=Digest.Status.BUILT if picks else Digest.Status.SKIPPED,
-                note=note.strip()[:300],
-            )
+    fields = {
+        "status": Digest.Status.BUILT if picks else Digest.Status.SKIPPED,
+        "skip_reason": "" if picks else Digest.SkipReason.EMPTY,
+        "ranker": ranked.ranker[:64],
+        "note": note.strip()[:300],
+        "built_at": timezone.now(),
+    }
+    with transaction.atomic():
+        won = Digest.objects.filter(pk=digest.pk, status=Digest.Status.PENDING).update(**fields)
+        if won:
             DigestItem.objects.bulk_create(
                 DigestItem(
                     digest=digest,
@@ -61,6 +76,24 @@ def build_digest(
                 )
                 for rank, pick in enumerate(picks, start=1)
             )
-    except IntegrityError:
-        return Digest.objects.get(subscriber=subscriber, period_start=period), False
+    if won:
+        for name, value in fields.items():
+            setattr(digest, name, value)
+    else:
+        digest.refresh_from_db()
+    return digest.status
+
+
+def build_digest(
+    subscriber: Subscriber, *, moment: datetime, ranked: RankingResult | None = None
+) -> tuple[Digest, bool]:
+    """Build the subscriber's digest for the period containing `moment`, on demand.
+
+    Returns (digest, created): `created` is False when the period's digest existed already
+    (built, sent or skipped), which is then returned as it is.
+    """
+    digest = open_digests([subscriber], moment=moment)[0]
+    if digest.status != Digest.Status.PENDING:
+        return digest, False
+    fill_digest(digest, ranked)
     return digest, True

@@ -1,107 +1,195 @@
-"""Scheduling: which subscribers are due, claimed so that two dispatchers never double-send."""
+"""Scheduling: who is due, claimed together with their digest's ledger row, handed to the
+workers in chunks; and reconciliation, which takes back whatever a silent holder dropped.
+
+A claim and the Digest row it creates commit in one transaction, so every claim leaves a row
+saying what happened to it. Chunks are handed out by a function the caller passes in
+(`enqueue(digest_ids)`: the Celery task's publisher, or anything a test wants), never by
+importing the tasks module.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db import transaction
+from django.db.models import Max, Q
 
 from accounts.models import Subscriber
 
-from ..models import Digest
-from ..ranking.candidates import candidate_window
-from ..ranking.scoring import RankingResult
-from ..ranking.subscribers import rank_many
-from . import digests, sending
+from ..models import Digest, Paper
+from .digests import period_start_for
 
 log = logging.getLogger(__name__)
 
+Enqueue = Callable[[list[int]], None]
+
 
 def claim_due_in_chunks(*, now: datetime, size: int) -> Iterator[list[int]]:
-    """Move each due subscriber's next_digest_at forward and yield the ids this call claimed,
-    `size` at a time, each chunk as soon as it is claimed: the dispatcher queues it for the
-    workers while it goes on claiming the rest.
+    """Claim due subscribers `size` at a time and yield the ids of the PENDING digests each
+    claim created, chunk by chunk: the dispatcher hands one to the workers before it claims the
+    next.
 
-    The UPDATE is conditional on the old value, so if two dispatchers run at once each
-    subscriber is claimed by exactly one of them.
+    Each claim moves next_digest_at forward with an UPDATE conditional on its old value (of two
+    dispatchers, exactly one wins a subscriber) and creates the digest row for the period the
+    subscriber was due for, in the same transaction.
     """
     due = (
         Subscriber.objects.filter(status=Subscriber.Status.ACTIVE, paused_at__isnull=True)
         .filter(Q(next_digest_at__lte=now) | Q(next_digest_at__isnull=True))
         .select_related("profile")
+        .order_by("pk")
     )
-    chunk = []
+    batch: list[Subscriber] = []
     for subscriber in due.iterator(chunk_size=1000):
-        following = subscriber.profile.next_send_after(now)
-        won = Subscriber.objects.filter(
-            pk=subscriber.pk, next_digest_at=subscriber.next_digest_at
-        ).update(next_digest_at=following)
-        # A subscriber seen for the first time (no next_digest_at yet) is only scheduled, not
-        # sent to, so a new confirmation never triggers an immediate off-hour email.
-        if won and subscriber.next_digest_at is not None:
-            chunk.append(subscriber.pk)
-            if len(chunk) == size:
-                yield chunk
-                chunk = []
-    if chunk:
-        yield chunk
+        batch.append(subscriber)
+        if len(batch) == size:
+            if claimed := _claim(batch, now=now):
+                yield claimed
+            batch = []
+    if batch and (claimed := _claim(batch, now=now)):
+        yield claimed
+
+
+def _claim(subscribers: list[Subscriber], *, now: datetime) -> list[int]:
+    lease = now + timedelta(seconds=settings.DIGEST_LEASE_SECONDS)
+    with transaction.atomic():
+        rows = []
+        for subscriber in subscribers:
+            due_at = subscriber.next_digest_at
+            won = Subscriber.objects.filter(pk=subscriber.pk, next_digest_at=due_at).update(
+                next_digest_at=subscriber.profile.next_send_after(now)
+            )
+            # A subscriber seen for the first time (no next_digest_at yet) is only scheduled,
+            # not sent to, so a new confirmation never triggers an off-hour email.
+            if won and due_at is not None:
+                rows.append(
+                    Digest(
+                        subscriber=subscriber,
+                        period_start=period_start_for(subscriber.profile, due_at),
+                        frequency=subscriber.profile.frequency,
+                        status=Digest.Status.PENDING,
+                        due_at=due_at,
+                        lease_until=lease,
+                    )
+                )
+        # A row that already exists for the period (built on demand at confirmation, say)
+        # stays as it is: it already says what happened to that period.
+        Digest.objects.bulk_create(rows, ignore_conflicts=True)
+        wanted = {(row.subscriber_id, row.period_start) for row in rows}
+        return [
+            pk
+            for pk, subscriber_id, period in Digest.objects.filter(
+                subscriber_id__in={s for s, _ in wanted}, status=Digest.Status.PENDING
+            ).values_list("pk", "subscriber_id", "period_start")
+            if (subscriber_id, period) in wanted
+        ]
 
 
 def claim_due_subscribers(*, now: datetime) -> list[int]:
-    """Every id claim_due_in_chunks claims, in one list."""
-    return [pk for chunk in claim_due_in_chunks(now=now, size=1000) for pk in chunk]
+    """The subscribers claim_due_in_chunks claims (their digests' subscriber ids)."""
+    ids = [pk for chunk in claim_due_in_chunks(now=now, size=1000) for pk in chunk]
+    return list(Digest.objects.filter(pk__in=ids).values_list("subscriber_id", flat=True))
 
 
-def build_and_send(subscribers: list[Subscriber], *, moment: datetime) -> dict[str, int]:
-    """Build and send each subscriber's digest; one failure never stops the rest of the chunk.
+def dispatch_due(*, now: datetime, enqueue: Enqueue) -> int:
+    """Claim every due subscriber and hand out their digests in chunks; the number handed out.
 
-    "failed" counts the subscribers whose digest could not be built or sent; running the chunk
-    again retries exactly those (sent digests are never sent twice).
+    A chunk the broker would not take is released (its lease cleared, so the next
+    reconciliation re-queues it) and dispatching stops there: the subscribers not claimed yet
+    stay due for the next run instead of being moved on with nobody to send to them.
     """
-    counts = {"sent": 0, "skipped": 0, "already": 0, "failed": 0}
-    ranked = rank_chunk(subscribers, moment=moment)
-    for subscriber in subscribers:
+    handed = 0
+    for chunk in claim_due_in_chunks(now=now, size=settings.DIGEST_CHUNK_SIZE):
         try:
-            digest, created = digests.build_digest(
-                subscriber, moment=moment, ranked=ranked.get(subscriber.pk)
+            enqueue(chunk)
+        except Exception:
+            Digest.objects.filter(pk__in=chunk, status=Digest.Status.PENDING).update(
+                lease_until=None
             )
-            sent = sending.send_digest(digest)
-        except Exception:  # one bad address or profile must not cost the others their digest
-            log.exception("digest for subscriber %s failed", subscriber.pk)
-            counts["failed"] += 1
-            continue
-        if sent:
-            counts["sent"] += 1
-        elif created:
-            counts["skipped"] += 1
-        else:
-            counts["already"] += 1
+            log.exception("dispatch: broker refused %d digests; left to reconcile", len(chunk))
+            break
+        handed += len(chunk)
+    log.info("dispatched %d due digests", handed)
+    return handed
+
+
+def reconcile(*, now: datetime, enqueue: Enqueue) -> dict[str, int]:
+    """Take back every open digest whose holder went silent, and hand it out again.
+
+    - SENDING past its lease: the send died somewhere between claim and record (a killed
+      process, a lost connection). It goes back to BUILT and is sent again; if the mail server
+      had accepted it before the reply was lost, that is the documented at-least-once window.
+    - PENDING or BUILT with no live lease (a lost message, a killed worker, a chunk the broker
+      refused, a retry whose countdown was lost): re-queued.
+    - SKIPPED for lack of papers while its send window is open, when papers arrived since it
+      was built: built again.
+    - open and more than DIGEST_GIVE_UP_AFTER_HOURS past due: FAILED, with the reason.
+    """
+    counts = {"given_up": _give_up(now), "reclaimed": _reclaim_sending(now), "empty_retried": 0}
+    counts["empty_retried"] = _reopen_empty(now)
+    counts["requeued"] = _requeue_idle(now, enqueue)
+    if any(counts.values()):
+        log.info("reconcile: %s", counts)
     return counts
 
 
-def rank_chunk(subscribers: list[Subscriber], *, moment: datetime) -> dict[int, RankingResult]:
-    """Rank every subscriber of a chunk whose digest is not built yet, in one batch.
+def _give_up(now: datetime) -> int:
+    limit = now - timedelta(hours=settings.DIGEST_GIVE_UP_AFTER_HOURS)
+    return Digest.objects.filter(
+        Q(due_at__lt=limit) | Q(due_at__isnull=True, created_at__lt=limit),
+        Q(lease_until__isnull=True) | Q(lease_until__lt=now),
+        status__in=[Digest.Status.PENDING, Digest.Status.BUILT],
+    ).update(
+        status=Digest.Status.FAILED,
+        last_error=f"not delivered within {settings.DIGEST_GIVE_UP_AFTER_HOURS:g} h of its send "
+        "time; given up",
+        lease_until=None,
+    )
 
-    The model, the candidate papers and their vectors are loaded once for the chunk and all its
-    profiles are scored with one matrix product; each subscriber then only sees the candidates of
-    their own period window that they have not received before.
-    """
-    periods = {s.pk: digests.period_start_for(s.profile, moment) for s in subscribers}
-    if not periods:
-        return {}
-    built = set(
-        Digest.objects.filter(
-            subscriber_id__in=periods, period_start__gte=min(periods.values())
-        ).values_list("subscriber_id", "period_start")
+
+def _reclaim_sending(now: datetime) -> int:
+    return Digest.objects.filter(status=Digest.Status.SENDING, lease_until__lt=now).update(
+        status=Digest.Status.BUILT,
+        lease_until=None,
+        last_error="send lease expired: the sender went silent mid-send (re-queued)",
     )
-    todo = [s for s in subscribers if (s.pk, periods[s.pk]) not in built]
-    if not todo:
-        return {}
-    papers, allowed = candidate_window(todo)
-    results = rank_many(
-        [s.profile for s in todo], papers, limit=settings.DIGEST_MAX_ITEMS, allowed=allowed
-    )
-    return {s.pk: result for s, result in zip(todo, results, strict=True)}
+
+
+def _reopen_empty(now: datetime) -> int:
+    newest = Paper.objects.aggregate(newest=Max("ingested_at"))["newest"]
+    if newest is None:
+        return 0
+    return Digest.objects.filter(
+        status=Digest.Status.SKIPPED,
+        skip_reason=Digest.SkipReason.EMPTY,
+        due_at__gt=now - timedelta(hours=settings.DIGEST_SEND_WINDOW_HOURS),
+        built_at__lt=newest,
+    ).update(status=Digest.Status.PENDING, skip_reason="", lease_until=None, note="")
+
+
+def _requeue_idle(now: datetime, enqueue: Enqueue) -> int:
+    idle = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    lease = now + timedelta(seconds=settings.DIGEST_LEASE_SECONDS)
+    requeued = 0
+    while True:
+        # Locked rows are another reconciler's (two beats at once): skip them, never wait.
+        with transaction.atomic():
+            chunk = list(
+                Digest.objects.select_for_update(skip_locked=True)
+                .filter(idle, status__in=[Digest.Status.PENDING, Digest.Status.BUILT])
+                .order_by("pk")
+                .values_list("pk", flat=True)[: settings.DIGEST_CHUNK_SIZE]
+            )
+            Digest.objects.filter(pk__in=chunk).update(lease_until=lease)
+        if not chunk:
+            return requeued
+        try:
+            enqueue(chunk)
+        except Exception:
+            Digest.objects.filter(pk__in=chunk).update(lease_until=None)
+            log.exception("reconcile: the broker refused a chunk; trying again next run")
+            return requeued
+        requeued += len(chunk)

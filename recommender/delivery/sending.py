@@ -1,9 +1,31 @@
-"""Delivery: send a built digest once, and record what happened to it."""
+"""Sending: build and send the digests of a chunk, each exactly once, and record in the ledger
+what happened to every one of them.
+
+A digest is claimed for sending with a conditional update BUILT -> SENDING that also sets a
+lease: of two workers handed the same digest only one sends it, and if that worker dies,
+reconciliation takes the digest back once the lease ends. Whether the address may be mailed is
+checked right before each send, so a bounce or an unsubscribe that lands while a chunk is
+running stops that person's email.
+
+Failures are sorted: transient ones (SMTP 4xx, connection errors, timeouts, provider 429/5xx)
+put that one digest back to BUILT with exponential back-off and jitter, up to
+DIGEST_MAX_ATTEMPTS; permanent ones (SMTP 5xx, a provider refusing the recipient) make it
+FAILED at once, and a refused recipient is suppressed.
+"""
 
 from __future__ import annotations
 
 import logging
+import random
+import smtplib
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
 
+from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.core.mail import make_msgid
 from django.db.models import F
 from django.utils import timezone
@@ -11,31 +33,209 @@ from django.utils import timezone
 from accounts.models import Subscriber
 from digest_site.mailing.headers import list_unsubscribe_headers
 from digest_site.mailing.messages import make_message
-from digest_site.mailing.policy import may_mail
+from digest_site.mailing.policy import may_mail, suppress
 
-from ..models import DeliveryEvent, Digest, DigestItem
-from . import digest_email
+from ..models import DeliveryEvent, Digest, DigestItem, Suppression
+from ..ranking.candidates import candidate_window
+from ..ranking.scoring import RankingResult
+from ..ranking.subscribers import rank_many
+from . import digest_email, digests
 
 log = logging.getLogger(__name__)
 
+# What happened to one digest in a chunk.
+SENT, SKIPPED, RETRY, FAILED, ALREADY = "sent", "skipped", "retry", "failed", "already"
+
+# enqueue(digest_ids, countdown=None): hands digests to the workers (the Celery task's
+# publisher in production); passed in, so this module never imports the tasks module.
+Enqueue = Callable[..., None]
+
+
+class Refusal:
+    """How to treat a failed send: retry later, or give up now (and suppress the recipient)."""
+
+    def __init__(self, *, permanent: bool, recipient: bool = False) -> None:
+        self.permanent = permanent
+        self.recipient = recipient
+
+
+def classify(error: Exception) -> Refusal:
+    """Transient or permanent, and whether the recipient's own address was refused."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        return Refusal(permanent=all(code >= 500 for code in codes), recipient=True)
+    if isinstance(error, AnymailRecipientsRefused):
+        return Refusal(permanent=True, recipient=True)
+    if isinstance(error, AnymailAPIError):
+        code = error.status_code
+        return Refusal(permanent=code is not None and code < 500 and code != 429)
+    if isinstance(error, smtplib.SMTPSenderRefused):
+        # Our own sender address refused: not the reader's fault, and perhaps fixed soon.
+        return Refusal(permanent=False)
+    if isinstance(error, smtplib.SMTPResponseException):
+        return Refusal(permanent=error.smtp_code >= 500)
+    # Connection refused or reset, timeouts, a server that hung up, anything unforeseen: retry.
+    return Refusal(permanent=False)
+
+
+def describe(error: BaseException) -> str:
+    """The error's type and message; never raises (some exceptions' str() does)."""
+    try:
+        return f"{type(error).__name__}: {error}"
+    except Exception:
+        return f"{type(error).__name__}: {error.args!r}"
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Delay before attempt `attempts + 1`: exponential, capped, with "equal jitter" (half of
+    it fixed, half random) so the retries of a chunk that failed together spread out."""
+    full = min(
+        settings.DIGEST_RETRY_MAX_SECONDS,
+        settings.DIGEST_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0),
+    )
+    return full / 2 + random.uniform(0, full / 2)  # noqa: S311 (jitter, not a secret)
+
+
+def deliver_chunk(digest_ids: list[int], *, enqueue: Enqueue | None = None) -> Counter[str]:
+    """Build and send every open digest among `digest_ids`; safe to run twice, or at once.
+
+    The papers of all digests still to build are ranked in one batch. One digest's failure
+    never stops the rest. When the task's soft time limit strikes, the chunk stops where it is:
+    the digest being sent goes back to BUILT, the unfinished remainder is re-queued at once
+    (or, if the broker refuses, left to reconciliation) and SoftTimeLimitExceeded propagates.
+    """
+    lease = timedelta(seconds=settings.DIGEST_LEASE_SECONDS)
+    open_now = [Digest.Status.PENDING, Digest.Status.BUILT]
+    Digest.objects.filter(pk__in=digest_ids, status__in=open_now).update(
+        lease_until=timezone.now() + lease
+    )
+    chunk = list(
+        Digest.objects.filter(pk__in=digest_ids, status__in=open_now)
+        .select_related("subscriber__profile")
+        .order_by("pk")
+    )
+    counts: Counter[str] = Counter({ALREADY: len(set(digest_ids)) - len(chunk)})
+    retries: list[tuple[int, float]] = []
+    renewed = time.monotonic()
+    done = 0
+    try:
+        ranked = rank_chunk([d for d in chunk if d.status == Digest.Status.PENDING])
+        for digest in chunk:
+            outcome = _deliver_one(digest, ranked.get(digest.pk))
+            counts[outcome] += 1
+            done += 1
+            if outcome == RETRY:
+                retries.append((digest.pk, _seconds_until(digest)))
+            if time.monotonic() - renewed > lease.total_seconds() / 3:
+                # Still alive: keep reconciliation off the rest of this chunk.
+                rest = [d.pk for d in chunk[done:]]
+                Digest.objects.filter(pk__in=rest, status__in=open_now).update(
+                    lease_until=timezone.now() + lease
+                )
+                renewed = time.monotonic()
+    except SoftTimeLimitExceeded:
+        rest = [d.pk for d in chunk[done:]]
+        log.warning("soft time limit: %d digests of the chunk re-queued", len(rest))
+        _hand_back(rest, enqueue)
+        raise
+    for pk, delay in retries:
+        _hand_back([pk], enqueue, countdown=delay)
+    # Never "done" while some of it waits: the retries are named as still open.
+    log.info(
+        "chunk of %d: %d sent, %d skipped, %d failed, %d already done, %d still open (retrying)",
+        len(digest_ids),
+        counts[SENT],
+        counts[SKIPPED],
+        counts[FAILED],
+        counts[ALREADY],
+        counts[RETRY],
+    )
+    return counts
+
+
+def _seconds_until(digest: Digest) -> float:
+    digest.refresh_from_db(fields=["lease_until"])
+    if digest.lease_until is None:
+        return 0.0
+    return max(0.0, (digest.lease_until - timezone.now()).total_seconds())
+
+
+def _hand_back(ids: list[int], enqueue: Enqueue | None, *, countdown: float | None = None):
+    """Queue `ids` again; if that fails, clear their lease so reconciliation finds them."""
+    if not ids:
+        return
+    if enqueue is not None:
+        try:
+            enqueue(ids, countdown=countdown)
+            return
+        except Exception:
+            log.exception("could not re-queue %d digests; reconciliation will", len(ids))
+    if countdown is None:
+        Digest.objects.filter(pk__in=ids, status__in=Digest.OPEN).update(lease_until=None)
+
+
+def rank_chunk(pending: list[Digest]) -> dict[int, RankingResult]:
+    """Rank the subscribers of every digest still to build, in one batch.
+
+    The model, the candidate papers and their vectors are loaded once for the chunk and all
+    its profiles are scored with one matrix product; each subscriber only sees the candidates
+    of their own period window that they have not received before.
+    """
+    if not pending:
+        return {}
+    subscribers = [d.subscriber for d in pending]
+    candidates, allowed = candidate_window(subscribers)
+    profiles = [s.profile for s in subscribers]
+    limit = settings.DIGEST_MAX_ITEMS
+    results = rank_many(profiles, candidates, limit=limit, allowed=allowed)
+    return {d.pk: result for d, result in zip(pending, results, strict=True)}
+
+
+def _deliver_one(digest: Digest, ranked: RankingResult | None) -> str:
+    try:
+        built = digest.status != Digest.Status.PENDING or (
+            digests.fill_digest(digest, ranked) == Digest.Status.BUILT
+        )
+        if not built:
+            return SKIPPED if digest.status == Digest.Status.SKIPPED else ALREADY
+        return send_one(digest)
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception as error:  # one bad profile or template must not cost the others
+        log.exception("digest %s could not be built or sent", digest.pk)
+        digest.refresh_from_db(fields=["status"])
+        return _transient(digest, error, status=digest.status)
+
 
 def send_digest(digest: Digest) -> bool:
-    """Send `digest` by email unless it was already sent or its address may not be mailed.
+    """Send one BUILT digest (see send_one); True when an email went out."""
+    return send_one(digest) == SENT
 
-    The conditional UPDATE claims the digest: of two workers handed the same digest, only the
-    one that flips BUILT/FAILED -> SENDING sends it. Returns True when an email went out.
+
+def send_one(digest: Digest) -> str:
+    """Send one BUILT digest, unless another worker has it or the address may not be mailed.
+
+    Returns SENT, SKIPPED (not mailable), RETRY (a transient failure: back to BUILT with a
+    back-off lease), FAILED (permanent, or out of attempts) or ALREADY (not BUILT any more).
     """
-    claimed = Digest.objects.filter(
-        pk=digest.pk, status__in=[Digest.Status.BUILT, Digest.Status.FAILED]
-    ).update(status=Digest.Status.SENDING, attempts=F("attempts") + 1)
+    now = timezone.now()
+    claimed = Digest.objects.filter(pk=digest.pk, status=Digest.Status.BUILT).update(
+        status=Digest.Status.SENDING,
+        attempts=F("attempts") + 1,
+        lease_until=now + timedelta(seconds=settings.DIGEST_SENDING_LEASE_SECONDS),
+    )
     if not claimed:
-        return False
-    digest.refresh_from_db()
-    subscriber = digest.subscriber
+        return ALREADY
+    digest.status = Digest.Status.SENDING
+    # Read now, not when the chunk started: an unsubscribe since then must stop this email.
+    subscriber = Subscriber.objects.get(pk=digest.subscriber_id)
 
-    if not subscriber.receives_digests or not may_mail(subscriber.email, subscriber=subscriber):
-        _finish(digest, Digest.Status.SKIPPED, note="Subscriber cannot receive email.")
-        return False
+    if not may_mail(subscriber.email, subscriber=subscriber):
+        _finish(digest, Digest.Status.SKIPPED, skip=Digest.SkipReason.SUPPRESSED)
+        return SKIPPED
+    if not subscriber.receives_digests:
+        _finish(digest, Digest.Status.SKIPPED, skip=Digest.SkipReason.INACTIVE)
+        return SKIPPED
 
     items = list(digest.items.select_related("paper"))
     message_id = make_msgid(domain="paper-digest")
@@ -47,37 +247,81 @@ def send_digest(digest: Digest) -> bool:
     )
     try:
         message.send()
-    except Exception as error:  # any transport error: record it, let the caller retry
-        log.warning("digest %s to %s failed: %s", digest.pk, subscriber.email, error)
-        _finish(digest, Digest.Status.FAILED, error=str(error))
-        DeliveryEvent.objects.create(
-            kind=DeliveryEvent.Kind.FAILED,
-            email=subscriber.email,
-            digest=digest,
-            detail=str(error)[:2000],
+    except SoftTimeLimitExceeded:
+        # Out of time mid-send: most likely the server had not taken it yet, so it goes back
+        # to BUILT with the chunk's remainder (accepted-but-unanswered is the documented
+        # at-least-once window).
+        Digest.objects.filter(pk=digest.pk, status=Digest.Status.SENDING).update(
+            status=Digest.Status.BUILT, attempts=F("attempts") - 1, lease_until=None
         )
         raise
+    except Exception as error:
+        return _refused(digest, subscriber, error)
 
     # Anymail backends report the provider's own id, which its webhooks will quote back.
     provider_status = getattr(message, "anymail_status", None)
-    message_id = getattr(provider_status, "message_id", None) or message_id
+    message_id = str(getattr(provider_status, "message_id", None) or message_id)[:300]
     now = timezone.now()
     Digest.objects.filter(pk=digest.pk).update(
-        status=Digest.Status.SENT, sent_at=now, message_id=str(message_id)[:300], last_error=""
+        status=Digest.Status.SENT, sent_at=now, message_id=message_id, lease_until=None
     )
     Subscriber.objects.filter(pk=subscriber.pk).update(last_digest_at=now)
     DeliveryEvent.objects.create(
-        kind=DeliveryEvent.Kind.SENT,
+        kind=DeliveryEvent.Kind.SENT, email=subscriber.email, digest=digest, message_id=message_id
+    )
+    return SENT
+
+
+def _refused(digest: Digest, subscriber: Subscriber, error: Exception) -> str:
+    refusal = classify(error)
+    log.warning(
+        "digest %s to %s: %s failure: %s",
+        digest.pk,
+        subscriber.email,
+        "permanent" if refusal.permanent else "transient",
+        describe(error),
+    )
+    DeliveryEvent.objects.create(
+        kind=DeliveryEvent.Kind.FAILED,
         email=subscriber.email,
         digest=digest,
-        message_id=str(message_id)[:300],
+        permanent=refusal.permanent,
+        detail=describe(error)[:2000],
     )
-    return True
+    if not refusal.permanent:
+        return _transient(digest, error, status=Digest.Status.SENDING)
+    _finish(digest, Digest.Status.FAILED, error=f"permanent: {describe(error)}")
+    if refusal.recipient:
+        suppress(subscriber.email, Suppression.Reason.BOUNCE, f"refused at send: {describe(error)}")
+    return FAILED
 
 
-def _finish(digest: Digest, status: str, *, note: str = "", error: str = "") -> None:
+def _transient(digest: Digest, error: Exception, *, status: str) -> str:
+    """Back to where it was retried from (BUILT, or PENDING for a failed build), leased until
+    its back-off ends; FAILED once DIGEST_MAX_ATTEMPTS attempts have failed."""
+    digest.refresh_from_db(fields=["attempts"])
+    attempts = digest.attempts if status == Digest.Status.SENDING else digest.attempts + 1
+    if attempts >= settings.DIGEST_MAX_ATTEMPTS:
+        Digest.objects.filter(pk=digest.pk, status=status).update(
+            status=Digest.Status.FAILED,
+            attempts=attempts,
+            lease_until=None,
+            last_error=f"gave up after {attempts} attempts: {describe(error)}"[:2000],
+        )
+        return FAILED
+    back_to = Digest.Status.BUILT if status == Digest.Status.SENDING else status
+    Digest.objects.filter(pk=digest.pk, status=status).update(
+        status=back_to,
+        attempts=attempts,
+        lease_until=timezone.now() + timedelta(seconds=backoff_seconds(attempts)),
+        last_error=f"attempt {attempts}: {describe(error)}"[:2000],
+    )
+    return RETRY
+
+
+def _finish(digest: Digest, status: str, *, skip: str = "", error: str = "") -> None:
     Digest.objects.filter(pk=digest.pk).update(
-        status=status, note=note[:300], last_error=error[:2000]
+        status=status, skip_reason=skip, last_error=error[:2000], lease_until=None
     )
 
 
@@ -85,3 +329,11 @@ def digest_email_context(digest: Digest, items: list[DigestItem], subscriber) ->
     """Template context of a digest email (subject, notes, overview, one block per paper with
     the reader's signed links): see delivery.digest_email."""
     return digest_email.email_context(digest, items, subscriber)
+
+
+def build_and_send(subscribers: list[Subscriber], *, moment) -> dict[str, int]:
+    """Build and send each subscriber's digest for the period containing `moment`, now: the
+    on-demand path (first digest at confirmation, demo, benchmarks)."""
+    rows = digests.open_digests(subscribers, moment=moment)
+    counts = deliver_chunk([d.pk for d in rows])
+    return {key: counts[key] for key in (SENT, SKIPPED, RETRY, FAILED, ALREADY)}

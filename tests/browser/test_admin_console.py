@@ -13,7 +13,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import InterestProfile, Subscriber
-from recommender.delivery import scheduling
+from recommender.delivery import sending
 from recommender.models import DeliveryEvent, Digest, Paper
 from tests.browser.helpers import SCREENSHOTS, outbox_messages
 from tests.helpers import clear_local_cache
@@ -166,7 +166,7 @@ def test_it_curates_previews_suppresses_and_audits_through_the_admin(browser, co
     page.get_by_role("button", name="Yes, suppress these subscribers").click()
     page.get_by_text("1 subscriber(s) suppressed").wait_for()
     subscribers = list(Subscriber.objects.select_related("profile").order_by("email"))
-    counts = scheduling.build_and_send(subscribers, moment=timezone.now())
+    counts = sending.build_and_send(subscribers, moment=timezone.now())
     recipients = [message["To"] for message in outbox_messages(settings)]
     assert "grace@example.org" in recipients
     assert "ada@example.org" not in recipients

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from accounts.models import InterestProfile, Subscriber
-from recommender.delivery import scheduling
+from recommender.delivery import scheduling, sending
+from recommender.models import Digest
 
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 
@@ -66,13 +67,19 @@ def test_it_hands_out_each_chunk_as_soon_as_it_is_claimed(make_subscriber):
     claiming = scheduling.claim_due_in_chunks(now=NOW, size=2)
     first = next(claiming)
 
-    # The first chunk can go to a worker while the other three are not claimed yet.
+    # The first chunk can go to a worker while the other three are not claimed yet; each claim
+    # came with its digest's ledger row, filed under the period the subscriber was due for.
     assert len(first) == 2
     waiting = Subscriber.objects.filter(next_digest_at=NOW.replace(hour=7))
     assert waiting.count() == 3
+    assert Digest.objects.count() == 2
     rest = list(claiming)
     assert [len(chunk) for chunk in rest] == [2, 1]
-    assert sorted(first + rest[0] + rest[1]) == sorted(r.pk for r in readers)
+    rows = Digest.objects.filter(pk__in=first + rest[0] + rest[1])
+    assert sorted(rows.values_list("subscriber_id", flat=True)) == sorted(r.pk for r in readers)
+    assert {(d.status, d.period_start, d.due_at) for d in rows} == {
+        (Digest.Status.PENDING, NOW.date(), NOW.replace(hour=7))
+    }
     assert not waiting.exists()
 
 
@@ -80,8 +87,6 @@ def test_it_sends_the_rest_of_a_chunk_when_one_address_fails(make_subscriber, ma
     from datetime import date
 
     from django.core import mail
-
-    from recommender.models import Digest
 
     make_paper(
         title="Robot grasping",
@@ -95,19 +100,20 @@ def test_it_sends_the_rest_of_a_chunk_when_one_address_fails(make_subscriber, ma
     ]
     settings.EMAIL_BACKEND = "tests.mail_backends.RefusesOneAddress"
 
-    counts = scheduling.build_and_send(readers, moment=NOW)
+    counts = sending.build_and_send(readers, moment=NOW)
 
-    assert counts["failed"] == 1
-    assert counts["sent"] == 2
+    assert (counts["sent"], counts["retry"], counts["failed"]) == (2, 1, 0)
     assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.com", "cat@example.com"]
-    statuses = dict(Digest.objects.values_list("subscriber__email", "status"))
-    assert statuses["bad@example.com"] == Digest.Status.FAILED
+    bad = Digest.objects.get(subscriber__email="bad@example.com")
+    # A refused connection is transient: that digest alone waits for its back-off.
+    assert (bad.status, bad.attempts) == (Digest.Status.BUILT, 1)
+    assert bad.lease_until is not None
+    assert "connection" in bad.last_error
 
-    # Running the chunk again (the task's retry) sends only the failed one, once the server
-    # accepts it, and nobody gets a second copy.
+    # Running the chunk again (the retry) sends only that one, and nobody gets a second copy.
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    again = scheduling.build_and_send(readers, moment=NOW)
-    assert (again["sent"], again["failed"], again["already"]) == (1, 0, 2)
+    again = sending.build_and_send(readers, moment=NOW)
+    assert (again["sent"], again["retry"], again["already"]) == (1, 0, 2)
     assert sorted(m.to[0] for m in mail.outbox) == [
         "ann@example.com",
         "bad@example.com",
@@ -125,8 +131,10 @@ def test_the_dispatcher_fans_due_subscribers_out_in_chunks_of_the_setting(
     Subscriber.objects.update(next_digest_at=datetime(2026, 7, 1, 6, 0, tzinfo=UTC))
     settings.DIGEST_CHUNK_SIZE = 2
     queued = []
-    monkeypatch.setattr(tasks.build_and_send_digests, "delay", queued.append)
+    monkeypatch.setattr(tasks, "enqueue_digests", queued.append)
     assert tasks.dispatch_due_digests() == 5
     assert [len(chunk) for chunk in queued] == [2, 2, 1]
-    dispatched = sorted(pk for chunk in queued for pk in chunk)
-    assert dispatched == sorted(Subscriber.objects.values_list("pk", flat=True))
+    dispatched = Digest.objects.filter(pk__in=[pk for chunk in queued for pk in chunk])
+    assert sorted(dispatched.values_list("subscriber_id", flat=True)) == sorted(
+        Subscriber.objects.values_list("pk", flat=True)
+    )

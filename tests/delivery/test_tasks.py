@@ -5,7 +5,6 @@ from __future__ import annotations
 from unittest import mock
 
 import pytest
-from celery.exceptions import Retry
 
 from recommender.ingestion import ingest
 from recommender.management.commands.demo import SAMPLE_PAPERS
@@ -40,14 +39,15 @@ def test_it_leaves_an_existing_model_to_the_nightly_refit():
 
 
 @pytest.mark.django_db
-def test_it_retries_a_chunk_with_failures_without_resending_the_rest(
-    make_subscriber, make_paper, settings
+def test_it_retries_only_the_failed_digest_of_a_chunk_after_a_back_off(
+    make_subscriber, make_paper, settings, monkeypatch
 ):
     from datetime import date
 
     from django.core import mail
 
-    from recommender.tasks import build_and_send_digests
+    from recommender import tasks
+    from recommender.models import Digest
 
     make_paper(
         title="Robot grasping",
@@ -60,15 +60,29 @@ def test_it_retries_a_chunk_with_failures_without_resending_the_rest(
         for n in ("ann", "bad")
     ]
     settings.EMAIL_BACKEND = "tests.mail_backends.RefusesOneAddress"
+    queued = []
+    monkeypatch.setattr(
+        tasks, "enqueue_digests", lambda ids, countdown=None: queued.append((ids, countdown))
+    )
 
-    with pytest.raises(Retry):
-        build_and_send_digests.apply(args=[ids])
+    counts = tasks.build_and_send_digests.apply(args=[ids]).get()
+
+    assert (counts["sent"], counts["retry"]) == (1, 1)
     assert [m.to[0] for m in mail.outbox] == ["ann@example.com"]
+    bad = Digest.objects.get(subscriber__email="bad@example.com")
+    # One message for that digest alone, due when its back-off ends (half to all of the base).
+    ((retry_ids, countdown),) = queued
+    assert retry_ids == [bad.pk]
+    assert (
+        settings.DIGEST_RETRY_BASE_SECONDS / 2 - 1
+        <= countdown
+        <= settings.DIGEST_RETRY_BASE_SECONDS
+    )
 
     # The retry, once the server accepts the address again, sends only the failed digest.
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    counts = build_and_send_digests.apply(args=[ids]).get()
-    assert (counts["sent"], counts["already"], counts["failed"]) == (1, 1, 0)
+    counts = tasks.send_digests.apply(args=[retry_ids]).get()
+    assert counts["sent"] == 1
     assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.com", "bad@example.com"]
 
 

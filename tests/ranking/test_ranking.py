@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from accounts.models import InterestProfile
-from recommender.delivery import digests, scheduling
+from recommender.delivery import digests, sending
 from recommender.models import Digest, DigestItem, FeedbackEvent, Paper
 from recommender.ranking import candidates, scoring, subscriber_profiles, subscribers
 
@@ -239,17 +239,24 @@ def test_it_scores_a_chunk_of_subscribers_in_one_batch(
         "transform_papers",
         lambda rows: transforms.append(1) or original(rows),
     )
-    ranked = scheduling.rank_chunk([robots, speech, weekly], moment=MOMENT)
+    ranked = _rank_chunk([robots, speech, weekly])
     assert len(transforms) <= 1  # the chunk's papers are transformed once, not per subscriber
     assert ranked[robots.pk].picks[0].paper.title in {t for t, _ in ROBOT_TEXTS}
     assert ranked[speech.pk].picks[0].paper.title == OTHER_TEXTS[0][0]
     assert ranked[weekly.pk].picks[0].paper.title == OTHER_TEXTS[1][0]
-    counts = scheduling.build_and_send([robots, speech, weekly], moment=MOMENT)
+    counts = sending.build_and_send([robots, speech, weekly], moment=MOMENT)
     assert counts["sent"] == 3
     assert (
         DigestItem.objects.filter(digest__subscriber=speech, rank=1).get().paper.title
         == (OTHER_TEXTS[0][0])
     )
+
+
+def _rank_chunk(subscribers):
+    """The chunk's batch ranking, keyed by subscriber."""
+    rows = digests.open_digests(subscribers, moment=MOMENT)
+    ranked = sending.rank_chunk(rows)
+    return {row.subscriber_id: ranked[row.pk] for row in rows}
 
 
 def test_it_keeps_a_chunk_going_when_one_profile_breaks(
@@ -265,7 +272,7 @@ def test_it_keeps_a_chunk_going_when_one_profile_breaks(
         return real_spec(profile)
 
     monkeypatch.setattr(subscriber_profiles, "spec_for_subscriber", flaky)
-    ranked = scheduling.rank_chunk([broken, fine], moment=MOMENT)
+    ranked = _rank_chunk([broken, fine])
     assert ranked[broken.pk].ranker == scoring.TRENDING_RANKER
     assert ranked[fine.pk].ranker == installed_model.version
 

@@ -90,7 +90,7 @@ def test_it_sends_due_digests_through_celery_beat_and_a_worker_on_redis(stack):
 
     assert re.match(r"(\w{3} \d{1,2} \w{3}|Week of \d{1,2} \w{3}): \d+ papers?", message["Subject"])
     worker_log = (tmp / "worker.log").read_text()
-    assert "recommender.tasks.build_and_send_digests" in worker_log
+    assert "recommender.tasks.send_digests" in worker_log
     assert "succeeded" in worker_log
     assert "Sending due task dispatch-due-digests" in (tmp / "beat.log").read_text()
     status, sent_at = run_sql(
@@ -117,5 +117,5 @@ def test_it_serves_the_app_with_the_web_server_on_postgres_and_redis(stack):
     finally:
         stop(server)
 
-    assert health == {"status": "ok", "database": "ok", "cache": "ok"}
+    assert health == {"status": "ok", "database": "ok", "cache": "ok", "delivery": "ok"}
     assert "GET /healthz" in (stack["tmp"] / "web.log").read_text()

@@ -109,9 +109,9 @@ def test_it_sends_the_first_digest_right_after_confirming(
     assert len(digests) == 1
     assert "Speculative decoding with draft trees" in digests[0].body
     # The scheduled run later the same local day finds today's digest and sends nothing more.
-    from recommender.delivery import scheduling
+    from recommender.delivery import sending
 
     subscriber = Subscriber.objects.get()
-    counts = scheduling.build_and_send([subscriber], moment=subscriber.confirmed_at)
+    counts = sending.build_and_send([subscriber], moment=subscriber.confirmed_at)
     assert counts["sent"] == 0
     assert len(mail.outbox) == 2

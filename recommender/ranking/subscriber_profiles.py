@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.db.models import Max
 from threadpoolctl import threadpool_limits
 
+from accounts.models import InterestProfile, Subscriber
 from accounts.references import resolve_pasted, unmatched_references
 
 from ..model import profiles
@@ -144,3 +145,24 @@ def _cache_key(model: FittedModel, interest, latest: dict[int, int], built_by: s
     stamp = interest.updated_at.timestamp() if interest.updated_at else 0
     feedback = latest.get(interest.subscriber_id, 0)
     return f"profile:{model.version}:{built_by}:{interest.pk}:{stamp}:{feedback}"
+
+
+def warm_profiles(model: FittedModel, *, chunk_size: int) -> int:
+    """Build and cache the profiles of every active, unpaused subscriber, `chunk_size` at a
+    time, through profiles_for (so with the keys the send path looks up); after a refit nothing
+    cached is valid any more. Returns how many profiles were looked at."""
+    interests = (
+        InterestProfile.objects.filter(
+            subscriber__status=Subscriber.Status.ACTIVE, subscriber__paused_at__isnull=True
+        )
+        .prefetch_related("seed_papers")
+        .order_by("pk")
+    )
+    done = 0
+    last_pk = 0
+    while chunk := list(interests.filter(pk__gt=last_pk)[:chunk_size]):
+        profiles_for(model, chunk)
+        done += len(chunk)
+        last_pk = chunk[-1].pk
+    log.info("warmed %d profiles for model %s", done, model.version)
+    return done

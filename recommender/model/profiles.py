@@ -299,11 +299,6 @@ def corpus32(model: FittedModel) -> np.ndarray:
     return _float32(model, "corpus_matrix")
 
 
-def _context32(model: FittedModel) -> np.ndarray | None:
-    """The corpus' word-context rows as float32."""
-    return _float32(model, "context_matrix")
-
-
 def _titles32(model: FittedModel) -> np.ndarray | None:
     """The corpus' titles' LSA rows as float32 (artifacts from before titles were kept: None)."""
     return _float32(model, "title_matrix")
@@ -452,7 +447,8 @@ def scoring_vector(
     docs = min(weights["context_docs"], corpus.shape[0])
     if docs > 0 and weights["context_expansion"] > 0:
         nearest = np.argpartition(-(corpus @ vector), docs - 1)[:docs]
-        neighbours = l2_normalise(_context32(model)[nearest].mean(axis=0))
+        # Only these rows are read: widened here, the matrix itself stays float16.
+        neighbours = l2_normalise(model.context_matrix[nearest].astype(np.float32).mean(axis=0))
         context = l2_normalise(context + weights["context_expansion"] * neighbours)
     return np.concatenate([(1 - share) * vector, share * context]).astype(np.float32)
 

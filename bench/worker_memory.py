@@ -6,7 +6,8 @@
 What one Celery pool child holds while it sends digests: the model loaded through
 recommender.model.store (as the tasks load it), then one chunk of --chunk subscribers' profiles
 built with recommender.model.profiles.build_profile under one BLAS thread (as
-ranking/subscriber_profiles.profiles_for builds them) and ranked against the day's papers with
+ranking/subscriber_profiles.profiles_for builds them; --blas-threads 2 for the library default
+on this machine) and ranked against the day's papers with
 recommender.ranking.subscribers.rank_built (the chunk path after the profiles are built).
 
 The model is the production fit on the shared dump up to --day, read from --models (a model
@@ -20,7 +21,8 @@ Only the records needed for them and the day's papers are kept from the dump (re
 line), so the process holds little besides the model.
 
 Prints RSS (VmRSS) after Django's setup, after the model load, after the chunk, the peak
-(VmHWM), and the sizes of the model's dense corpus matrices in each precision held.
+(VmHWM), the profiles' wall and CPU time, and the sizes of the model's dense corpus matrices
+in each precision held.
 """
 
 from __future__ import annotations
@@ -121,6 +123,9 @@ def main() -> None:
     parser.add_argument("--day", default="2026-06-05")
     parser.add_argument("--data", type=Path, default=dump.DEFAULT_DATA)
     parser.add_argument("--models", type=Path, default=DEFAULT_MODELS)
+    parser.add_argument(
+        "--blas-threads", type=int, default=1, help="BLAS threads while profiles are built"
+    )
     parser.add_argument("--fit", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ["RECOMMENDER_MODEL_DIR"] = str(args.models)
@@ -181,10 +186,10 @@ def main() -> None:
         f"{time.perf_counter() - started:.1f} s"
     )
 
-    started = time.perf_counter()
-    with threadpool_limits(limits=1, user_api="blas"):
+    started, cpu = time.perf_counter(), time.process_time()
+    with threadpool_limits(limits=args.blas_threads, user_api="blas"):
         built = [profiles.build_profile(model, spec) for spec in chunk_specs]
-    build_s = time.perf_counter() - started
+    build_s, build_cpu = time.perf_counter() - started, time.process_time() - cpu
     started = time.perf_counter()
     batch = prepare_candidates(candidates, model)
     results = rank_built(
@@ -194,7 +199,8 @@ def main() -> None:
     chunk_rss = status_mib("VmRSS")
     picks = sum(len(r.picks) for r in results)
     log(
-        f"after one chunk ({len(built)} profiles in {build_s:.1f} s, ranked in {rank_s:.2f} s, "
+        f"after one chunk ({len(built)} profiles in {build_s:.1f} s, {build_cpu:.1f} s CPU, "
+        f"ranked in {rank_s:.2f} s, "
         f"{picks} picks): {chunk_rss:.0f} MiB"
     )
     peak = status_mib("VmHWM")
@@ -220,6 +226,8 @@ def main() -> None:
                 "float16_mib": round(held[16] / 2**20),
                 "float32_mib": round(held[32] / 2**20),
                 "profiles_s": round(build_s, 2),
+                "profiles_cpu_s": round(build_cpu, 2),
+                "blas_threads": args.blas_threads,
                 "picks": picks,
             }
         )

@@ -234,6 +234,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "recommender.tasks.refit_model",
         "schedule": crontab(minute=30, hour=env.int("RECOMMENDER_REFIT_HOUR_UTC", default=3)),
     },
+    # Then every active subscriber's profile is built for the new model, so the morning's
+    # digests find them cached (the refit changes every cache key). Minutes past the refit hour:
+    # leave the refit time to finish (2-4 minutes on 75,000 papers).
+    "warm-subscriber-profiles": {
+        "task": "recommender.tasks.warm_profiles",
+        "schedule": crontab(
+            minute=env.int("PROFILE_WARM_MINUTE", default=50),
+            hour=env.int("RECOMMENDER_REFIT_HOUR_UTC", default=3),
+        ),
+    },
     # Data kept only as long as needed: sign-ups and address changes never confirmed.
     "purge-expired-requests": {
         "task": "accounts.tasks.purge_expired_requests",

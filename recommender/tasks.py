@@ -75,3 +75,16 @@ def refit_model() -> str:
     result = model_store.refit_from_corpus()
     log.info("refit_model: %s", result.message)
     return result.message
+
+
+@shared_task
+def warm_profiles() -> int:
+    """After the nightly refit (beat, see settings): build every active subscriber's profile for
+    the new model so the morning's digests find them cached."""
+    # Imported here so this task stays an addition at the end of the module.
+    from .ranking import subscriber_profiles
+
+    model = model_store.load_current()
+    if model is None:
+        return 0
+    return subscriber_profiles.warm_profiles(model, chunk_size=settings.DIGEST_CHUNK_SIZE)

@@ -244,6 +244,10 @@ def _document_frequencies(model: FittedModel) -> np.ndarray:
     return cached
 
 
+# Vocabulary terms per block when the term space is built (_term_space).
+TERM_BLOCK = 20_000
+
+
 def _term_space(model: FittedModel, min_docs: int) -> tuple[np.ndarray, np.ndarray]:
     """(ids of the usable terms, their unit-length LSA vectors as columns), once per loaded model.
 
@@ -255,39 +259,44 @@ def _term_space(model: FittedModel, min_docs: int) -> tuple[np.ndarray, np.ndarr
     if cached is not None and cached[0] == min_docs:
         return cached[1], cached[2]
     svd = model.svd
-    scaled = svd.components_ * svd.singular_values_[:, None].astype(np.float32)
-    norms = np.sqrt((scaled**2).sum(axis=0))
     n = len(model.corpus_ids)
     docs = _document_frequencies(model)
-    usable = (docs >= min(min_docs, max(2, n // 100)) - 0.5) & (norms > 0)
-    term_ids = np.flatnonzero(usable)
-    term_vectors = np.ascontiguousarray(scaled[:, term_ids] / norms[term_ids], dtype=np.float32)
+    singular = svd.singular_values_[:, None].astype(np.float32)
+    # In blocks of terms: the scaled (dim x 200,000-term) matrix whole would be a 100 MB
+    # temporary in every worker; each column's arithmetic is the same either way.
+    term_ids, term_vectors = [], []
+    for start in range(0, svd.components_.shape[1], TERM_BLOCK):
+        scaled = svd.components_[:, start : start + TERM_BLOCK] * singular
+        norms = np.sqrt((scaled**2).sum(axis=0))
+        block_docs = docs[start : start + TERM_BLOCK]
+        usable = np.flatnonzero((block_docs >= min(min_docs, max(2, n // 100)) - 0.5) & (norms > 0))
+        term_ids.append(usable + start)
+        term_vectors.append(scaled[:, usable] / norms[usable])
+    term_ids = np.concatenate(term_ids)
+    term_vectors = np.ascontiguousarray(np.hstack(term_vectors), dtype=np.float32)
     model._term_space = (min_docs, term_ids, term_vectors)
     return term_ids, term_vectors
 
 
 def _float32(model: FittedModel, name: str) -> np.ndarray | None:
-    """The model's float16 matrix `name` as float32, converted once per loaded model (None when
-    the artifact predates that matrix)."""
-    cache_name = f"_{name}_float32"
-    cached = getattr(model, cache_name, None)
-    if cached is None:
-        stored = getattr(model, name, None)
-        if stored is None:
-            return None
-        cached = stored.astype(np.float32)
-        setattr(model, cache_name, cached)
-    return cached
+    """The model's matrix `name` as float32 (None when the artifact predates that matrix).
+
+    The artifact keeps these matrices in float16 (half the file); scoring needs float32. The
+    first use replaces the float16 matrix on the model by its float32 version, so a worker holds
+    each matrix once, in the precision it computes in (store.save writes float16 again). Only
+    matrices in use are widened: the titles' rows stay float16 while title expansion is off.
+    """
+    stored = getattr(model, name, None)
+    if stored is None or stored.dtype == np.float32:
+        return stored
+    widened = stored.astype(np.float32)
+    setattr(model, name, widened)
+    return widened
 
 
 def corpus32(model: FittedModel) -> np.ndarray:
     """The corpus' LSA rows as float32."""
     return _float32(model, "corpus_matrix")
-
-
-def _context32(model: FittedModel) -> np.ndarray | None:
-    """The corpus' word-context rows as float32."""
-    return _float32(model, "context_matrix")
 
 
 def _titles32(model: FittedModel) -> np.ndarray | None:
@@ -438,7 +447,8 @@ def scoring_vector(
     docs = min(weights["context_docs"], corpus.shape[0])
     if docs > 0 and weights["context_expansion"] > 0:
         nearest = np.argpartition(-(corpus @ vector), docs - 1)[:docs]
-        neighbours = l2_normalise(_context32(model)[nearest].mean(axis=0))
+        # Only these rows are read: widened here, the matrix itself stays float16.
+        neighbours = l2_normalise(model.context_matrix[nearest].astype(np.float32).mean(axis=0))
         context = l2_normalise(context + weights["context_expansion"] * neighbours)
     return np.concatenate([(1 - share) * vector, share * context]).astype(np.float32)
 

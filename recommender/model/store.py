@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import joblib
+import numpy as np
 from django.conf import settings
 
 from .features import CorpusTooSmall, FittedModel, describe, fit_model
@@ -39,6 +40,7 @@ CARD = "card.json"
 EVALUATION = "evaluation.json"
 PREFIX = "model-"
 SUFFIX = ".joblib"
+DENSE_MATRICES = ("corpus_matrix", "title_matrix", "context_matrix")
 
 _lock = threading.Lock()
 _cached: dict[str, FittedModel] = {}
@@ -70,6 +72,12 @@ def new_version(model: FittedModel) -> str:
 
 def save(model: FittedModel, *, fit_seconds: float | None = None) -> str:
     """Write `model` as a new version, make it current and return the version string."""
+    # Workers widen the dense matrices to float32 when they first use them (profiles._float32);
+    # the artifact keeps them in float16 whatever the model went through before it is saved.
+    for name in DENSE_MATRICES:
+        matrix = getattr(model, name, None)
+        if matrix is not None and matrix.dtype != np.float16:
+            setattr(model, name, matrix.astype(np.float16))
     model.version = new_version(model)
     model.fitted_at = datetime.now(UTC).isoformat()
     directory = model_dir()

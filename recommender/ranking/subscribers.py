@@ -12,9 +12,10 @@ from accounts.models import InterestProfile, Subscriber
 
 from ..model import store as model_store
 from ..model.features import FittedModel
+from ..model.profiles import Profile
 from ..models import Paper
 from . import subscriber_profiles
-from .candidates import candidate_window, prepare_candidates, recent_papers
+from .candidates import CandidateBatch, candidate_window, prepare_candidates, recent_papers
 from .scoring import (
     EMPTY_PROFILE,
     NO_MODEL,
@@ -57,6 +58,18 @@ def rank_many(
     if model is None:
         return [rank_trending(batch, limit=limit, messages=[NO_MODEL], allowed=a) for a in allowed]
     built = subscriber_profiles.profiles_for(model, interest_profiles)
+    return rank_built(model, built, batch, limit=limit, allowed=allowed)
+
+
+def rank_built(
+    model: FittedModel,
+    built: Sequence[Profile | None],
+    batch: CandidateBatch,
+    *,
+    limit: int,
+    allowed: Sequence[np.ndarray | None],
+) -> list[RankingResult]:
+    """Rank prepared candidates for already built profiles (None: could not be built)."""
     weights = settings.RANKING_WEIGHTS
     usable = [i for i, p in enumerate(built) if p is not None and not p.empty]
     picks = relevance = scores = None

@@ -56,10 +56,23 @@ def test_it_keeps_category_centroids_for_arxiv_categories_only(sample_model):
     assert robotics @ centroids["cs.RO"] > robotics @ centroids["cs.CL"]
 
 
-def test_it_keeps_the_artifact_small(sample_model):
-    assert sample_model.vectorizer.stop_words_ is None
-    assert sample_model.svd.components_.dtype == np.float32
-    assert sample_model.corpus_matrix.dtype == np.float16
+def test_it_keeps_the_artifact_small(installed_model):
+    from recommender.model import profiles
+    from recommender.model import store as model_store
+
+    assert installed_model.vectorizer.stop_words_ is None
+    assert installed_model.svd.components_.dtype == np.float32
+    # A worker holds the corpus rows once, widened to float32 where it computes with them...
+    loaded = model_store.load_current()
+    assert profiles.corpus32(loaded) is loaded.corpus_matrix
+    assert loaded.corpus_matrix.dtype == np.float32
+    # ...and the artifact keeps them in float16, even when saved from a widened model.
+    model_store.save(loaded)
+    model_store.clear_cache()
+    again = model_store.load_current()
+    assert again.corpus_matrix.dtype == np.float16
+    assert again.context_matrix is None or again.context_matrix.dtype == np.float16
+    assert np.array_equal(again.corpus_matrix, loaded.corpus_matrix)
 
 
 def test_it_keeps_title_vectors_for_expanding_short_interest_texts(sample_model):

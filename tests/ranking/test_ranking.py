@@ -354,3 +354,31 @@ def test_it_ranks_through_the_celery_chunk_task(installed_model, make_subscriber
     assert by_email["robots@example.com"].ranker == installed_model.version
     assert by_email["empty@example.com"].ranker == scoring.TRENDING_RANKER
     assert "nothing we can match yet" in by_email["empty@example.com"].note
+
+
+def test_it_warms_every_active_profile_so_the_send_path_builds_none(
+    installed_model, make_subscriber, monkeypatch, settings
+):
+    from recommender import tasks
+    from recommender.model import profiles
+
+    active = [
+        make_subscriber(f"r{i}@example.com", interests_text="robot grasping") for i in range(3)
+    ]
+    paused = make_subscriber("paused@example.com", interests_text="speech synthesis")
+    paused.paused_at = paused.confirmed_at
+    paused.save()
+    make_subscriber("gone@example.com", status="unsubscribed", interests_text="speech synthesis")
+    builds = []
+    real_build = profiles.build_profile
+    monkeypatch.setattr(
+        profiles, "build_profile", lambda *a, **k: builds.append(1) or real_build(*a, **k)
+    )
+    settings.DIGEST_CHUNK_SIZE = 2  # two chunks
+
+    assert tasks.warm_profiles.apply().get() == 3
+    assert len(builds) == 3  # the paused and the unsubscribed ones are not built
+    interests = list(InterestProfile.objects.filter(subscriber__in=active))
+    built = subscriber_profiles.profiles_for(installed_model, interests)
+    assert len(builds) == 3  # all three came from the cache
+    assert all(profile is not None and not profile.empty for profile in built)

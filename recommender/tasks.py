@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from accounts import services
@@ -14,6 +15,7 @@ from .delivery import digests, scheduling, sending
 from .ingestion import ingest
 from .ingestion.fetch import FetchError
 from .model import store as model_store
+from .ranking import subscriber_profiles
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +83,6 @@ def refit_model() -> str:
 def warm_profiles() -> int:
     """After the nightly refit (beat, see settings): build every active subscriber's profile for
     the new model so the morning's digests find them cached."""
-    # Imported here so this task stays an addition at the end of the module.
-    from .ranking import subscriber_profiles
-
     model = model_store.load_current()
     if model is None:
         return 0

@@ -28,13 +28,16 @@ class _Collector:
         return "250 Message accepted for delivery"
 
 
-class LoopbackSMTPServer:
-    def __init__(self) -> None:
-        self.port = free_port()
-        self._collector = _Collector()
-        self._controller = Controller(self._collector, hostname="127.0.0.1", port=self.port)
+class SMTPSink:
+    """An aiosmtpd server on a free loopback port around `handler`, started and stopped as a
+    context manager; the base of the sinks the tests use."""
 
-    def __enter__(self) -> LoopbackSMTPServer:
+    def __init__(self, handler) -> None:
+        self.port = free_port()
+        self.handler = handler
+        self._controller = Controller(handler, hostname="127.0.0.1", port=self.port)
+
+    def __enter__(self):
         self._controller.start()
         return self
 
@@ -44,6 +47,12 @@ class LoopbackSMTPServer:
     @property
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.port}"
+
+
+class LoopbackSMTPServer(SMTPSink):
+    def __init__(self) -> None:
+        super().__init__(_Collector())
+        self._collector = self.handler
 
     @property
     def messages(self) -> list[EmailMessage]:

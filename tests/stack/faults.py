@@ -21,9 +21,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from aiosmtpd.controller import Controller
-
 from tests.services import free_port, port_open, start, stop, wait_for_port
+from tests.smtp import SMTPSink
 
 GUARD_SECONDS = 240  # only keeps a broken run from hanging CI; never a speed assertion
 
@@ -75,27 +74,14 @@ class _FaultyHandler:
         return "250 Message accepted for delivery"
 
 
-class FaultySMTPServer:
+class FaultySMTPServer(SMTPSink):
     """A loopback SMTP sink that counts what it accepted, per recipient, and on command:
     answers a recipient with queued replies (e.g. "451 ..." once, then accepts), refuses
     recipients for good (550), stalls every RCPT (a slow server: a client that gives up
     mid-conversation leaves no message behind) or slows every accepted message."""
 
     def __init__(self) -> None:
-        self.port = free_port()
-        self.handler = _FaultyHandler()
-        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
-
-    def __enter__(self) -> FaultySMTPServer:
-        self._controller.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._controller.stop()
-
-    @property
-    def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
+        super().__init__(_FaultyHandler())
 
     def reply_first(self, address: str, *replies: str) -> None:
         with self.handler.lock:

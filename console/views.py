@@ -60,23 +60,11 @@ class DashboardView(View):
             "ranges": dashboard.RANGES,
             "previous_start": days.start - timedelta(days=days.length),
             "subscribers": subscribers,
-            "subscribers_chart": charts.stacked_bars(
-                labels,
-                [
-                    Series(status, values, STATUS_COLORS[status])
-                    for status, values in subscribers["series"].items()
-                ],
-                title="Subscribers by status at the end of each day",
+            "subscribers_chart": _status_bars(
+                labels, subscribers["series"], "Subscribers by status at the end of each day"
             ),
             "digests": digests,
-            "digests_chart": charts.stacked_bars(
-                labels,
-                [
-                    Series(status, values, STATUS_COLORS[status])
-                    for status, values in digests["series"].items()
-                ],
-                title="Digests per day by status",
-            ),
+            "digests_chart": _status_bars(labels, digests["series"], "Digests per day by status"),
             "delivery": delivery,
             "complaints_chart": charts.lines(
                 labels,
@@ -117,3 +105,9 @@ class DashboardView(View):
             **dashboard.model_card(),
         }
         return TemplateResponse(request, "admin/console/dashboard.html", context)
+
+
+def _status_bars(labels, series: dict, title: str) -> str:
+    """Stacked bars of counts per status, in the statuses' own colours."""
+    bars = [Series(status, values, STATUS_COLORS[status]) for status, values in series.items()]
+    return charts.stacked_bars(labels, bars, title=title)

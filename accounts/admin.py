@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
 from console.actions import confirm_then
@@ -35,7 +36,7 @@ class PausedFilter(admin.SimpleListFilter):
 
 
 def _lines(values) -> str:
-    return format_html_join(format_html("<br>"), "{}", ((value,) for value in values)) or "-"
+    return format_html_join(mark_safe("<br>"), "{}", ((value,) for value in values)) or "-"
 
 
 def _day(moment) -> str:

@@ -14,6 +14,26 @@ from recommender.models import Paper
 from tests.helpers import SAMPLE_PAPERS, clear_local_cache
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """The SQLite test database lives in a file, not in memory.
+
+    With an in-memory database, pytest-django's live server hands the test's own connection to
+    its request threads, so two threads can use one sqlite3 connection at once. SQLite then
+    deadlocks the whole process: a thread inside sqlite3_step, holding the connection's mutex,
+    calls one of Django's Python SQL functions and waits for the GIL, while the thread holding
+    the GIL binds parameters and waits for that mutex. No timeout can fire (it needs the GIL);
+    this was the rare hang of the browser tests. With a file each thread opens its own
+    connection and SQLite's file locks keep them apart.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        path = tmp_path_factory.mktemp("database") / "test.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(path)
+
+
 @pytest.fixture
 def make_paper(db):
     counter = iter(range(1, 10_000))

@@ -12,15 +12,6 @@ from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS
 from tests.helpers import clear_local_cache
 
 
-def pytest_collection_modifyitems(items):
-    """A rare hang of headless Chromium (seen twice in full runs on 2026-11-30, never alone)
-    fails the test after the suite's timeout; it then gets one more try with a fresh browser.
-    Reruns show as R in the report, so a flaky test stays visible."""
-    for item in items:
-        if "tests/browser/" in str(item.path):
-            item.add_marker(pytest.mark.flaky(reruns=1))
-
-
 @pytest.fixture
 def browser():
     from playwright.sync_api import sync_playwright

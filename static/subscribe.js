@@ -72,7 +72,7 @@
       } else {
         result.append(line.problem);
       }
-      item.append(head, result);
+      item.append(head, " ", result);
       return item;
     };
     var draw = function (data) {

@@ -38,7 +38,7 @@ from .forms import (
     SubscribeForm,
 )
 from .models import Subscriber
-from .references import paste_fingerprint
+from .references import PastedLine, paste_fingerprint
 from .typos import suggest_email
 
 RATE_LIMITED_MESSAGE = (
@@ -128,7 +128,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
 
 
 def _subscribe_again(
-    request: HttpRequest, form: SubscribeForm, pasted: str, review: list | None
+    request: HttpRequest, form: SubscribeForm, pasted: str, review: list[PastedLine] | None
 ) -> HttpResponse:
     """The form as sent, with its errors (400) or its pasted papers to review (200). Either
     way each pasted line is shown with the paper it names or why none."""
@@ -142,7 +142,7 @@ def _subscribe_again(
     return render(request, "accounts/subscribe.html", context, status=status)
 
 
-def _paste_context(lines: list) -> dict:
+def _paste_context(lines: list[PastedLine]) -> dict:
     return {"paste_lines": lines, "paste_summary": paste_check.summary(lines)}
 
 

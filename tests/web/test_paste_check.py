@@ -89,6 +89,15 @@ def test_it_names_each_bad_line_by_its_number(client, papers):
     assert "Speculative Decoding at Scale</a>" in html
 
 
+def test_it_shows_the_paste_checked_beside_other_errors_and_then_needs_no_review(client, db):
+    response = subscribe(client, email="ada@", seed_references="2501.99999")
+    assert response.status_code == 400
+    assert UNKNOWN_ID_NOTE in _html(response)
+    fixed = subscribe(client, seed_references="2501.99999", seed_reviewed=_reviewed(response))
+    assert fixed.status_code == 302
+    assert Subscriber.objects.get().profile.seed_references == ["2501.99999"]
+
+
 def test_it_says_how_big_a_paste_may_be(client, db):
     many = subscribe(client, seed_references="\n".join(f"2503.{n:05d}" for n in range(51)))
     assert "Up to 50 papers, one per line, please (this has 51)." in _html(many)

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 
 from .categories import CATEGORY_GROUPS, CATEGORY_NAMES
 from .models import InterestProfile, normalise_email
-from .references import MAX_REFERENCE_LENGTH, MAX_REFERENCES, Reference, parse_reference
+from .references import HOW_TO_WRITE, Reference, read_pasted
 
 INTERESTS_MAX_LENGTH = 2000
 MAX_KEYWORDS = 20
@@ -179,25 +179,15 @@ class ProfileForm(forms.Form):
         return keywords
 
     def clean_seed_references(self) -> list[Reference]:
-        lines = [line.strip() for line in self.cleaned_data["seed_references"].splitlines()]
-        lines = [line for line in lines if line]
-        if len(lines) > MAX_REFERENCES:
-            raise ValidationError(f"Up to {MAX_REFERENCES} papers, one per line, please.")
-        references, errors = [], []
-        for line in lines:
-            if len(line) > MAX_REFERENCE_LENGTH:
-                errors.append(f"Line “{line[:40]}…” is too long for a title or an arXiv id.")
-                continue
-            try:
-                references.append(parse_reference(line))
-            except ValueError as error:
-                errors.append(
-                    f"{error} Use an id like 2503.11731 or hep-th/9901001, "
-                    "an arxiv.org/abs/… link, or the paper's title."
-                )
+        try:
+            lines = read_pasted(self.cleaned_data["seed_references"])
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
+        errors = [f"Line {line.number}: {line.error}" for line in lines if line.error]
         if errors:
-            raise ValidationError(errors)
-        return references
+            # The hint once, on the first error: the summary at the top of the form shows it.
+            raise ValidationError([f"{errors[0]} {HOW_TO_WRITE}", *errors[1:]])
+        return [line.reference for line in lines if line.reference]
 
     def clean_timezone(self) -> str:
         name = self.cleaned_data["timezone"].strip()
@@ -254,6 +244,9 @@ class SubscribeForm(ProfileForm):
     )
     # Honeypot: hidden from people (CSS and aria-hidden), filled in by form-filling bots.
     website = forms.CharField(required=False, label="Leave this field empty")
+    # The fingerprint of the pasted papers the person has seen checked (on the form, after a
+    # first send, or live): a paste with lines we cannot match stops for review once.
+    seed_reviewed = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
     field_order = ["email"]
 

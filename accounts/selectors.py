@@ -10,7 +10,6 @@ from digest_site.mailing.policy import may_mail
 from recommender.models import Digest, DigestItem, FeedbackEvent, Paper
 
 from .models import Subscriber
-from .references import unmatched_references
 
 
 def recent_digests(subscriber: Subscriber, *, limit: int = 5) -> list[Digest]:
@@ -37,13 +36,6 @@ def rated_papers(subscriber: Subscriber, *, limit: int = 100) -> tuple[list[Pape
     liked = [e.paper for e in latest.values() if e.kind == FeedbackEvent.Kind.UP]
     disliked = [e.paper for e in latest.values() if e.kind == FeedbackEvent.Kind.DOWN]
     return liked, disliked
-
-
-def seed_state(subscriber: Subscriber) -> tuple[list[Paper], list[str]]:
-    """The pasted papers we matched, and the pasted lines we do not hold (yet)."""
-    profile = subscriber.profile
-    matched = list(profile.seed_papers.all())
-    return matched, unmatched_references(profile.seed_references, matched)
 
 
 def email_change_obstacle(subscriber: Subscriber, new_email: str) -> str | None:

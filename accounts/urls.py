@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import exports, views
+from . import exports, paste_check, views
 
 app_name = "accounts"
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("subscribe/check-your-inbox", views.check_inbox, name="check-inbox"),
     path("subscribe/correct", views.correct_address, name="correct-address"),
     path("preview", views.preview, name="preview"),
+    path("subscribe/check-papers", paste_check.check_papers, name="check-papers"),
     path("manage", views.request_link, name="request-link"),
     path("confirm/<str:token>/", views.confirm, name="confirm"),
     path("preferences/<str:token>/", views.preferences, name="preferences"),

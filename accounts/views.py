@@ -28,7 +28,7 @@ from recommender.delivery.digest_email import web_version_url
 from recommender.delivery.feed import feed_url
 from recommender.ranking.subscribers import preview_papers
 
-from . import ratelimit, selectors, sent_to, services, signups, tasks, tokens
+from . import paste_check, ratelimit, selectors, sent_to, services, signups, tasks, tokens
 from .categories import CATEGORY_NAMES
 from .forms import (
     INTERESTS_MAX_LENGTH,
@@ -38,6 +38,7 @@ from .forms import (
     SubscribeForm,
 )
 from .models import Subscriber
+from .references import PastedLine, paste_fingerprint
 from .typos import suggest_email
 
 RATE_LIMITED_MESSAGE = (
@@ -100,8 +101,12 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     # A filled honeypot gets the same answer as everyone else and nothing is sent; so does an
     # address already mailed enough this hour, so neither bots nor people probing addresses
     # learn anything. The address is counted only when the IP's limit allows the attempt.
-    sign_up = None
-    if form.is_valid() and not form.cleaned_data["website"]:
+    sign_up = review = None
+    pasted = request.POST.get("seed_references", "")
+    if form.is_valid():
+        # Asked of every valid form, honeypot or not, so the answer does not give the trap away.
+        review = paste_check.lines_to_review(form.cleaned_data, pasted)
+    if form.is_valid() and review is None and not form.cleaned_data["website"]:
         data = form.cleaned_data
         limits.append(_limit_per_email(data["email"]))
         sign_up = {
@@ -114,13 +119,31 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         form = SubscribeForm(request.POST)  # for rendering (see for_validation)
         form.add_error(None, RATE_LIMITED_MESSAGE)
         return render(request, "accounts/subscribe.html", {"form": form}, status=429)
-    if not form.is_valid():
-        form = SubscribeForm(request.POST)
-        return render(request, "accounts/subscribe.html", {"form": form}, status=400)
+    if not form.is_valid() or review is not None:
+        return _subscribe_again(request, SubscribeForm(request.POST), pasted, review)
     response = HttpResponseRedirect(_check_inbox_url(get_script_prefix()))
     if sign_up is not None:
         sent_to.remember(response, sign_up["email"], profile=sign_up["profile"])
     return response
+
+
+def _subscribe_again(
+    request: HttpRequest, form: SubscribeForm, pasted: str, review: list[PastedLine] | None
+) -> HttpResponse:
+    """The form as sent, with its errors (400) or its pasted papers to review (200). Either
+    way each pasted line is shown with the paper it names or why none."""
+    context = {
+        "form": form,
+        "paste_review": review is not None,
+        "paste_fingerprint": paste_fingerprint(pasted),
+        **_paste_context(review if review is not None else paste_check.lines_to_show(pasted)),
+    }
+    status = 200 if review is not None else 400
+    return render(request, "accounts/subscribe.html", context, status=status)
+
+
+def _paste_context(lines: list[PastedLine]) -> dict:
+    return {"paste_lines": lines, "paste_summary": paste_check.summary(lines)}
 
 
 @functools.cache
@@ -308,12 +331,12 @@ def _preferences_page(
 ) -> HttpResponse:
     """The preferences page, with either of its two forms as submitted (errors and input)."""
     profile = subscriber.profile
+    form = form or PreferencesForm.for_profile(profile)
     liked, disliked = selectors.rated_papers(subscriber)
-    matched, unmatched = selectors.seed_state(subscriber)
     context = {
         "subscriber": subscriber,
         "profile": profile,
-        "form": form or PreferencesForm.for_profile(profile),
+        "form": form,
         "email_form": email_form or ChangeEmailForm(current_email=subscriber.email),
         "token": token,
         "digests": [
@@ -323,8 +346,7 @@ def _preferences_page(
         "feed_url": feed_url(subscriber),
         "liked": liked,
         "disliked": disliked,
-        "seed_matched": matched,
-        "seed_unmatched": unmatched,
+        **_paste_context(paste_check.lines_to_show(form["seed_references"].value() or "")),
         "unsubscribe_path": reverse(
             "accounts:unsubscribe", args=[tokens.make_token(subscriber, "unsubscribe")]
         ),

@@ -87,22 +87,27 @@ def test_it_subscribes_confirms_and_unsubscribes_through_the_web_server_and_a_wo
             wait_for_port("127.0.0.1", port, seconds=30, what="web server")
             person = browser()
             _, landing, _ = fetch(person, base + "/")
-            status, _, headers = fetch(
-                person,
-                base + "/",
-                {
-                    "csrfmiddlewaretoken": csrf_token(landing),
-                    "email": "Stack.Reader@example.org",
-                    "interests_text": "speech and audio generation",
-                    "categories": ["cs.SD", "eess.AS"],
-                    "seed_references": "hep-th/9901001",
-                    "frequency": "weekly",
-                    "send_weekday": "2",
-                    "timezone": "America/New_York",
-                    "send_hour": "6",
-                    "website": "",
-                },
+            form = {
+                "csrfmiddlewaretoken": csrf_token(landing),
+                "email": "Stack.Reader@example.org",
+                "interests_text": "speech and audio generation",
+                "categories": ["cs.SD", "eess.AS"],
+                "seed_references": "hep-th/9901001",
+                "frequency": "weekly",
+                "send_weekday": "2",
+                "timezone": "America/New_York",
+                "send_hour": "6",
+                "website": "",
+            }
+            # The pasted paper is not held: the form shows it back once, then sends.
+            status, review, _ = fetch(person, base + "/", form)
+            assert status == 200
+            assert "arXiv id hep-th/9901001 is not in our library yet" in review
+            reviewed = re.search(
+                r'name="seed_reviewed" id="id_seed_reviewed" value="(\w+)"', review
             )
+            form |= {"seed_reviewed": reviewed[1], "csrfmiddlewaretoken": csrf_token(review)}
+            status, _, headers = fetch(person, base + "/", form)
             assert (status, headers["Location"]) == (302, "/subscribe/check-your-inbox")
 
             message = smtp.wait_for("stack.reader@example.org", seconds=60)

@@ -101,9 +101,8 @@ def test_it_notes_pasted_papers_we_do_not_hold(client, make_subscriber, make_pap
     subscriber = make_subscriber()
     client.post(_prefs(subscriber), _edit(seed_references="2501.00001\n2502.99999"))
     html = client.get(_prefs(subscriber)).content.decode()
-    assert "We do not hold these papers yet" in html
-    assert "<li>2502.99999</li>" in html
-    assert "Matched: " in html
+    assert "2 lines: 1 found, 1 not in our library yet." in html
+    assert "arXiv id 2502.99999 is not in our library yet" in html
     assert "Known paper" in html
 
 

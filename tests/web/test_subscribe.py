@@ -6,6 +6,7 @@ import pytest
 from django.core import mail
 
 from accounts.models import Subscriber
+from accounts.references import paste_fingerprint
 from digest_site.mailing.account_emails import send_account_email
 from recommender.delivery.scheduling import claim_due_subscribers
 from recommender.models import Suppression
@@ -61,7 +62,15 @@ def test_it_saves_the_profile_and_resolves_pasted_papers(client, make_paper):
     by_id = make_paper(arxiv_id="2503.11731", title="Some paper")
     by_title = make_paper(title="Attention Is All You Need")
     pasted = "arXiv:2503.11731v2\nattention is all you need\nA paper we do not hold"
-    subscribe(client, seed_references=pasted, frequency="weekly", send_weekday="4")
+    # Sent as after the review step that its unknown line brings (tests/web/test_paste_check.py).
+    reviewed = paste_fingerprint(pasted)
+    subscribe(
+        client,
+        seed_references=pasted,
+        seed_reviewed=reviewed,
+        frequency="weekly",
+        send_weekday="4",
+    )
     profile = Subscriber.objects.get().profile
     assert profile.interests_text.startswith("efficient inference")
     assert profile.keywords == ["LoRA", "speculative decoding"]
@@ -190,7 +199,8 @@ def test_it_queues_a_json_payload_the_worker_turns_back_into_a_subscription(
     paper = make_paper(arxiv_id="2503.11731")
     queued = []
     monkeypatch.setattr(tasks.subscribe, "delay", lambda *args: queued.append(args))
-    subscribe(client, seed_references="arXiv:2503.11731v2\nSome title")
+    pasted = "arXiv:2503.11731v2\nSome title"
+    subscribe(client, seed_references=pasted, seed_reviewed=paste_fingerprint(pasted))
     assert not Subscriber.objects.exists()  # nothing written by the web request
     (args,) = queued
     over_the_wire = json.loads(json.dumps(args))  # what Celery's JSON serializer does

@@ -125,12 +125,15 @@ def binary_lines(
     over a limit ends in a Rejection.
     """
     number = 0
+    reading = 1  # the line being read when a stream breaks off
     reader = open_binary(path, limits)
     try:
         with reader.handle:
             while raw := reader.readline(limits.record_bytes + 1):
                 number += 1
+                reading = number
                 if len(raw) <= limits.record_bytes or raw.endswith(b"\n"):
+                    reading = number + 1
                     yield number, raw
                     continue
                 if whole:
@@ -147,10 +150,11 @@ def binary_lines(
                         break
                     if not whole:
                         yield number, raw
+                reading = number + 1
     except _STREAM_ERRORS as error:
-        yield Rejection(f"{path}:line {number + 1}", f"truncated or corrupt gzip stream ({error})")
+        yield Rejection(f"{path}:line {reading}", f"truncated or corrupt gzip stream ({error})")
     except LimitExceeded as error:
-        yield Rejection(f"{path}:line {number + 1}", str(error))
+        yield Rejection(f"{path}:line {reading}", str(error))
 
 
 def read_text(path: Path, limits: Limits) -> tuple[str, Rejection | None]:

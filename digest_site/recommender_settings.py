@@ -165,8 +165,9 @@ RANKING_WEIGHTS = {
 # characters, abstract 3,488, 3,303 authors, author name 512, comment 431, line 56 KB).
 INGEST_MAX_FILE_BYTES = env.int("INGEST_MAX_FILE_BYTES", default=1 << 30)
 INGEST_MAX_DECOMPRESSED_BYTES = env.int("INGEST_MAX_DECOMPRESSED_BYTES", default=2 << 30)
-# hf-json and page-text files are read whole: their own, lower cap.
-INGEST_MAX_DOCUMENT_BYTES = env.int("INGEST_MAX_DOCUMENT_BYTES", default=64 << 20)
+# hf-json and page-text files are read whole: their own, lower cap (a day's HF listing is
+# about 1 MB, a saved page 64 KB).
+INGEST_MAX_DOCUMENT_BYTES = env.int("INGEST_MAX_DOCUMENT_BYTES", default=16 << 20)
 # One JSON line or one Atom entry.
 INGEST_MAX_RECORD_BYTES = env.int("INGEST_MAX_RECORD_BYTES", default=2 << 20)
 INGEST_MAX_RECORDS_PER_FILE = env.int("INGEST_MAX_RECORDS_PER_FILE", default=1_000_000)

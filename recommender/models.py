@@ -66,7 +66,8 @@ class Paper(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     sources = models.JSONField(default=list, blank=True, help_text="Sources that supplied it.")
 
-    # Trending signals, refreshed on every re-ingestion from sources that carry them.
+    # Trending signals from the sources that carry them; they never go backwards on a backfill
+    # (ingestion/merge.py).
     upvotes = models.PositiveIntegerField(default=0)
     num_comments = models.PositiveIntegerField(default=0)
     # When a live fetch read those two; an older reading never replaces a newer one. Null when

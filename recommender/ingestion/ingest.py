@@ -18,14 +18,17 @@ batch run in a transaction. Values equal to the stored ones are not written, so 
 file performs no writes. If a batch fails in the database, it is retried one record at a time,
 so only the records the database refuses are rejected.
 
-Merging ("enrich, don't overwrite with worse"): each field is taken from the best source that
-supplied it. arXiv sources rank above Hugging Face ones for bibliographic fields (title, abstract,
-authors, categories, comment, links to arXiv, publication time); Hugging Face sources are the
-only ones with community fields (upvotes, comments, code/project links, keywords), which every new
-ingestion from the same or a better source refreshes. An empty value never replaces a value; a
+Merging ("enrich, don't overwrite with worse"; `merge.py`): each field is taken from the best
+source that supplied it. arXiv sources rank above Hugging Face ones for bibliographic fields
+(title, abstract, authors, categories, comment, journal reference, DOI, links to arXiv,
+publication time); Hugging Face sources are the only ones with community fields (upvotes,
+comments, code/project links, keywords). Upvotes and comments never go backwards on a backfill:
+a live reading replaces an older one, a saved file (reading time unknown) can only raise them. An empty value never replaces a value; a
 value cut short ("...", or a prefix of the stored one) never replaces the complete one, and a
-complete value always replaces a cut one. ``first_seen`` keeps the earliest listing day, and
-``sources`` lists every source that supplied the paper.
+complete value always replaces a cut one. ``first_seen`` keeps the earliest listing day (a new
+row from the arXiv API, which names none, gets the ingestion day if it was published in the last
+INGEST_FRESH_SUBMISSION_DAYS, else its publication day), and ``sources`` lists every source that
+supplied the paper.
 
 Versions: ``arxiv_version`` is the arXiv version the bibliographic fields were taken from. A
 record of an older version than that (an old feed or dump ingested late) supplies none of them,

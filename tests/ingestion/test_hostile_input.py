@@ -143,6 +143,20 @@ def test_it_refuses_a_file_over_the_size_limit_without_reading_it(settings):
     assert not Paper.objects.exists()
 
 
+def test_it_does_not_read_a_whole_read_document_past_its_limit(tmp_path, settings):
+    settings.INGEST_MAX_DOCUMENT_BYTES = 1000
+    path = tmp_path / "listing.json.gz"
+    path.write_bytes(gzip.compress(HF_EVENING.read_bytes() * 3))
+
+    out, err, code = run_ingest(str(path), "--format", "hf-json")
+
+    assert (code, out.strip()) == (1, "created 0, updated 0, unchanged 0, rejected 1")
+    assert (
+        f"rejected {path}: the file holds more than 1,000 bytes (once decompressed); over the "
+        "limit for formats read whole (INGEST_MAX_DOCUMENT_BYTES); not read" in err
+    )
+
+
 def test_it_skips_an_oversized_atom_entry_as_it_streams_in(tmp_path, settings):
     settings.INGEST_MAX_RECORD_BYTES = 100_000
     text = BACKFILL.read_text()

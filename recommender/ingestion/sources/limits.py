@@ -28,7 +28,7 @@ class Limits:
     file_bytes: int = 1 << 30  # INGEST_MAX_FILE_BYTES (the file as stored, gzipped or not)
     decompressed_bytes: int = 2 << 30  # INGEST_MAX_DECOMPRESSED_BYTES
     # Formats read whole (hf-json, page-text) hold the file in memory: a lower cap.
-    document_bytes: int = 64 << 20  # INGEST_MAX_DOCUMENT_BYTES
+    document_bytes: int = 16 << 20  # INGEST_MAX_DOCUMENT_BYTES
     record_bytes: int = 2 << 20  # INGEST_MAX_RECORD_BYTES (one JSON line, one Atom entry)
     records: int = 1_000_000  # INGEST_MAX_RECORDS_PER_FILE
     title_chars: int = 1_000  # INGEST_MAX_TITLE_CHARS

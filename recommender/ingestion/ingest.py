@@ -25,10 +25,10 @@ publication time); Hugging Face sources are the only ones with community fields 
 comments, code/project links, keywords). Upvotes and comments never go backwards on a backfill:
 a live reading replaces an older one, a saved file (reading time unknown) can only raise them.
 An empty value never replaces a value; a value cut short ("...", or a prefix of the stored one)
-never replaces the complete one, and a complete value always replaces a cut one. ``first_seen`` keeps the earliest listing day (a new
-row from the arXiv API, which names none, gets the ingestion day if it was published in the last
-INGEST_FRESH_SUBMISSION_DAYS, else its publication day), and ``sources`` lists every source that
-supplied the paper.
+never replaces the complete one, and a complete value always replaces a cut one. ``first_seen``
+keeps the earliest listing day (a new row from the arXiv API, which names none, gets the
+ingestion day if it was published in the last INGEST_FRESH_SUBMISSION_DAYS, else its publication
+day), and ``sources`` lists every source that supplied the paper.
 
 Versions: ``arxiv_version`` is the arXiv version the bibliographic fields were taken from. A
 record of an older version than that (an old feed or dump ingested late) supplies none of them,

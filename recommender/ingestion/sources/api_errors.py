@@ -19,9 +19,10 @@ from defusedxml.ElementTree import fromstring
 ATOM = "{http://www.w3.org/2005/Atom}"
 _ARXIV_ERROR_ID = re.compile(r"^https?://(export\.)?arxiv\.org/api/errors", re.IGNORECASE)
 HINTS = {
-    "Hugging Face": "check the date (the Daily Papers API has no listing for it?) and "
+    "Hugging Face": "check the date asked for (not every day has a Daily Papers listing) and "
     "INGEST_HF_API_URL",
-    "arXiv": "check the query: the categories, dates or ids asked for (ids such as 2503.11731)",
+    "arXiv": "check the query: the categories, dates and ids asked for (ids look like "
+    "2503.11731)",
 }
 
 

@@ -21,8 +21,7 @@ _ARXIV_ERROR_ID = re.compile(r"^https?://(export\.)?arxiv\.org/api/errors", re.I
 HINTS = {
     "Hugging Face": "check the date asked for (not every day has a Daily Papers listing) and "
     "INGEST_HF_API_URL",
-    "arXiv": "check the query: the categories, dates and ids asked for (ids look like "
-    "2503.11731)",
+    "arXiv": "check the query: the categories, dates and ids asked for (ids look like 2503.11731)",
 }
 
 

@@ -14,6 +14,19 @@ __all__ = [
     "DIGEST_CHUNK_SIZE",
     "DIGEST_LOOKBACK_DAYS",
     "DIGEST_MAX_ITEMS",
+    "INGEST_CLOCK_SKEW_HOURS",
+    "INGEST_FRESH_SUBMISSION_DAYS",
+    "INGEST_MAX_ABSTRACT_CHARS",
+    "INGEST_MAX_AUTHORS",
+    "INGEST_MAX_AUTHOR_CHARS",
+    "INGEST_MAX_COMMENT_CHARS",
+    "INGEST_MAX_DECOMPRESSED_BYTES",
+    "INGEST_MAX_DOCUMENT_BYTES",
+    "INGEST_MAX_FILE_BYTES",
+    "INGEST_MAX_RECORDS_PER_FILE",
+    "INGEST_MAX_RECORD_BYTES",
+    "INGEST_MAX_TITLE_CHARS",
+    "INGEST_MAX_URL_CHARS",
     "PROFILE_CACHE_SECONDS",
     "PROFILE_WEIGHTS",
     "RANKING_WEIGHTS",
@@ -146,3 +159,29 @@ RANKING_WEIGHTS = {
     "explain_related_terms": env.float("RANKING_EXPLAIN_RELATED_TERMS_WEIGHT", default=0.3),
     "explain_max_paper_share": env.float("RANKING_EXPLAIN_MAX_PAPER_SHARE", default=0.1),
 }
+
+# Ingestion limits (recommender/ingestion/sources/limits.py): what one file may make ingestion
+# read and store. Defaults are far above real data (the 74,728-paper dump: longest title 226
+# characters, abstract 3,488, 3,303 authors, author name 512, comment 431, line 56 KB).
+INGEST_MAX_FILE_BYTES = env.int("INGEST_MAX_FILE_BYTES", default=1 << 30)
+INGEST_MAX_DECOMPRESSED_BYTES = env.int("INGEST_MAX_DECOMPRESSED_BYTES", default=2 << 30)
+# hf-json and page-text files are read whole: their own, lower cap (a day's HF listing is
+# about 1 MB, a saved page 64 KB).
+INGEST_MAX_DOCUMENT_BYTES = env.int("INGEST_MAX_DOCUMENT_BYTES", default=16 << 20)
+# One JSON line or one Atom entry.
+INGEST_MAX_RECORD_BYTES = env.int("INGEST_MAX_RECORD_BYTES", default=2 << 20)
+INGEST_MAX_RECORDS_PER_FILE = env.int("INGEST_MAX_RECORDS_PER_FILE", default=1_000_000)
+INGEST_MAX_TITLE_CHARS = env.int("INGEST_MAX_TITLE_CHARS", default=1_000)
+INGEST_MAX_ABSTRACT_CHARS = env.int("INGEST_MAX_ABSTRACT_CHARS", default=20_000)
+INGEST_MAX_AUTHORS = env.int("INGEST_MAX_AUTHORS", default=10_000)
+INGEST_MAX_AUTHOR_CHARS = env.int("INGEST_MAX_AUTHOR_CHARS", default=1_000)
+INGEST_MAX_COMMENT_CHARS = env.int("INGEST_MAX_COMMENT_CHARS", default=5_000)
+INGEST_MAX_URL_CHARS = env.int("INGEST_MAX_URL_CHARS", default=500)
+# Listing days and publication times later than now plus this are rejected (sources date their
+# listings in other time zones; a day is plenty).
+INGEST_CLOCK_SKEW_HOURS = env.int("INGEST_CLOCK_SKEW_HOURS", default=24)
+# An arXiv API entry carries no listing day. One published in the last N days (the newest
+# submissions the daily fetch asks for; a weekend and the announcement delay fit in 4) is taken
+# as listed on the ingestion day; an older one (a search, a backfill) as listed on its
+# publication day, so it enriches the row without becoming a candidate for today's digests.
+INGEST_FRESH_SUBMISSION_DAYS = env.int("INGEST_FRESH_SUBMISSION_DAYS", default=4)

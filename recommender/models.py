@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.db import models
@@ -50,6 +50,9 @@ class Paper(models.Model):
     categories = models.JSONField(default=list, blank=True)
     primary_category = models.CharField(max_length=32, blank=True, db_index=True)
     comment = models.TextField(blank=True)
+    # From the arXiv API: where the paper was published, and its DOI ("10.1145/3580305.3599337").
+    journal_ref = models.TextField(blank=True)
+    doi = models.CharField(max_length=255, blank=True)
     keywords = models.JSONField(default=list, blank=True, help_text="Keywords a source supplied.")
     abs_url = models.URLField(max_length=500, blank=True)
     pdf_url = models.URLField(max_length=500, blank=True)
@@ -63,9 +66,13 @@ class Paper(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     sources = models.JSONField(default=list, blank=True, help_text="Sources that supplied it.")
 
-    # Trending signals, refreshed on every re-ingestion from sources that carry them.
+    # Trending signals from the sources that carry them; they never go backwards on a backfill
+    # (ingestion/merge.py).
     upvotes = models.PositiveIntegerField(default=0)
     num_comments = models.PositiveIntegerField(default=0)
+    # When a live fetch read those two; an older reading never replaces a newer one. Null when
+    # they come from saved files only (time unknown: the highest counts seen are kept).
+    signals_observed_at = models.DateTimeField(null=True, blank=True)
 
     curation = models.CharField(
         max_length=16, choices=Curation, default=Curation.NORMAL, db_index=True
@@ -106,6 +113,10 @@ class Paper(models.Model):
     def readable_title(self) -> str:
         """The title as people read it (LaTeX turned into text): for every page and email."""
         return readable(self.title)
+
+    @property
+    def doi_url(self) -> str:
+        return f"https://doi.org/{quote(self.doi, safe='/:;()')}" if self.doi else ""
 
     @property
     def url(self) -> str:

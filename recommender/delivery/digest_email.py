@@ -106,12 +106,14 @@ def badges(paper: Paper) -> list[str]:
 
 
 def paper_links(paper: Paper) -> list[Link]:
-    """Abstract, PDF, code and project page, where known (arXiv's own PDF for any arXiv id)."""
+    """Abstract, PDF, code, project page and DOI, where known (arXiv's own PDF for any arXiv id)."""
     pdf = paper.pdf_url or (f"https://arxiv.org/pdf/{paper.arxiv_id}" if paper.arxiv_id else "")
     links = [Link("Abstract", paper.url)]
     links += [Link(label, url) for label, url in [("PDF", pdf), ("Code", paper.code_url)] if url]
     if paper.project_url:
         links.append(Link("Project page", paper.project_url))
+    if paper.doi:
+        links.append(Link("DOI", paper.doi_url))
     return links
 
 

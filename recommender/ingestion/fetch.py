@@ -23,6 +23,8 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from .sources.api_errors import api_error
+
 SOURCES = ("hf", "arxiv")
 FORMAT_OF_SOURCE = {"hf": "hf-json", "arxiv": "arxiv-atom"}
 USER_AGENT = "paper-digest-ingest/1.0"
@@ -179,14 +181,27 @@ def get(url: str, timeout: float) -> bytes:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             body = response.read(MAX_RESPONSE_BYTES + 1)
     except urllib.error.HTTPError as error:
-        raise FetchError(f"{url}: HTTP {error.code} {error.reason}") from error
+        found = api_error(_error_body(error))
+        detail = f": {found}" if found else ""
+        raise FetchError(f"{url}: HTTP {error.code} {error.reason}{detail}") from error
     except urllib.error.URLError as error:
         raise FetchError(f"{url}: cannot connect ({error.reason})") from error
     except (TimeoutError, OSError) as error:
         raise FetchError(f"{url}: {error or 'timed out'} after {timeout:g}s") from error
     if len(body) > MAX_RESPONSE_BYTES:
         raise FetchError(f"{url}: response larger than {MAX_RESPONSE_BYTES} bytes")
+    # The arXiv API answers a bad query with 200 and an error feed: a failed fetch, not papers.
+    found = api_error(body[:65536])
+    if found is not None:
+        raise FetchError(f"{url}: {found}")
     return body
+
+
+def _error_body(error: urllib.error.HTTPError) -> bytes:
+    try:
+        return error.read(65536)
+    except (OSError, AttributeError):
+        return b""
 
 
 def write_atomically(destination: Path, body: bytes) -> Path:

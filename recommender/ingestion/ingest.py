@@ -18,14 +18,17 @@ batch run in a transaction. Values equal to the stored ones are not written, so 
 file performs no writes. If a batch fails in the database, it is retried one record at a time,
 so only the records the database refuses are rejected.
 
-Merging ("enrich, don't overwrite with worse"): each field is taken from the best source that
-supplied it. arXiv sources rank above Hugging Face ones for bibliographic fields (title, abstract,
-authors, categories, comment, links to arXiv, publication time); Hugging Face sources are the
-only ones with community fields (upvotes, comments, code/project links, keywords), which every new
-ingestion from the same or a better source refreshes. An empty value never replaces a value; a
-value cut short ("...", or a prefix of the stored one) never replaces the complete one, and a
-complete value always replaces a cut one. ``first_seen`` keeps the earliest listing day, and
-``sources`` lists every source that supplied the paper.
+Merging ("enrich, don't overwrite with worse"; `merge.py`): each field is taken from the best
+source that supplied it. arXiv sources rank above Hugging Face ones for bibliographic fields
+(title, abstract, authors, categories, comment, journal reference, DOI, links to arXiv,
+publication time); Hugging Face sources are the only ones with community fields (upvotes,
+comments, code/project links, keywords). Upvotes and comments never go backwards on a backfill:
+a live reading replaces an older one, a saved file (reading time unknown) can only raise them.
+An empty value never replaces a value; a value cut short ("...", or a prefix of the stored one)
+never replaces the complete one, and a complete value always replaces a cut one. ``first_seen``
+keeps the earliest listing day (a new row from the arXiv API, which names none, gets the
+ingestion day if it was published in the last INGEST_FRESH_SUBMISSION_DAYS, else its publication
+day), and ``sources`` lists every source that supplied the paper.
 
 Versions: ``arxiv_version`` is the arXiv version the bibliographic fields were taken from. A
 record of an older version than that (an old feed or dump ingested late) supplies none of them,
@@ -40,16 +43,16 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from functools import lru_cache
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ..models import Paper, normalise_title
+from ..models import Paper
 from . import fetch, runs
+from .merge import _title_key, merge_record, new_paper
 from .sources import SOURCE_OF_FORMAT, PaperRecord, Rejection, parse_path
 
 log = logging.getLogger(__name__)
@@ -57,14 +60,6 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 1000
 PROGRESS_EVERY = 5000
 MAX_PROBLEMS_KEPT = 1000
-
-# Higher wins. A source missing from a ranking never supplies that kind of field.
-BIBLIOGRAPHIC_RANK = {"arxiv-api": 4, "arxiv-dump": 3, "hf-daily": 2, "hf-page": 1}
-COMMUNITY_RANK = {"hf-daily": 2, "hf-page": 1}
-_ELLIPSIS = ("…", "...")
-# A record's title key is needed up to three times per batch (lookup, matching, the new row);
-# normalising is the costliest step of an unchanged re-ingest, so it is done once per title.
-_title_key = lru_cache(maxsize=4 * BATCH_SIZE)(normalise_title)
 
 
 @dataclass
@@ -110,10 +105,20 @@ def ingest_path(
     *,
     listing_date: date | None = None,
     reference_date: date | None = None,
+    observed_at: datetime | None = None,
     **options,
 ) -> IngestSummary:
-    """Parse one file (`sources.parse_path`) and store its papers; see `ingest_records`."""
-    items = parse_path(path, format, listing_date=listing_date, reference_date=reference_date)
+    """Parse one file (`sources.parse_path`) and store its papers; see `ingest_records`.
+
+    `observed_at`: when a live fetch read the file (its upvotes and comments then win over
+    older readings); None for a saved file."""
+    items = parse_path(
+        path,
+        format,
+        listing_date=listing_date,
+        reference_date=reference_date,
+        observed_at=observed_at,
+    )
     return ingest_records(items, **options)
 
 
@@ -195,8 +200,11 @@ def fetch_and_ingest(
     listing_date = (day or timezone.now().date()) if source == "hf" else None
 
     def work() -> IngestSummary:
+        observed_at = timezone.now()
         path = fetch.fetch_listing(source, day=day, categories=categories)
-        return ingest_path(path, format, listing_date=listing_date, **options)
+        return ingest_path(
+            path, format, listing_date=listing_date, observed_at=observed_at, **options
+        )
 
     label = f"{source} {listing_date or day or 'latest'}"
     return runs.recorded(work, source=SOURCE_OF_FORMAT[format], trigger=trigger, label=label)
@@ -342,137 +350,3 @@ class _RowIndex:
         # Several papers with one title and no id to tell them apart: the latest listed one
         # (pages list recent papers).
         return max(candidates, key=lambda paper: paper.first_seen)
-
-
-# --- One record into one row ------------------------------------------------------------------
-
-
-def new_paper(record: PaperRecord, *, today: date) -> Paper:
-    """An unsaved Paper holding the record (bulk_create skips Paper.save, so keys are set here)."""
-    return Paper(
-        arxiv_id=record.arxiv_id or None,
-        arxiv_version=record.arxiv_version,
-        title=record.title,
-        title_key=_title_key(record.title),
-        abstract=record.abstract,
-        authors=list(record.authors),
-        categories=list(record.categories),
-        primary_category=record.categories[0] if record.categories else "",
-        comment=record.comment,
-        keywords=list(record.keywords),
-        abs_url=record.abs_url,
-        pdf_url=record.pdf_url,
-        code_url=record.code_url,
-        project_url=record.project_url,
-        published_at=record.published_at,
-        first_seen=record.first_seen or today,
-        sources=[record.source],
-        upvotes=record.upvotes or 0,
-        num_comments=record.num_comments or 0,
-    )
-
-
-def merge_record(paper: Paper, record: PaperRecord) -> list[str]:
-    """Enrich `paper` in place with what `record` adds; the names of the fields it changed."""
-    changes: dict[str, object] = {}
-    if record.arxiv_id and not paper.arxiv_id:
-        changes["arxiv_id"] = record.arxiv_id
-    if not _is_older_version(paper, record):
-        changes.update(_bibliographic_changes(paper, record))
-    changes.update(_community_changes(paper, record))
-    if record.first_seen and record.first_seen < paper.first_seen:
-        changes["first_seen"] = record.first_seen
-    if record.source not in paper.sources:
-        changes["sources"] = [*paper.sources, record.source]
-
-    if "title" in changes:
-        changes["title_key"] = _title_key(changes["title"])
-    if "categories" in changes:
-        changes["primary_category"] = changes["categories"][0]
-    changed = []
-    for name, value in changes.items():
-        if getattr(paper, name) != value:
-            setattr(paper, name, value)
-            changed.append(name)
-    return changed
-
-
-def _is_older_version(paper: Paper, record: PaperRecord) -> bool:
-    """Whether the record describes an older arXiv version than the row's bibliography."""
-    return bool(
-        paper.arxiv_version and record.arxiv_version and record.arxiv_version < paper.arxiv_version
-    )
-
-
-def _bibliographic_changes(paper: Paper, record: PaperRecord) -> dict[str, object]:
-    may_replace = _may_replace(paper.sources, record.source, BIBLIOGRAPHIC_RANK)
-    changes: dict[str, object] = {}
-    for name, cut in (
-        ("title", False),
-        ("abstract", record.abstract_truncated),
-        ("comment", False),
-    ):
-        if _better_text(getattr(paper, name), getattr(record, name), may_replace, cut=cut):
-            changes[name] = getattr(record, name)
-    for name in ("authors", "categories", "abs_url", "pdf_url"):
-        if _better_value(getattr(paper, name), getattr(record, name), may_replace):
-            changes[name] = _copy(getattr(record, name))
-    new_time = record.published_at
-    if new_time and new_time != paper.published_at and (paper.published_at is None or may_replace):
-        changes["published_at"] = new_time
-    # The version names where the text is from, so only a source allowed to replace the text
-    # moves it (and never back: a record of the same or no version leaves it).
-    if may_replace and record.arxiv_version and record.arxiv_version > (paper.arxiv_version or 0):
-        changes["arxiv_version"] = record.arxiv_version
-    return changes
-
-
-def _community_changes(paper: Paper, record: PaperRecord) -> dict[str, object]:
-    may_replace = _may_replace(paper.sources, record.source, COMMUNITY_RANK)
-    changes: dict[str, object] = {}
-    for name in ("keywords", "code_url", "project_url"):
-        if _better_value(getattr(paper, name), getattr(record, name), may_replace):
-            changes[name] = _copy(getattr(record, name))
-    for name in ("upvotes", "num_comments"):
-        new = getattr(record, name)
-        if new is not None and new != getattr(paper, name) and may_replace:
-            changes[name] = new
-    return changes
-
-
-def _better_value(current: object, new: object, may_replace: bool) -> bool:
-    """A list or a URL: a new value fills an empty one, or replaces it if the source may."""
-    return bool(new) and new != current and (not current or may_replace)
-
-
-def _copy(value: object) -> object:
-    # As in new_paper: the row gets its own list, not one shared with the record.
-    return list(value) if isinstance(value, list) else value
-
-
-def _may_replace(paper_sources: list[str], source: str, ranking: dict[str, int]) -> bool:
-    """Whether `source` ranks at least as high as every source the row already has."""
-    if source not in ranking:
-        return False
-    best = max((ranking.get(name, 0) for name in paper_sources), default=0)
-    return ranking[source] >= best
-
-
-def _better_text(current: str, new: str, may_replace: bool, *, cut: bool) -> bool:
-    if not new or new == current:
-        return False
-    if not current:
-        return True
-    if _is_cut_version(new, current):
-        return False
-    if cut:
-        return False
-    if _is_cut_version(current, new) or (current.endswith(_ELLIPSIS) and len(new) > len(current)):
-        return True
-    return may_replace
-
-
-def _is_cut_version(short: str, full: str) -> bool:
-    """Whether `short` is `full` cut short (with or without a trailing "...")."""
-    stem = short.removesuffix("…").removesuffix("...").rstrip()
-    return bool(stem) and len(stem) < len(full) and full.startswith(stem)

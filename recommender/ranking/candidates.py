@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 import numpy as np
 from django.conf import settings
 from django.db.models import Max, QuerySet
+from django.utils import timezone
 from scipy import sparse
 
 from accounts.models import Subscriber
@@ -114,18 +115,24 @@ def prepare_candidates(
     )
 
 
-def recent_papers(*, days: int) -> QuerySet[Paper]:
-    """Papers first listed in the last `days` listing days we hold, hidden ones left out.
+def recent_papers(*, days: int, today: date | None = None) -> QuerySet[Paper]:
+    """Papers first listed in the `days` listing days up to the newest sane one, hidden ones
+    left out.
 
-    "Recent" is measured against the newest listing day we hold rather than the wall clock, so
-    a late ingestion or a replayed archive still yields the latest papers.
+    The window ends at the newest listing day held that is not after `today` (default: the
+    clock): a late ingestion or a replayed archive still yields its latest papers, and a row
+    dated in the future (which ingestion now rejects, but older rows may hold) can no longer
+    move the window past every real paper and empty the digests.
     """
-    newest = Paper.objects.aggregate(newest=Max("first_seen"))["newest"]
+    today = today or timezone.now().date()
+    newest = Paper.objects.filter(first_seen__lte=today).aggregate(newest=Max("first_seen"))[
+        "newest"
+    ]
     if newest is None:
         return Paper.objects.none()
-    return Paper.objects.filter(first_seen__gt=newest - timedelta(days=days)).exclude(
-        curation=Paper.Curation.HIDDEN
-    )
+    return Paper.objects.filter(
+        first_seen__gt=newest - timedelta(days=days), first_seen__lte=newest
+    ).exclude(curation=Paper.Curation.HIDDEN)
 
 
 def candidate_window(subscribers: list[Subscriber]) -> tuple[list[Paper], list[np.ndarray]]:

@@ -109,7 +109,8 @@ def test_it_lets_the_arxiv_api_update_the_dump_text_but_not_the_other_way_round(
     assert paper.abstract.endswith("This second version of the abstract is the newest one.")
     assert paper.comment == "v2: new experiments"
     assert paper.sources == ["arxiv-dump", "arxiv-api"]
-    assert Paper.objects.get(arxiv_id="2503.30001").first_seen == TODAY  # no listing day
+    # No listing day, and published long before TODAY: dated by its publication, not TODAY.
+    assert Paper.objects.get(arxiv_id="2503.30001").first_seen == date(2025, 3, 19)
 
     again = ingest.ingest_path(DUMP_SLICE, today=TODAY)
 
@@ -409,7 +410,8 @@ def test_it_merges_hugging_face_signals_of_an_older_version_but_not_its_text(tmp
     assert paper.code_url == "https://github.com/example-lab/unsafe-weights-manipulation"
     assert paper.project_url == "https://example-lab.github.io/uwm/"
     assert paper.keywords == ["vision-language models", "safety evaluation", "weight manipulation"]
-    assert paper.first_seen == date(2025, 3, 19)
+    # Its publication day (from the arXiv API, long before TODAY) is earlier than the HF listing.
+    assert paper.first_seen == date(2025, 3, 14)
     assert paper.sources == ["arxiv-api", "hf-daily"]
     bibliography = ("arxiv_version", "title", "abstract", "authors", "published_at", "abs_url")
     assert [getattr(paper, name) for name in bibliography] == [

@@ -25,22 +25,35 @@ format from the first bytes when none is given.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+from .api_errors import ApiError, api_error
 from .arxiv_atom import parse_arxiv_atom
 from .detect import detect_format
 from .hf_json import parse_hf_json
 from .jsonl import parse_jsonl
+from .limits import LimitExceeded, Limits, date_problem, field_problem
 from .page_text import parse_page_text
-from .records import FORMATS, SOURCE_OF_FORMAT, Item, PaperRecord, Rejection, clean_text
+from .records import (
+    FORMATS,
+    SOURCE_OF_FORMAT,
+    Item,
+    PaperRecord,
+    Rejection,
+    clean_text,
+    read_head,
+)
 
 __all__ = [
     "FORMATS",
     "SOURCE_OF_FORMAT",
+    "ApiError",
     "Item",
+    "Limits",
     "PaperRecord",
     "Rejection",
+    "api_error",
     "clean_text",
     "detect_format",
     "parse_arxiv_atom",
@@ -50,6 +63,9 @@ __all__ = [
     "parse_path",
 ]
 
+# API error bodies are a few hundred bytes; a listing is never mistaken for one this early.
+_ERROR_HEAD_BYTES = 65536
+
 
 def parse_path(
     path: str | Path,
@@ -57,6 +73,9 @@ def parse_path(
     *,
     listing_date: date | None = None,
     reference_date: date | None = None,
+    observed_at: datetime | None = None,
+    limits: Limits | None = None,
+    now: datetime | None = None,
 ) -> Iterator[Item]:
     """Yield a `PaperRecord` or a `Rejection` for every record of the file at `path`.
 
@@ -64,24 +83,67 @@ def parse_path(
     `listing_date` is the day of a fetched listing (the ``date`` of an HF Daily Papers request):
     it becomes the records' ``first_seen``. `reference_date` is the day year-less dates of a
     page-text file are resolved against when its header has no year (default: the file's
-    modification day). Never raises on bad content or an unreadable file: those are rejections.
+    modification day). `observed_at` is when a live fetch read the file's upvotes and comments
+    (None for a saved file). `limits` (default: from the settings) bound what is read and
+    stored, and records dated after `now` (default: the clock) plus the allowed skew or before
+    arXiv existed are rejected. Never raises on bad content or an unreadable file: those are
+    rejections.
     """
     path = Path(path)
     if format is not None and format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
+    limits = limits or Limits.from_settings()
+    now = now or datetime.now(UTC)
     try:
+        error = api_error(read_head(path, _ERROR_HEAD_BYTES))
+        if error is not None:
+            yield Rejection(str(path), str(error))
+            return
         if format is None:
             format = detect_format(path)
             if format is None:
                 yield Rejection(str(path), "cannot detect the format (empty or binary file?)")
                 return
-        if format == "hf-json":
-            yield from parse_hf_json(path, listing_date=listing_date)
-        elif format == "arxiv-atom":
-            yield from parse_arxiv_atom(path)
-        elif format == "jsonl":
-            yield from parse_jsonl(path)
-        else:
-            yield from parse_page_text(path, reference_date=reference_date)
+        items = _parse(path, format, limits, listing_date, reference_date, observed_at)
+        yield from _checked(items, path, limits, now)
+    except LimitExceeded as error:
+        yield Rejection(str(path), str(error))
     except OSError as error:
         yield Rejection(str(path), f"cannot read the file: {error.strerror or error}")
+
+
+def _parse(
+    path: Path,
+    format: str,
+    limits: Limits,
+    listing_date: date | None,
+    reference_date: date | None,
+    observed_at: datetime | None,
+) -> Iterator[Item]:
+    if format == "hf-json":
+        return parse_hf_json(path, limits, listing_date=listing_date, observed_at=observed_at)
+    if format == "arxiv-atom":
+        return parse_arxiv_atom(path, limits)
+    if format == "jsonl":
+        return parse_jsonl(path, limits)
+    return parse_page_text(path, limits, reference_date=reference_date)
+
+
+def _checked(items: Iterator[Item], path: Path, limits: Limits, now: datetime) -> Iterator[Item]:
+    """The parser's items with over-long or impossibly dated records turned into rejections,
+    and no more than `limits.records` records read."""
+    count = 0
+    for item in items:
+        if isinstance(item, PaperRecord):
+            count += 1
+            if count > limits.records:
+                yield Rejection(
+                    str(path),
+                    f"more than {limits.records:,} records (INGEST_MAX_RECORDS_PER_FILE); "
+                    f"the rest of the file was not read",
+                )
+                return
+            problem = field_problem(item, limits) or date_problem(item, limits, now)
+            if problem is not None:
+                item = Rejection(item.location, problem)
+        yield item

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
@@ -15,6 +16,7 @@ from .records import (
     MAX_CATEGORY_LENGTH,
     SOURCE_OF_FORMAT,
     Item,
+    Limits,
     PaperRecord,
     RecordError,
     Rejection,
@@ -31,10 +33,20 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"
 
 
-class _AtomEntries:
-    """An XML parser target that collects each <entry> as a dict of its parts."""
+# A DOI as registered (10.<registrant>/<suffix>); anything else in the field is dropped.
+_DOI = re.compile(r"^10\.\d{4,9}/\S{1,200}$")  # Paper.doi holds 255
 
-    def __init__(self) -> None:
+
+class _AtomEntries:
+    """An XML parser target that collects each <entry> as a dict of its parts.
+
+    It keeps at most `max_chars` characters of text per entry (the rest of an oversized entry is
+    dropped as it streams in and the entry is marked), and none outside entries, so an endless
+    element cannot fill memory."""
+
+    def __init__(self, max_chars: int) -> None:
+        self.max_chars = max_chars
+        self._entry_chars = 0
         self.line = 0
         self.entries: list[tuple[int, dict]] = []
         self._entry: dict | None = None
@@ -48,6 +60,7 @@ class _AtomEntries:
         if tag == ATOM + "entry":
             self._entry = {"authors": [], "categories": [], "links": []}
             self._entry_line = self.line
+            self._entry_chars = 0
         elif self._entry is None:
             return
         elif tag == ARXIV + "primary_category":
@@ -58,6 +71,12 @@ class _AtomEntries:
             self._entry["links"].append(dict(attrib))
 
     def data(self, text: str) -> None:
+        if self._entry is None:
+            return
+        self._entry_chars += len(text)
+        if self._entry_chars > self.max_chars:
+            self._entry["oversized"] = True
+            return
         self._text.append(text)
 
     def end(self, tag: str) -> None:
@@ -79,6 +98,8 @@ class _AtomEntries:
                 ATOM + "published": "published",
                 ATOM + "updated": "updated",
                 ARXIV + "comment": "comment",
+                ARXIV + "journal_ref": "journal_ref",
+                ARXIV + "doi": "doi",
             }.get(tag)
             if key:
                 self._entry[key] = text
@@ -87,18 +108,18 @@ class _AtomEntries:
         return None
 
 
-def parse_arxiv_atom(path: Path) -> Iterator[Item]:
+def parse_arxiv_atom(path: Path, limits: Limits) -> Iterator[Item]:
     """An arXiv API feed. Several versions of one paper in a feed yield its newest only; a feed
     broken part-way still yields every entry completed before the break."""
     source = SOURCE_OF_FORMAT["arxiv-atom"]
-    target = _AtomEntries()
+    target = _AtomEntries(limits.record_bytes)
     # defusedxml: entity expansion and external references are refused (the feed comes from
     # the network).
     parser = DefusedXMLParser(target=target)
     newest: dict[str, tuple[tuple[int, str], PaperRecord]] = {}
     failure: Rejection | None = None
     saw_root = False
-    for entry in binary_lines(path):
+    for entry in binary_lines(path, limits, whole=False):
         if isinstance(entry, Rejection):
             failure = entry
             break
@@ -137,7 +158,7 @@ def _collect_atom_entries(
     for line, entry in target.entries:
         location = f"{path}:line {line}"
         try:
-            record = _record_from_atom(entry, source, location)
+            record = _record_from_atom(entry, source, location, target.max_chars)
         except RecordError as error:
             yield Rejection(location, str(error))
             continue
@@ -148,7 +169,12 @@ def _collect_atom_entries(
     target.entries.clear()
 
 
-def _record_from_atom(entry: dict, source: str, location: str) -> PaperRecord:
+def _record_from_atom(entry: dict, source: str, location: str, max_chars: int) -> PaperRecord:
+    if entry.get("oversized"):
+        raise RecordError(
+            f"the entry holds more than {max_chars:,} characters of text "
+            f"(INGEST_MAX_RECORD_BYTES); skipped"
+        )
     if BAD_BYTES.search(repr(entry)):
         raise RecordError("not valid UTF-8")
     arxiv_id, version = record_arxiv_id(entry.get("id"))
@@ -179,7 +205,17 @@ def _record_from_atom(entry: dict, source: str, location: str) -> PaperRecord:
         authors=string_list(entry["authors"], "authors"),
         categories=categories,
         comment=clean_text(entry.get("comment")),
+        journal_ref=clean_text(entry.get("journal_ref")),
+        doi=_doi(entry.get("doi")),
         abs_url=abs_url,
         pdf_url=pdf_url,
         published_at=parse_datetime(entry.get("published")),
     )
+
+
+def _doi(value: object) -> str:
+    """The first DOI of the field (arXiv allows several, space-separated), or ""."""
+    for candidate in clean_text(value).split():
+        if _DOI.match(candidate):
+            return candidate
+    return ""

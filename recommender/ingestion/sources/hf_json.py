@@ -11,6 +11,7 @@ from .records import (
     BAD_BYTES,
     SOURCE_OF_FORMAT,
     Item,
+    Limits,
     PaperRecord,
     RecordError,
     Rejection,
@@ -41,14 +42,20 @@ class _LineCounter:
         return self.line
 
 
-def parse_hf_json(path: Path, *, listing_date: date | None = None) -> Iterator[Item]:
+def parse_hf_json(
+    path: Path,
+    limits: Limits,
+    *,
+    listing_date: date | None = None,
+    observed_at: datetime | None = None,
+) -> Iterator[Item]:
     """The Daily Papers API response: a JSON list of items.
 
     Items are decoded one at a time so a file cut off mid-way (a truncated download) still yields
     every complete item before the cut, then one rejection at the line where it breaks.
     """
     source = SOURCE_OF_FORMAT["hf-json"]
-    text, failure = read_text(path)
+    text, failure = read_text(path, limits)
     if failure is not None:
         yield failure
     lines = _LineCounter(text)
@@ -86,7 +93,12 @@ def parse_hf_json(path: Path, *, listing_date: date | None = None) -> Iterator[I
             yield Rejection(where, "not valid UTF-8")
         else:
             yield record_or_rejection(
-                _record_from_hf, item, where, source=source, listing_date=listing_date
+                _record_from_hf,
+                item,
+                where,
+                source=source,
+                listing_date=listing_date,
+                observed_at=observed_at,
             )
         pos = skip_space(end)
         if pos < len(text) and text[pos] == ",":
@@ -114,7 +126,12 @@ def _truncated_or_malformed(error: ValueError) -> str:
 
 
 def _record_from_hf(
-    item: object, *, source: str, listing_date: date | None, location: str
+    item: object,
+    *,
+    source: str,
+    listing_date: date | None,
+    observed_at: datetime | None,
+    location: str,
 ) -> PaperRecord:
     if not isinstance(item, dict):
         raise RecordError("an item must be a JSON object")
@@ -145,4 +162,5 @@ def _record_from_hf(
         first_seen=first_seen,
         upvotes=clean_count(paper.get("upvotes")),
         num_comments=clean_count(item.get("numComments")),
+        observed_at=observed_at,
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 from .records import (
     SOURCE_OF_FORMAT,
     Item,
+    Limits,
     PaperRecord,
     RecordError,
     Rejection,
@@ -26,13 +27,13 @@ from .records import (
 )
 
 
-def parse_jsonl(path: Path) -> Iterator[Item]:
+def parse_jsonl(path: Path, limits: Limits) -> Iterator[Item]:
     """The JSON-lines dump, one paper per line; a bad line is rejected and the next one read."""
     source = SOURCE_OF_FORMAT["jsonl"]
-    for entry in binary_lines(path):
+    for entry in binary_lines(path, limits):
         if isinstance(entry, Rejection):
             yield entry
-            return
+            continue
         number, raw = entry
         if number == 1:
             raw = raw.removeprefix(b"\xef\xbb\xbf")

@@ -12,6 +12,7 @@ from .records import (
     BAD_BYTES,
     SOURCE_OF_FORMAT,
     Item,
+    Limits,
     PaperRecord,
     Rejection,
     clean_text,
@@ -108,7 +109,9 @@ def _is_header_line(text: str) -> bool:
     return " ".join(text.lower().split()) in PAGE_HEADER_LINES
 
 
-def parse_page_text(path: Path, *, reference_date: date | None = None) -> Iterator[Item]:
+def parse_page_text(
+    path: Path, limits: Limits, *, reference_date: date | None = None
+) -> Iterator[Item]:
     """A "Daily Papers" page saved as text.
 
     Layout: a header (site lines from `PAGE_HEADER_LINES`, then the page date, e.g. "Nov 20"),
@@ -128,7 +131,7 @@ def parse_page_text(path: Path, *, reference_date: date | None = None) -> Iterat
     if reference_date is None:
         saved = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).date()
         reference_date = min(datetime.now(UTC).date(), saved)
-    text, failure = read_text(path)
+    text, failure = read_text(path, limits)
     if failure is not None:
         yield failure
     lines = [(number, line.strip()) for number, line in enumerate(text.splitlines(), start=1)]

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from digest_site import arxiv_ids
 
+from .limits import CountingReader, LimitExceeded, Limits
+
 FORMATS = ("hf-json", "arxiv-atom", "jsonl", "page-text")
 # The name each format stores in Paper.sources; ingest ranks sources by these names.
 SOURCE_OF_FORMAT = {
@@ -21,7 +23,6 @@ SOURCE_OF_FORMAT = {
     "jsonl": "arxiv-dump",
     "page-text": "hf-page",
 }
-MAX_URL_LENGTH = 500  # Paper's URLFields
 MAX_CATEGORY_LENGTH = 32  # Paper.primary_category
 MAX_COUNT = 2**31 - 1  # PositiveIntegerField on PostgreSQL
 MAX_VERSION = 2**15 - 1  # Paper.arxiv_version, a PositiveSmallIntegerField
@@ -42,6 +43,8 @@ class PaperRecord:
     authors: list[str] = field(default_factory=list)
     categories: list[str] = field(default_factory=list)
     comment: str = ""
+    journal_ref: str = ""
+    doi: str = ""
     keywords: list[str] = field(default_factory=list)
     abs_url: str = ""
     pdf_url: str = ""
@@ -55,6 +58,8 @@ class PaperRecord:
     num_comments: int | None = None
     # True when the source visibly cut the abstract short ("..." at the end).
     abstract_truncated: bool = False
+    # When a live fetch read the upvotes and comments; None for a saved file (time unknown).
+    observed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -92,38 +97,94 @@ def read_head(path: Path, size: int) -> bytes:
     return head
 
 
-def open_binary(path: Path):
+def open_binary(path: Path, limits: Limits) -> CountingReader:
+    """The file's bytes, gunzipped if needed, through a reader that stops past the limits."""
+    size = path.stat().st_size
+    if size > limits.file_bytes:
+        raise LimitExceeded(
+            f"the file has {size:,} bytes, over the limit of {limits.file_bytes:,} "
+            f"(INGEST_MAX_FILE_BYTES); nothing was read"
+        )
     with open(path, "rb") as handle:
         magic = handle.read(2)
-    return gzip.open(path, "rb") if magic == GZIP_MAGIC else open(path, "rb")
+    # Not behind a larger buffer: a truncated stream must still yield the lines before the cut.
+    raw = gzip.open(path, "rb") if magic == GZIP_MAGIC else open(path, "rb")  # noqa: SIM115 - the caller closes it (.handle)
+    return CountingReader(raw, limits.decompressed_bytes)
 
 
-def binary_lines(path: Path) -> Iterator[tuple[int, bytes] | Rejection]:
-    """(line number, raw line) of a file, gzipped or not; a corrupt stream ends in a Rejection."""
+_STREAM_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
+
+
+def binary_lines(
+    path: Path, limits: Limits, *, whole: bool = True
+) -> Iterator[tuple[int, bytes] | Rejection]:
+    """(line number, raw line) of a file, gzipped or not, never more than
+    `limits.record_bytes` at a time, so one endless line cannot fill memory.
+
+    `whole`: a line longer than that is rejected and skipped (JSON lines); otherwise it comes
+    in pieces under one number (XML, whose parser takes any piece). A corrupt stream or a file
+    over a limit ends in a Rejection.
+    """
     number = 0
+    reading = 1  # the line being read when a stream breaks off
+    reader = open_binary(path, limits)
     try:
-        with open_binary(path) as handle:
-            for number, raw in enumerate(handle, start=1):
-                yield number, raw
-    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
-        yield Rejection(f"{path}:line {number + 1}", f"truncated or corrupt gzip stream ({error})")
+        with reader.handle:
+            while raw := reader.readline(limits.record_bytes + 1):
+                number += 1
+                reading = number
+                if len(raw) <= limits.record_bytes or raw.endswith(b"\n"):
+                    reading = number + 1
+                    yield number, raw
+                    continue
+                if whole:
+                    yield Rejection(
+                        f"{path}:line {number}",
+                        f"the line is longer than {limits.record_bytes:,} bytes "
+                        f"(INGEST_MAX_RECORD_BYTES); skipped",
+                    )
+                else:
+                    yield number, raw
+                while not raw.endswith(b"\n"):
+                    raw = reader.readline(limits.record_bytes)
+                    if not raw:
+                        break
+                    if not whole:
+                        yield number, raw
+                reading = number + 1
+    except _STREAM_ERRORS as error:
+        yield Rejection(f"{path}:line {reading}", f"truncated or corrupt gzip stream ({error})")
+    except LimitExceeded as error:
+        yield Rejection(f"{path}:line {reading}", str(error))
 
 
-def read_text(path: Path) -> tuple[str, Rejection | None]:
+def read_text(path: Path, limits: Limits) -> tuple[str, Rejection | None]:
     """The whole file as text, and a Rejection if a gzip stream broke off (the text then holds
-    what came before). Bytes that are not UTF-8 survive as surrogates (see BAD_BYTES)."""
+    what came before). Bytes that are not UTF-8 survive as surrogates (see BAD_BYTES).
+
+    Raises `LimitExceeded` past `limits.document_bytes`: a document cut there cannot be read
+    as one, and stopping at once keeps memory to about that limit."""
     chunks: list[bytes] = []
     failure = None
-    with open_binary(path) as handle:
+    reader = open_binary(path, limits)
+    reader.limit = min(reader.limit, limits.document_bytes)
+    with reader.handle:
         try:
-            while chunk := handle.read(1 << 20):
+            while chunk := reader.read(1 << 20):
                 chunks.append(chunk)
-        except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+        except LimitExceeded:
+            chunks.clear()
+            raise LimitExceeded(
+                f"the file holds more than {limits.document_bytes:,} bytes (once decompressed); "
+                f"over the limit for formats read whole (INGEST_MAX_DOCUMENT_BYTES); not read"
+            ) from None
+        except _STREAM_ERRORS as error:
             line = sum(chunk.count(b"\n") for chunk in chunks) + 1
             failure = Rejection(
                 f"{path}:line {line}", f"truncated or corrupt gzip stream ({error})"
             )
     data = b"".join(chunks).removeprefix(b"\xef\xbb\xbf")
+    chunks.clear()
     return data.decode("utf-8", errors="surrogateescape"), failure
 
 
@@ -175,7 +236,8 @@ def record_arxiv_id(value: object) -> tuple[str | None, int | None]:
 def clean_url(value: object) -> str:
     """A storable http(s) URL or "" (a bad link drops the link, not the paper)."""
     text = clean_text(value)
-    if not text.startswith(("http://", "https://")) or len(text) > MAX_URL_LENGTH or " " in text:
+    # Too long a link is not dropped here: the limits reject the record (limits.field_problem).
+    if not text.startswith(("http://", "https://")) or " " in text:
         return ""
     return text
 
@@ -187,15 +249,20 @@ def clean_count(value: object) -> int | None:
 
 
 def parse_datetime(value: object) -> datetime | None:
+    """A time in UTC; any year is kept, so that the date checks (limits.date_problem) reject a
+    record with an impossible one instead of silently dropping its date."""
     if not isinstance(value, str) or not value.strip():
         return None
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
         return None
-    if not 1900 <= moment.year <= 2200:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise RecordError(f"time out of range: {clean_text(value)[:40]!r}") from None
 
 
 def storable_categories(values: list[str]) -> list[str]:

@@ -36,3 +36,20 @@ def fit(records: list[dict], *, components: int):
     )
     model.version = "bench"
     return model
+
+
+def fit_cached(records: list[dict], *, components: int, cache: Path | None):
+    """`fit`, read from the pickle `cache` when it exists (and written there when it does not):
+    the fit is the slow part of a bench run, and the same records give the same model. The
+    cache is the caller's to name after what it was fitted on."""
+    import pickle
+
+    if cache is not None and cache.exists():
+        with cache.open("rb") as handle:
+            return pickle.load(handle)
+    model = fit(records, components=components)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with cache.open("wb") as handle:
+            pickle.dump(model, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    return model

@@ -240,6 +240,11 @@ def main() -> None:
     parser.add_argument("--fit-max", type=int, default=0, help="fit on the newest N papers only")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-svm", action="store_true", help="skip the arxiv-sanity baseline")
+    parser.add_argument(
+        "--model-cache",
+        type=Path,
+        help="pickle of the model fitted before --start (read if present, else written)",
+    )
     parser.add_argument("--quick", action="store_true", help="5 subscribers, 20k fit papers")
     parser.add_argument(
         "--profile-weights", type=json.loads, default={}, help="PROFILE_WEIGHTS overrides (JSON)"
@@ -263,7 +268,7 @@ def main() -> None:
     )
 
     t = time.monotonic()
-    model = dump.fit(train, components=args.components)
+    model = dump.fit_cached(train, components=args.components, cache=args.model_cache)
     fit_seconds = time.monotonic() - t
     log(f"fitted {features.describe(model)} in {fit_seconds:.0f} s")
 

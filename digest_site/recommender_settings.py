@@ -110,6 +110,14 @@ PROFILE_WEIGHTS = {
     # Chosen on half A of the topic set and the category protocol's May window
     # (docs/benchmarks.md); 0 turns the lexical part off.
     "lexical": env.float("PROFILE_LEXICAL_WEIGHT", default=0.2),
+    # ...for a profile of at least this many effective terms (1 / sum of squared term weights);
+    # one of fewer gets that share in proportion ("Papers on robotics", one word, 1/12 of it):
+    # its lexical score is nearly a yes/no and ranks worse than its semantic one.
+    "lexical_full_terms": env.float("PROFILE_LEXICAL_FULL_TERMS", default=12.0),
+    # A word of the interest text (never a keyword) weighs (1 - t) + t x how close it sits to
+    # the profile's meaning (its LSA cosine, relative to the profile's closest word): head nouns
+    # keep their weight, a sentence's filler ("realistic", "complete") loses up to t of it.
+    "lexical_topical": env.float("PROFILE_LEXICAL_TOPICAL", default=0.5),
     "lexical_idf_power": env.float("PROFILE_LEXICAL_IDF_POWER", default=1.0),
     "lexical_phrase_weight": env.float("PROFILE_LEXICAL_PHRASE_WEIGHT", default=1.0),
     "lexical_max_terms": env.int("PROFILE_LEXICAL_MAX_TERMS", default=64),

@@ -231,6 +231,30 @@ class BatchTerms:
         return np.asarray(stacked @ self.columns, dtype=np.float32)
 
 
+def topicality(model: FittedModel, terms: Sequence[str], vector: np.ndarray | None) -> np.ndarray:
+    """How close each term sits to a profile's meaning: the cosine of its LSA loadings with the
+    profile's vector, clipped at 0 and divided by the profile's closest term's (1 for that
+    term; all 1 when nothing is known). A sentence's head nouns ("benchmarks", "agents") score
+    high, its filler ("realistic", "complete", "well") low."""
+    closeness = np.ones(len(terms), np.float32)
+    if vector is None or model.svd is None or not len(terms):
+        return closeness
+    vocabulary = model.vectorizer.vocabulary_
+    columns = [vocabulary.get(term, -1) for term in terms]
+    known = np.array([column >= 0 for column in columns])
+    if not known.any():
+        return closeness
+    loadings = model.svd.components_[:, [c for c in columns if c >= 0]]
+    norms = np.linalg.norm(loadings, axis=0)
+    cosine = np.divide(vector @ loadings, norms, out=np.zeros_like(norms), where=norms > 0)
+    cosine = np.maximum(cosine, 0.0)
+    if cosine.max() <= 0:
+        return closeness
+    closeness[:] = 0.0
+    closeness[known] = cosine / cosine.max()
+    return closeness
+
+
 def profile_vector(
     model: FittedModel,
     text: str,
@@ -239,19 +263,32 @@ def profile_vector(
     idf_power: float,
     phrase_weight: float,
     max_terms: int,
+    vector: np.ndarray | None = None,
+    topical: float = 0.0,
 ) -> sparse.csr_matrix | None:
     """The profile's term weights over stem keys, summing to 1 (None when no term is known).
 
-    A term weighs idf ** idf_power (times phrase_weight for a two-word phrase); only the
-    `max_terms` strongest are kept, so a chunk's sparse product stays small.
+    A term weighs idf ** idf_power (times phrase_weight for a two-word phrase); a term of the
+    text (never a keyword: those were chosen one by one) also (1 - topical) + topical x its
+    `topicality` to the profile's LSA `vector`; only the `max_terms` strongest are kept, so a
+    chunk's sparse product stays small.
     """
     lexical = space(model)
+    analyzer = model.vectorizer.build_analyzer()
+    text_terms = list(analyzer(text)) if text else []
+    closeness = topicality(model, text_terms, vector) if topical > 0 else None
+    weighted: list[tuple[str, float]] = []
+    for i, term in enumerate(text_terms):
+        factor = 1.0 if closeness is None else (1 - topical) + topical * float(closeness[i])
+        weighted.append((term, factor))
+    for keyword in keywords:
+        weighted += [(term, 1.0) for term in analyzer(keyword)]
     weights: dict[int, float] = {}
-    for term in profile_terms(model, text, keywords):
+    for term, factor in weighted:
         key = lexical.key(term)
         if key is None:
             continue
-        weight = float(lexical.idf[key]) ** idf_power
+        weight = float(lexical.idf[key]) ** idf_power * factor
         if " " in term:
             weight *= phrase_weight
         weights[key] = max(weights.get(key, 0.0), weight)
@@ -267,3 +304,12 @@ def profile_vector(
     return sparse.csr_matrix(
         (values, keys[order], np.array([0, len(keys)])), shape=(1, lexical.size)
     )
+
+
+def effective_terms(own: sparse.csr_matrix | None) -> float:
+    """How many terms a profile's lexical weights amount to (1 / sum of squared weights): 1 for
+    "Papers on robotics", 10-20 for a keywords list or a sentence. With few terms the lexical
+    score is nearly a yes/no, which ranks worse than the semantic score (relevance.py)."""
+    if own is None or not len(own.data):
+        return 0.0
+    return float(1.0 / np.square(own.data, dtype=np.float64).sum())

@@ -397,6 +397,8 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
             idf_power=weights["lexical_idf_power"],
             phrase_weight=weights["lexical_phrase_weight"],
             max_terms=weights["lexical_max_terms"],
+            vector=vector,
+            topical=weights["lexical_topical"],
         )
     return Profile(
         vector=vector,

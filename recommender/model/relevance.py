@@ -10,10 +10,12 @@ model's reference rows, `features.REFERENCE_PAPERS` of them spread over the corp
     calibrated = (raw - median over the sample) / (its `reference_quantile` - that median)
 
 so 0 is a typical stored paper and 1 is a paper as close as the profile's top 1% of them, for
-each part. Relevance is `(1 - lexical) x semantic + lexical x lexical part` (PROFILE_LEXICAL_*),
-so neither part can bury the other, and it stays a per-profile affine map of two dot products:
-ranking computes it for a chunk as one dense product, one sparse product and three vectors
-(`Calibration.semantic`, `.lexical`, `.offset`).
+each part. Relevance is `(1 - share) x semantic + share x lexical part` (PROFILE_LEXICAL_*),
+so neither part can bury the other; the share is per profile (`lexical_share`): the full
+PROFILE_LEXICAL_WEIGHT for a profile of many typed terms, less for one of a word or two. It
+stays a per-profile affine map of two dot products: ranking computes it for a chunk as one
+dense product, one sparse product and three vectors (`Calibration.semantic`, `.lexical`,
+`.offset`).
 
 The floor: a paper matches a profile when its relevance reaches the profile's floor, the
 higher of `floor` (in calibrated units) and the relevance of the profile's top `floor_share`
@@ -56,21 +58,38 @@ def _centre_and_spread(scores: np.ndarray, quantile: float) -> tuple[float, floa
     return centre, max(float(np.quantile(scores, quantile)) - centre, MIN_SPREAD)
 
 
+def lexical_share(effective_terms: float, weights: dict) -> float:
+    """The lexical part's share of one profile's relevance: `lexical` for a profile of at least
+    `lexical_full_terms` effective terms (lexical.effective_terms), less in proportion for one
+    of fewer. A keywords list or a sentence (10-20 terms) gets the full share; "Papers on
+    robotics" (one term) a twelfth of it, since a one-word coverage is a yes/no that ranks
+    below the semantic score (chosen on topic half A and May, docs/benchmarks.md)."""
+    share = min(max(weights["lexical"], 0.0), 1.0)
+    full = weights.get("lexical_full_terms", 0.0)
+    if full > 0:
+        share *= min(1.0, max(effective_terms, 0.0) / full)
+    return share
+
+
 def calibrate(
     semantic_reference: np.ndarray | None,
     lexical_reference: np.ndarray | None,
     *,
     weights: dict,
+    effective_terms: float = float("inf"),
 ) -> Calibration:
     """The calibration of one profile from its raw scores over the reference sample.
 
     `lexical_reference` is None for a profile without words of its own (seeds, categories,
-    feedback only): relevance is then its calibrated semantic score alone.
+    feedback only): relevance is then its calibrated semantic score alone. `effective_terms`
+    (of its lexical weights) sets the lexical part's share (`lexical_share`).
     """
     if semantic_reference is None or len(semantic_reference) == 0:
         return Calibration.identity(weights["floor"])
     quantile = weights["reference_quantile"]
-    share = min(max(weights["lexical"], 0.0), 1.0) if lexical_reference is not None else 0.0
+    share = 0.0
+    if lexical_reference is not None:
+        share = lexical_share(effective_terms, weights)
     s_centre, s_spread = _centre_and_spread(semantic_reference, quantile)
     a = (1 - share) / s_spread
     offset = -a * s_centre
@@ -116,7 +135,12 @@ def calibrate_profile(
     lexical_scores = None
     if lexical_rows is not None:
         lexical_scores = np.asarray((lexical_rows @ own.T).todense()).ravel()
-    return calibrate(reference_scoring(model) @ scoring, lexical_scores, weights=weights)
+    return calibrate(
+        reference_scoring(model) @ scoring,
+        lexical_scores,
+        weights=weights,
+        effective_terms=lexical.effective_terms(own),
+    )
 
 
 def reference_scoring(model: FittedModel) -> np.ndarray:

@@ -405,7 +405,9 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
         scoring=scoring,
         lexical=own,
         own_terms=lexical.own_terms(model, text, keywords) if (text or keywords) else [],
-        calibration=relevance.calibrate_profile(model, scoring, own, weights),
+        calibration=relevance.calibrate_profile(
+            model, scoring, own, weights, keywords=bool(keywords)
+        ),
         user_terms=user_terms,
         keywords=keywords,
         liked=[(doc.title, v) for doc, v in zip(spec.liked, liked_vectors, strict=True)],

@@ -126,9 +126,14 @@ def calibrate_profile(
     scoring: np.ndarray | None,
     own: sparse.csr_matrix | None,
     weights: dict,
+    *,
+    keywords: bool = False,
 ) -> Calibration | None:
     """A built profile's calibration against its scores over the model's reference sample
-    (`scoring`: its semantic scoring vector; `own`: its lexical term weights, if any)."""
+    (`scoring`: its semantic scoring vector; `own`: its lexical term weights, if any).
+
+    A profile with keywords gets the full lexical share however few its terms: keywords were
+    chosen one by one, and are never damped away ("protein design, AlphaFold")."""
     if scoring is None:
         return None
     lexical_rows = lexical.reference_rows(model) if own is not None else None
@@ -139,7 +144,7 @@ def calibrate_profile(
         reference_scoring(model) @ scoring,
         lexical_scores,
         weights=weights,
-        effective_terms=lexical.effective_terms(own),
+        effective_terms=float("inf") if keywords else lexical.effective_terms(own),
     )
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recommender.model import lexical
+from recommender.model import lexical, profiles
 
 
 @pytest.mark.parametrize(
@@ -97,3 +97,54 @@ def test_a_batch_scores_profiles_as_the_plain_sparse_product(sample_model):
     assert scores[0].argmax() == 0
     assert scores[2][0] == 0.0
     assert profiles[2].shape[1] == size
+
+
+def _weights(model, vector) -> dict[str, float]:
+    space = lexical.space(model)
+    by_key = dict(zip(vector.indices.tolist(), vector.data.tolist(), strict=True))
+    return {word: by_key.get(space.key(word), 0.0) for word in ("speech", "recognition", "new")}
+
+
+def test_a_sentences_filler_weighs_less_than_its_head_nouns(sample_model):
+    """A text word far from the profile's meaning ("new") loses weight against the words the
+    profile is about ("speech", "recognition"); with `topical` at 0 they weigh by idf alone."""
+    text = "new speech recognition"
+    meaning = profiles.build_profile(sample_model, profiles.ProfileSpec(text=text)).vector
+    plain = lexical.profile_vector(
+        sample_model, text, [], idf_power=1, phrase_weight=1, max_terms=64
+    )
+    topical = lexical.profile_vector(
+        sample_model,
+        text,
+        [],
+        idf_power=1,
+        phrase_weight=1,
+        max_terms=64,
+        vector=meaning,
+        topical=0.5,
+    )
+    before, after = _weights(sample_model, plain), _weights(sample_model, topical)
+    assert after["new"] / after["speech"] < before["new"] / before["speech"]
+    assert after["new"] / after["recognition"] < before["new"] / before["recognition"]
+
+
+def test_keywords_keep_their_idf_weight_whatever_the_profiles_meaning(sample_model):
+    keywords = ["new speech recognition"]
+    meaning = profiles.build_profile(sample_model, profiles.ProfileSpec(keywords=keywords)).vector
+    common = {"idf_power": 1, "phrase_weight": 1, "max_terms": 64}
+    plain = lexical.profile_vector(sample_model, "", keywords, **common)
+    topical = lexical.profile_vector(
+        sample_model, "", keywords, **common, vector=meaning, topical=1.0
+    )
+    assert np.allclose(plain.toarray(), topical.toarray())
+
+
+def test_it_counts_how_many_terms_a_profiles_weights_amount_to(sample_model):
+    common = {"idf_power": 1, "phrase_weight": 1, "max_terms": 64}
+    one = lexical.profile_vector(sample_model, "robotics", [], **common)
+    many = lexical.profile_vector(
+        sample_model, "", ["speech recognition", "robot grasping", "image segmentation"], **common
+    )
+    assert lexical.effective_terms(one) == pytest.approx(1.0)
+    assert 5 < lexical.effective_terms(many) <= many.nnz
+    assert lexical.effective_terms(None) == 0.0

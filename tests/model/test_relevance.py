@@ -59,3 +59,42 @@ def test_it_combines_a_chunk_as_two_products_and_an_affine_map():
     lexical = sparse.csr_matrix(np.array([[1.0, 0.0], [1.0, 1.0]], np.float32))
     combined = relevance.combine(semantic, lexical, calibrations)
     assert np.allclose(combined, [[0.9, 0.3], [0.4, 0.2]])
+
+
+def test_a_one_word_interest_leans_on_meaning_and_a_list_of_terms_gets_the_full_lexical_share():
+    """ "Papers on robotics" (one term: its lexical score is a yes/no) gets a twelfth of the
+    lexical share; a keywords list or a sentence of a dozen terms or more gets all of it."""
+    rng = np.random.default_rng(2)
+    semantic = rng.normal(0.1, 0.05, 2000)
+    coverage = np.where(rng.random(2000) < 0.05, 1.0, 0.0)
+    weights = {**WEIGHTS, "lexical_full_terms": 12.0}
+
+    def lexical_share(calibration):  # what containing every term adds to a typical paper
+        median = np.median(semantic)
+        without = calibration.semantic * median + calibration.offset
+        return calibration.semantic * median + calibration.lexical + calibration.offset - without
+
+    one = relevance.calibrate(semantic, coverage, weights=weights, effective_terms=1.0)
+    six = relevance.calibrate(semantic, coverage, weights=weights, effective_terms=6.0)
+    many = relevance.calibrate(semantic, coverage, weights=weights, effective_terms=20.0)
+    assert lexical_share(one) == pytest.approx(0.3 / 12, abs=1e-6)
+    assert lexical_share(six) == pytest.approx(0.15, abs=1e-6)
+    assert lexical_share(many) == pytest.approx(0.3, abs=1e-6)
+
+
+def test_a_keyword_keeps_the_full_lexical_share_however_few_its_terms(sample_model):
+    """The same one word typed as a keyword weighs the full lexical share; typed as interest
+    text it gets a twelfth of it (keywords are never damped away)."""
+    from recommender.model import lexical, profiles
+
+    built = profiles.build_profile(sample_model, profiles.ProfileSpec(keywords=["robotics"]))
+    weights = {**WEIGHTS, "lexical_full_terms": 12.0}
+    assert lexical.effective_terms(built.lexical) == pytest.approx(1.0)
+    as_text = relevance.calibrate_profile(sample_model, built.scoring, built.lexical, weights)
+    as_keyword = relevance.calibrate_profile(
+        sample_model, built.scoring, built.lexical, weights, keywords=True
+    )
+    # relevance = (1 - share) / spread x semantic + share / spread x lexical + offset, with the
+    # same spreads for both: the ratios are those of the shares.
+    assert as_keyword.lexical / as_text.lexical == pytest.approx(0.3 / (0.3 / 12), rel=1e-4)
+    assert as_keyword.semantic / as_text.semantic == pytest.approx(0.7 / (1 - 0.3 / 12), rel=1e-4)

@@ -25,6 +25,7 @@ does use category metadata (the category centroid) and is not comparable.
 
     .venv/bin/python bench/recommender_quality.py            # full run, ~5 min on 2 cores
     .venv/bin/python bench/recommender_quality.py --quick    # smaller fit corpus, 5 subscribers
+    .venv/bin/python bench/recommender_quality.py --model-cache /tmp/june.pkl   # fit once
 """
 
 from __future__ import annotations

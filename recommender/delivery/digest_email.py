@@ -68,6 +68,7 @@ class _Block:
 
 @dataclass(frozen=True)
 class _Frame:
+    subject: slots.Filler
     html: slots.Filler
     text: slots.Filler
 
@@ -121,7 +122,8 @@ class DigestRenderer:
             html_values[f"block{index}"] = self._inlined(block).fill(reader)
             text_values[f"block{index}"] = paper["text"]
         return RenderedEmail(
-            subject=" ".join(context["subject"].split()),
+            # One line, as make_message makes it: newlines would break the header.
+            subject=" ".join(frame.subject.fill(text_values).split()),
             text=frame.text.fill(text_values),
             html=frame.html.fill(html_values),
         )
@@ -242,6 +244,7 @@ def _new_frame(context: dict, ranks: tuple[int, ...]) -> _Frame:
         }
     )
     return _Frame(
+        subject=slots.Filler(render_to_string("emails/digest.subject.txt", frame), set(names)),
         html=slots.Filler(render_html("digest", frame), set(names)),
         text=slots.Filler(render_to_string("emails/digest.txt", frame), set(names)),
     )

@@ -42,13 +42,14 @@ def papers(make_paper):
             abs_url="https://example.org/paper?id=1&v=2",
         ),
     ]
+    made += [make_paper(title="R&D on robots & <agents>", abstract="Short & sweet.")]
     made += [
         make_paper(
             title=f"World models for robot manipulation, part {n} “quoted” & <tagged>",
             abstract=f"Robot manipulation paper {n}. " + "More text here. " * n,
             upvotes=n,
         )
-        for n in range(3, 13)
+        for n in range(4, 13)
     ]
     return made
 
@@ -97,7 +98,7 @@ def digests(make_subscriber, papers, settings):
         make_digest(bob, papers[::-1][2:], note="Unknown seed paper: 9999.99999 & <x>"),
         # Few matches: the floor note; weekly; reasons that need escaping or are empty.
         make_digest(cy, papers[2:5], reasons=odd_reasons, frequency="weekly"),
-        make_digest(dee, papers[5:6], ranker=TRENDING_RANKER),  # one paper, trending
+        make_digest(dee, papers[2:3], ranker=TRENDING_RANKER),  # one paper, trending
         make_digest(dee, papers[6:8], note="two\r\nlines", period=date(2026, 7, 2)),
     ]
 

@@ -29,7 +29,7 @@ from accounts import tokens
 from accounts.models import InterestProfile, Subscriber
 from digest_site.mailing.messages import RenderedEmail, inline_css, render_email, render_html
 
-from ..models import Digest, DigestItem
+from ..models import Digest, DigestItem, Paper
 from ..ranking.scoring import TRENDING_RANKER
 from . import slots
 from .paper_block import (
@@ -37,6 +37,7 @@ from .paper_block import (
     READER_FIELDS,
     authors_line,
     block_key,
+    paper_abstracts,
     paper_context,
     paper_fields,
     reader_fields,
@@ -60,6 +61,7 @@ class _Block:
     own text holds placeholder markers (the email is then rendered the plain way)."""
 
     fields: dict
+    abstracts: tuple[str, str]
     raw_html: str
     html: slots.Filler | None
     text: slots.Filler | None
@@ -144,7 +146,7 @@ class DigestRenderer:
         signer = signer or tokens.LinkSigner(subscriber)
         papers = []
         for item, block in zip(items, blocks, strict=True):
-            reader = reader_fields(item, subscriber, signer=signer)
+            reader = reader_fields(item, subscriber, block.abstracts, signer=signer)
             paper = {**block.fields, **reader}
             if block.html is None or block.text is None:
                 paper["html"], paper["text"] = render_paper(paper)
@@ -158,13 +160,12 @@ class DigestRenderer:
         return digest_context(digest, items, subscriber, papers, web=web, signer=signer)
 
     def _block(self, item: DigestItem) -> _Block:
-        top = item.rank <= OVERVIEW_SIZE
-        key = block_key(item.paper, top=top)
+        key = block_key(item.paper)
         block = self._blocks.get(key)
         if block is None:
             if len(self._blocks) >= self._max_blocks:
                 self._blocks.clear()
-            block = self._blocks[key] = _new_block(paper_fields(item.paper, top=top))
+            block = self._blocks[key] = _new_block(item.paper, plain=slots.holds_markers(*key))
         return block
 
     def _inlined(self, block: _Block) -> slots.Filler:
@@ -198,15 +199,20 @@ class DigestRenderer:
         return frame
 
 
-def _new_block(fields: dict) -> _Block:
+def _new_block(paper: Paper, *, plain: bool) -> _Block:
+    """The paper's block with the reader's fields as slots; a `plain` one has none (its data
+    looks like a slot) and is rendered per email."""
+    fields, abstracts = paper_fields(paper), paper_abstracts(paper)
+    if plain:
+        return _Block(fields, abstracts, "", None, None)
     context = {**fields, **{name: slots.slot(name) for name in READER_FIELDS}}
     raw_html, raw_text = render_paper(context)
     try:
         html = slots.Filler(raw_html, set(READER_FIELDS))
         text = slots.Filler(raw_text, set(READER_FIELDS))
     except slots.SlotError:
-        return _Block(fields, raw_html, None, None)
-    return _Block(fields, raw_html, html, text)
+        return _Block(fields, abstracts, raw_html, None, None)
+    return _Block(fields, abstracts, raw_html, html, text)
 
 
 def _new_frame(context: dict, ranks: tuple[int, ...]) -> _Frame:
@@ -303,8 +309,8 @@ def template_context(
     web: bool = False,
     signer: tokens.LinkSigner | None = None,
 ) -> dict:
-    """email_context the plain way: every paper's block rendered by its templates, now."""
-    signer = signer or tokens.LinkSigner(subscriber)
+    """email_context the plain way: every paper's block rendered by its templates, now, and
+    (without `signer`) every link signed on its own, in the older token form."""
     papers = []
     for item in items:
         paper = paper_context(item, subscriber, signer=signer)
@@ -320,7 +326,7 @@ def digest_context(
     papers: list[dict],
     *,
     web: bool,
-    signer: tokens.LinkSigner,
+    signer: tokens.LinkSigner | None,
 ) -> dict:
     """The whole digest's context around its papers' (already rendered) blocks."""
     found = themes(items, subscriber.profile)

@@ -22,8 +22,9 @@ AUTHORS_SHOWN = 3
 # The top picks get a fuller abstract than the rest: the email stays short enough to scan.
 ABSTRACT_WORDS = 45
 ABSTRACT_WORDS_REST = 22
-# What differs between two readers' blocks of the same paper.
-READER_FIELDS = ("rank", "anchor", "open_url", "reason", "more_url", "less_url")
+# What differs between two readers' blocks of the same paper (the abstract's length goes with
+# the rank).
+READER_FIELDS = ("rank", "anchor", "open_url", "reason", "more_url", "less_url", "abstract")
 
 
 @dataclass(frozen=True)
@@ -36,15 +37,12 @@ def paper_context(
     item: DigestItem, subscriber: Subscriber, *, signer: tokens.LinkSigner | None = None
 ) -> dict:
     """Everything one paper's block shows, with this reader's signed links."""
-    return {
-        **paper_fields(item.paper, top=item.rank <= OVERVIEW_SIZE),
-        **reader_fields(item, subscriber, signer=signer),
-    }
+    abstracts = paper_abstracts(item.paper)
+    return {**paper_fields(item.paper), **reader_fields(item, subscriber, abstracts, signer=signer)}
 
 
-def paper_fields(paper: Paper, *, top: bool) -> dict:
-    """The paper's own part of its block; `top`: one of the first picks (a longer abstract)."""
-    words = ABSTRACT_WORDS if top else ABSTRACT_WORDS_REST
+def paper_fields(paper: Paper) -> dict:
+    """The paper's own part of its block, the same for every reader."""
     return {
         "title": paper.readable_title,
         "arxiv_id": paper.arxiv_id or "",
@@ -52,17 +50,30 @@ def paper_fields(paper: Paper, *, top: bool) -> dict:
         "categories": paper.categories[:3],
         "authors": authors_line(paper.authors),
         "badges": badges(paper),
-        "abstract": Truncator(paper_abstract(paper)).words(words, truncate=" …"),
         "links": paper_links(paper),
     }
 
 
+def paper_abstracts(paper: Paper) -> tuple[str, str]:
+    """The abstract as the top picks show it (longer), and as the rest do."""
+    readable_abstract = Truncator(paper_abstract(paper))
+    return (
+        readable_abstract.words(ABSTRACT_WORDS, truncate=" …"),
+        readable_abstract.words(ABSTRACT_WORDS_REST, truncate=" …"),
+    )
+
+
 def reader_fields(
-    item: DigestItem, subscriber: Subscriber, *, signer: tokens.LinkSigner | None = None
+    item: DigestItem,
+    subscriber: Subscriber,
+    abstracts: tuple[str, str],
+    *,
+    signer: tokens.LinkSigner | None = None,
 ) -> dict:
-    """The reader's part of a paper's block (READER_FIELDS)."""
+    """The reader's part of a paper's block (READER_FIELDS); `abstracts` as paper_abstracts."""
     return {
         "rank": item.rank,
+        "abstract": abstracts[0] if item.rank <= OVERVIEW_SIZE else abstracts[1],
         "anchor": f"paper-{item.rank}",
         "open_url": open_url(subscriber, item, signer=signer),
         "reason": item.reason or "trending today",
@@ -78,12 +89,11 @@ def render_paper(context: dict) -> tuple[str, str]:
     return html, text
 
 
-def block_key(paper: Paper, *, top: bool) -> tuple:
+def block_key(paper: Paper) -> tuple:
     """Everything a paper's own part is made of: a cached block is never stale, even in a cache
     that outlives a chunk (a re-ingested title is a new key)."""
     return (
         paper.pk,
-        top,
         paper.title,
         paper.abstract,
         repr(paper.authors),

@@ -22,6 +22,12 @@ class SlotError(ValueError):
     the data); the caller renders that email without slots instead."""
 
 
+def holds_markers(*parts: object) -> bool:
+    """Whether data to be rendered among slots could be taken for one: such data is rendered
+    the plain way."""
+    return any(_OPEN in text or _CLOSE in text for text in map(str, parts))
+
+
 def slot(name: str) -> SafeString:
     return mark_safe(f"{_OPEN}{name}{_CLOSE}")  # noqa: S308 (a fixed marker, not user data)
 

@@ -69,6 +69,7 @@ def _paper_grams(title: str, abstract: str) -> frozenset[tuple[str, ...]]:
     )
 
 
+@functools.lru_cache(maxsize=16384)
 def _stem_tuple(phrase: str) -> tuple[str, ...]:
     return tuple(_stem(word) for word in _WORD.findall(phrase.lower()))
 
@@ -92,9 +93,10 @@ def _candidate_phrases(profile: InterestProfile) -> list[tuple[str, str]]:
                     continue
                 after = words[start + size] if start + size < len(words) else ""
                 display = f"{core} {after}" if after in _HEADS else core
-                if not 0 < len(_stem_tuple(core)) <= _LONGEST_PHRASE:
+                key = _stem_tuple(core)
+                if not 0 < len(key) <= _LONGEST_PHRASE:
                     continue
-                forms = found.setdefault(_stem_tuple(core), [core])
+                forms = found.setdefault(key, [core])
                 forms.append(display)
     return [(forms[0], max(forms[1:], key=len)) for forms in found.values()]
 

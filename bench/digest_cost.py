@@ -11,13 +11,14 @@ links, writing it), with the profiler's own overhead spread over all of them. In
 titles of the stored papers; profiles are not cached (the cold case after a nightly refit).
 Works in a temporary directory; nothing of the project's var/ is touched.
 
-Then, without the profiler, it renders the chunk's sent digests again, `--rounds` times in
-turn each way: the plain way (every template per email, every link signed on its own:
-digest_email.template_context and make_message's templates) and in bulk (a fresh
-digest_email.DigestRenderer per round, as per chunk, so building its blocks counts; and once
-more with one renderer kept across rounds, what each email adds). The floor
-is escaping the same content (titles, reasons, abstracts, authors, links) into one string. It
-prints CPU ms per digest for each (median of the rounds) and the ratios.
+Then, without the profiler, it renders one more digest per subscriber, over one day's papers
+(the 300 newest, popular ones in many digests, as rankings share their top papers), `--rounds`
+times in turn each way: the plain way (every template per email, every link signed on its own:
+digest_email.template_context and make_message's templates), in bulk (a fresh
+digest_email.DigestRenderer per round, as per chunk, so making its paper blocks counts) and in
+bulk with one renderer kept across rounds (what each email adds once the blocks exist). The
+floor is escaping the same content (titles, reasons, abstracts, authors, links) into one
+string. It prints CPU ms per digest for each (median of the rounds) and the ratios.
 """
 
 from __future__ import annotations

@@ -4,10 +4,10 @@ one block per paper. The same context renders the email and its web version.
 The paired templates `emails/digest.*` and `emails/_digest_paper.*` are the layout. Rendering
 them per email cost about 6 ms, for about 0.4 ms of content, so a `DigestRenderer` (one per
 chunk) renders each template once with placeholders where readers differ: each paper's block
-once per paper (its links, rank and reason left open; the HTML with its CSS already inlined),
-and the digest's frame once per shape (how many papers, notes and themes). Each email is then
-those pieces with the reader's values escaped into the placeholders, the way css-inline would
-have written them. `template_context` is the plain path, every template rendered per email;
+once per paper (its links, rank, reason and abstract length left open; the HTML with its CSS
+inlined), and the digest's frame once per shape (how many papers, notes and themes). Each email
+is then those pieces with the reader's values escaped into the placeholders, the way css-inline
+would have written them. `template_context` is the plain path, every template rendered per email;
 tests/delivery/test_digest_render.py checks the two give the same bytes.
 """
 
@@ -53,6 +53,8 @@ _ATTRIBUTE_SLOTS = frozenset(
     {"anchor", "open_url", "more_url", "less_url", "web_url", "preferences_url", "unsubscribe_url"}
 )
 _BLOCK_START, _BLOCK_END = "<!--block-->", "<!--/block-->"
+# A frame is about 20 KB; a day's digests come in a few dozen shapes.
+_MAX_FRAMES = 256
 
 
 @dataclass
@@ -195,6 +197,8 @@ class DigestRenderer:
         )
         frame = self._frames.get(shape)
         if frame is None:
+            if len(self._frames) >= _MAX_FRAMES:
+                self._frames.clear()
             frame = self._frames[shape] = _new_frame(context, ranks)
         return frame
 
@@ -284,7 +288,7 @@ def _serialised(name: str, value: str) -> str:
 
 # A renderer for callers that render one digest at a time (the send path's email_context, the
 # web version); its blocks are keyed by their content, so it never serves a stale one.
-_SHARED = DigestRenderer()
+_SHARED = DigestRenderer(max_blocks=512)
 
 
 def email_context(

@@ -16,9 +16,11 @@ Then, without the profiler, it renders one more digest per subscriber, over one 
 times in turn each way: the plain way (every template per email, every link signed on its own:
 digest_email.template_context and make_message's templates), in bulk (a fresh
 digest_email.DigestRenderer per round, as per chunk, so making its paper blocks counts) and in
-bulk with one renderer kept across rounds (what each email adds once the blocks exist). The
-floor is escaping the same content (titles, reasons, abstracts, authors, links) into one
-string. It prints CPU ms per digest for each (median of the rounds) and the ratios.
+bulk with one renderer kept across rounds (what each email adds once the blocks exist); and as
+sending.send_one does it now (the bulk context, then make_message renders the frame's
+templates and inlines the whole email's CSS). The floor is escaping the same content (titles,
+reasons, abstracts, authors, links) into one string. It prints CPU ms per digest for each
+(median of the rounds) and the ratios.
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ def main() -> None:
         ("digest rows (digests.fill_digest)", "digests.py", "fill_digest"),
         ("delivery (sending.send_one)", "sending.py", "send_one"),
         ("  of which rendering the email", "messages.py", "make_message"),
-        ("  of which the paper blocks", "digest_email.py", "render_paper"),
+        ("  of which the paper blocks", "paper_block.py", "render_paper"),
         ("    of which inlining the CSS", "messages.py", "inline_css"),
         ("  of which signing feedback links", "feedback.py", "feedback_url"),
     ):
@@ -137,6 +139,11 @@ def compare_rendering(rounds: int) -> None:
         for digest, items in digests:
             renderer.render(digest, items, digest.subscriber)
 
+    def context() -> None:  # what sending.send_one does: the context, then make_message
+        renderer = digest_email.DigestRenderer()
+        for digest, items in digests:
+            render_email("digest", renderer.context(digest, items, digest.subscriber))
+
     warm_renderer = digest_email.DigestRenderer()
 
     def warm() -> None:  # the same renderer every round: what each email adds to its chunk
@@ -152,7 +159,7 @@ def compare_rendering(rounds: int) -> None:
             parts += re.findall(r"https?://\S+", email.text)
             html.escape("\n".join(parts))
 
-    runs = {"plain": plain, "bulk": bulk, "warm": warm, "floor": floor}
+    runs = {"plain": plain, "context": context, "bulk": bulk, "warm": warm, "floor": floor}
     timings: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(rounds):
         for name, run in runs.items():
@@ -167,6 +174,7 @@ def compare_rendering(rounds: int) -> None:
         "(median CPU ms per digest):"
     )
     print(f"  plain (templates per email, links one by one)  {ms['plain']:6.2f} ms")
+    print(f"  bulk context, frame by templates (send_one)     {ms['context']:6.2f} ms")
     print(f"  bulk (DigestRenderer, fresh per round)          {ms['bulk']:6.2f} ms")
     print(f"    of which per email (blocks already made)      {ms['warm']:6.2f} ms")
     print(f"  floor (escaping the same content)               {ms['floor']:6.2f} ms")

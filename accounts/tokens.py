@@ -186,16 +186,17 @@ class LinkSigner:
         """The absolute URL of route `name` with this subscriber's token as its one argument."""
         route = self._routes.get(name)
         if route is None:
-            route = self._routes[name] = _route(name, get_script_prefix(), get_urlconf())
+            before, after = _route(name, get_script_prefix(), get_urlconf())
+            route = self._routes[name] = (absolute(before), after)
         return f"{route[0]}{self.token(purpose, **extra)}{route[1]}"
 
 
 @functools.lru_cache(maxsize=64)
 def _route(name: str, _script_prefix: str, _urlconf: object) -> tuple[str, str]:
-    """The absolute URL of `name` split around its token argument: reverse() once per route
-    (the arguments after `name` only key the cache)."""
+    """The path of `name` split around its token argument: reverse() once per route (the
+    arguments after `name` only key the cache; SITE_URL is added per signer, as it may change)."""
     marker = "TOKEN"
-    before, _, after = absolute(reverse(name, args=[marker])).partition(marker)
+    before, _, after = reverse(name, args=[marker]).partition(marker)
     return before, after
 
 

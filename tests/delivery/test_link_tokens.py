@@ -140,3 +140,14 @@ def test_links_outlive_a_secret_key_rotation_through_the_fallbacks(client, diges
     assert client.get(preferences).status_code == 400
     settings.SECRET_KEY_FALLBACKS = [old_key]
     assert client.get(preferences).status_code == 200
+
+
+def test_links_follow_the_site_address_when_it_changes(make_subscriber, make_paper, settings):
+    sent_digest(make_subscriber("first@example.com"), make_paper)
+    settings.SITE_URL = "https://digest.example.org"
+    sent_digest(make_subscriber("second@example.com"), make_paper)
+    links = links_in(only_message_to("second@example.com"), "/")
+    assert len(links) > 5
+    signed = [url for url in links if not url.startswith(("https://arxiv.org", "http://arxiv"))]
+    assert signed
+    assert [url for url in signed if not url.startswith("https://digest.example.org")] == []

@@ -31,6 +31,7 @@ def papers(make_paper):
             upvotes=12,
             num_comments=1,
             code_url="https://github.com/x/y?a=1&b=2",
+            doi="10.1145/3580305.3599337",
             project_url='https://example.org/"quoted"',
         ),
         make_paper(
@@ -144,6 +145,7 @@ def test_the_shapes_differ_where_the_readers_do(digests):
     assert "Featured by the editors" in ada.html
     assert "Ω-robust" in bob.text
     assert "https://github.com/x/y?a=1&amp;b=2" in ada.html
+    assert "https://doi.org/10.1145/3580305.3599337" in ada.html
     assert ada.html.count("/feedback/") == 20
     assert bob.html.count("/open/") == 20
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import css_inline
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -25,6 +27,21 @@ def render_html(name: str, context: dict) -> str:
     return inline_css(render_to_string(f"emails/{name}.html", context))
 
 
+class RenderedEmail(NamedTuple):
+    subject: str
+    text: str
+    html: str
+
+
+def render_email(name: str, context: dict) -> RenderedEmail:
+    """The three parts of email `name`, each rendered from its template."""
+    context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
+    # Subjects are one line: template whitespace and newlines would break the header.
+    subject = " ".join(render_to_string(f"emails/{name}.subject.txt", context).split())
+    text = render_to_string(f"emails/{name}.txt", context)
+    return RenderedEmail(subject, text, render_html(name, context))
+
+
 def make_message(
     name: str,
     to: str,
@@ -32,17 +49,19 @@ def make_message(
     *,
     headers: dict[str, str] | None = None,
 ) -> EmailMultiAlternatives:
-    context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
-    # Subjects are one line: template whitespace and newlines would break the header.
-    subject = " ".join(render_to_string(f"emails/{name}.subject.txt", context).split())
-    text_body = render_to_string(f"emails/{name}.txt", context)
-    html_body = render_html(name, context)
+    return compose_message(render_email(name, context), to, headers=headers)
+
+
+def compose_message(
+    rendered: RenderedEmail, to: str, *, headers: dict[str, str] | None = None
+) -> EmailMultiAlternatives:
+    """The message of an email already rendered (digests render theirs in bulk)."""
     message = EmailMultiAlternatives(
-        subject=subject,
-        body=text_body,
+        subject=rendered.subject,
+        body=rendered.text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[to],
         headers=headers or {},
     )
-    message.attach_alternative(html_body, "text/html")
+    message.attach_alternative(rendered.html, "text/html")
     return message

@@ -50,7 +50,11 @@ def record_feedback(
         )
 
 
-def feedback_url(subscriber: Subscriber, item: DigestItem, kind: str) -> str:
+def feedback_url(
+    subscriber: Subscriber, item: DigestItem, kind: str, *, signer: tokens.LinkSigner | None = None
+) -> str:
+    if signer is not None:
+        return signer.url("recommender:feedback", "feedback", i=item.pk, k=str(kind))
     token = tokens.make_token(subscriber, "feedback", i=item.pk, k=str(kind))
     return tokens.absolute(reverse("recommender:feedback", args=[token]))
 
@@ -74,8 +78,12 @@ def _digest_item(data: tokens.TokenData) -> DigestItem | None:
     )
 
 
-def open_url(subscriber: Subscriber, item: DigestItem) -> str:
+def open_url(
+    subscriber: Subscriber, item: DigestItem, *, signer: tokens.LinkSigner | None = None
+) -> str:
     """The tracked link to a digest item's paper."""
+    if signer is not None:
+        return signer.url("recommender:open", "open", i=item.pk)
     token = tokens.make_token(subscriber, "open", i=item.pk)
     return tokens.absolute(reverse("recommender:open", args=[token]))
 

@@ -28,9 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
-from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
-from sklearn.utils.extmath import randomized_svd
+
+from .tfidf import Projection, TermWeights
 
 FEATURES_NAME = "tfidf-lsa"
 
@@ -45,7 +44,8 @@ TFIDF_PARAMS = {
     # tokenize() below: words with light plural folding, so "robots" matches "robot".
     "tokenizer": None,
     "token_pattern": None,
-    # scikit-learn's English list plus its plural-folded forms ("themselves" -> "themselve").
+    # scikit-learn's English list plus its plural-folded forms ("themselves" -> "themselve"),
+    # filled in by fit_model (stop_words()).
     "stop_words": None,
     "ngram_range": (1, 2),
     # max_df drops words in more than half of all abstracts ("model", "results").
@@ -98,9 +98,21 @@ def tokenize(text: str) -> list[str]:
 
 
 TFIDF_PARAMS["tokenizer"] = tokenize
-TFIDF_PARAMS["stop_words"] = sorted(
-    ENGLISH_STOP_WORDS | {fold_plural(w) for w in ENGLISH_STOP_WORDS}
-)
+
+
+def english_stop_words() -> frozenset[str]:
+    """scikit-learn's English stop words. Imported here, when a fit needs them, not when this
+    module is: a worker only transforms text and never imports scikit-learn (tfidf.py)."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return ENGLISH_STOP_WORDS
+
+
+def stop_words() -> list[str]:
+    english = english_stop_words()
+    return sorted(english | {fold_plural(w) for w in english})
+
+
 MIN_DF_LARGE_CORPUS = 2
 LARGE_CORPUS = 200
 
@@ -153,8 +165,10 @@ def paper_text(title: str, abstract: str) -> str:
 class FittedModel:
     """Everything a fit produces; saved and loaded whole by model_store."""
 
-    vectorizer: TfidfVectorizer
-    svd: TruncatedSVD | None
+    # The fitted TF-IDF and LSA transforms (tfidf.py; scikit-learn's own objects in artifacts
+    # written before it).
+    vectorizer: TermWeights
+    svd: Projection | None
     # Dense corpus matrix (rows L2-normalised, float16 to halve memory), aligned with corpus_ids.
     corpus_matrix: np.ndarray
     corpus_ids: list[str]
@@ -247,6 +261,9 @@ def fit_model(
 
     Raises CorpusTooSmall when there are fewer than `min_papers` papers or no usable words.
     """
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     if len(papers) < min_papers:
         raise CorpusTooSmall(
             f"only {len(papers)} papers stored; at least {min_papers} are needed to fit a model"
@@ -255,7 +272,9 @@ def fit_model(
     min_df = MIN_DF_LARGE_CORPUS if len(papers) >= LARGE_CORPUS else 1
     # max_df only makes sense with enough documents; on a tiny corpus it could drop everything.
     max_df = TFIDF_PARAMS["max_df"] if len(papers) >= LARGE_CORPUS else 1.0
-    vectorizer = TfidfVectorizer(**{**TFIDF_PARAMS, "min_df": min_df, "max_df": max_df})
+    vectorizer = TfidfVectorizer(
+        **{**TFIDF_PARAMS, "stop_words": stop_words(), "min_df": min_df, "max_df": max_df}
+    )
     try:
         tfidf = vectorizer.fit_transform(texts).astype(np.float32).tocsr()
     except ValueError as error:  # "empty vocabulary; perhaps the documents only contain stop words"
@@ -279,12 +298,11 @@ def fit_model(
         dense = l2_normalise(dense)
     else:
         dense = l2_normalise(tfidf.toarray())
-    # stop_words_ lists every n-gram cut by min_df/max_df/max_features: only for introspection
-    # and by far the biggest part of a pickled vectorizer (scikit-learn's docs say to drop it).
-    vectorizer.stop_words_ = None
+    # Only what transforms need is kept (not scikit-learn's objects: tfidf.py); the vectorizer's
+    # stop_words_, every n-gram min_df/max_df/max_features cut, was by far its biggest part.
     model = FittedModel(
-        vectorizer=vectorizer,
-        svd=svd,
+        vectorizer=TermWeights.of(vectorizer, english_stop_words()),
+        svd=Projection.of(svd) if svd is not None else None,
         corpus_matrix=dense.astype(np.float16),
         corpus_ids=[paper_id for paper_id, *_rest in papers],
         vocabulary_size=n_features,
@@ -367,6 +385,8 @@ def fit_context_space(model: FittedModel, texts: Sequence[str], tfidf: sparse.cs
         (pmi[positive], (counts.row[positive], counts.col[positive])), shape=(n, n)
     )
     del counts, pmi, positive
+    from sklearn.utils.extmath import randomized_svd
+
     u, s, _vt = randomized_svd(
         ppmi, dimensions, n_iter=params["n_iter"], random_state=params["random_state"]
     )

@@ -34,10 +34,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.conf import settings
 from scipy import sparse
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from . import lexical, relevance
-from .features import FittedModel, l2_normalise, paper_text
+from .features import FittedModel, english_stop_words, l2_normalise, paper_text
 
 log = logging.getLogger(__name__)
 
@@ -133,20 +132,27 @@ FOREIGN_FUNCTION_WORDS = frozenset(
 )
 
 
-def language_problem(text: str) -> str | None:
-    """A message when the text does not look like English (our papers are in English)."""
+def language_problem(text: str, english: frozenset[str]) -> str | None:
+    """A message when the text does not look like English (our papers are in English);
+    `english`: English function words (english_words)."""
     words = [w.lower() for w in _WORD.findall(text)]
     if not words:
         return None
     foreign_script = sum(1 for word in words if not word.isascii())
     foreign_words = sum(1 for word in words if word in FOREIGN_FUNCTION_WORDS)
-    english_words = sum(1 for word in words if word in ENGLISH_STOP_WORDS)
+    english_words = sum(1 for word in words if word in english)
     if foreign_script * 2 > len(words) or (foreign_words >= 2 and foreign_words > english_words):
         return (
             "Your interest text does not look like English; the papers are in English, so "
             "describe your interests in English (or add keywords, categories or seed papers)."
         )
     return None
+
+
+def english_words(model: FittedModel) -> frozenset[str]:
+    """The English function words the model's fit used: kept in the artifact, so a worker need
+    not import scikit-learn for them (artifacts from before: scikit-learn's list)."""
+    return getattr(model.vectorizer, "english_words", None) or english_stop_words()
 
 
 def _expand(
@@ -341,7 +347,7 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
     # The profile's own words and papers in the word-context space (scoring_vector).
     context_parts: list[tuple[float, np.ndarray | None]] = []
     if text or keywords:
-        problem = language_problem(spec.text)
+        problem = language_problem(spec.text, english_words(model))
         if problem:
             messages.append(problem)
         text_rows = model.sparse([text, " ".join(keywords)])

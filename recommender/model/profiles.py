@@ -272,7 +272,10 @@ def _term_space(model: FittedModel, min_docs: int) -> tuple[np.ndarray, np.ndarr
     # temporary in every worker; each column's arithmetic is the same either way.
     term_ids, term_vectors = [], []
     for start in range(0, svd.components_.shape[1], TERM_BLOCK):
-        scaled = svd.components_[:, start : start + TERM_BLOCK] * singular
+        # C order, whatever the components' layout (tfidf.Projection holds them transposed), so
+        # each column's sum of squares adds in the same order.
+        block = np.ascontiguousarray(svd.components_[:, start : start + TERM_BLOCK])
+        scaled = block * singular
         norms = np.sqrt((scaled**2).sum(axis=0))
         block_docs = docs[start : start + TERM_BLOCK]
         usable = np.flatnonzero((block_docs >= min(min_docs, max(2, n // 100)) - 0.5) & (norms > 0))

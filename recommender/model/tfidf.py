@@ -10,7 +10,7 @@ Both give the same numbers as scikit-learn's transforms, operation for operation
 every text of the shared dump, docs/benchmarks.md "Worker memory"): the same analyzer steps in
 the same order, counts as float32, sublinear tf (ln + 1) and the idf product in float32, each
 row divided by its L2 norm summed in double in the row's order, then the sparse rows times the
-transposed components.
+transposed components (held transposed: `Projection`).
 """
 
 from __future__ import annotations
@@ -143,18 +143,31 @@ def _normalise_rows(data: np.ndarray, indptr: np.ndarray) -> None:
 
 @dataclass
 class Projection:
-    """A fitted TruncatedSVD's components (and singular values), with its transform."""
+    """A fitted TruncatedSVD's components (and singular values), with its transform.
 
-    components_: np.ndarray
+    The components are kept transposed, one row of `dim` values per vocabulary term: scipy's
+    sparse-by-dense product reads its dense operand in C order, and scikit-learn handed it the
+    transposed (F-order) view of its (dim x terms) matrix, so every transform copied all of it
+    (98 MiB on the full dump) before multiplying. The product itself is the same.
+    """
+
+    terms: np.ndarray  # (terms x dim), C order
     singular_values_: np.ndarray
 
     @classmethod
     def of(cls, svd) -> Projection:
-        return cls(components_=svd.components_, singular_values_=svd.singular_values_)
+        return cls(
+            terms=np.ascontiguousarray(svd.components_.T), singular_values_=svd.singular_values_
+        )
+
+    @property
+    def components_(self) -> np.ndarray:
+        """(dim x terms), as scikit-learn lays them out (a view)."""
+        return self.terms.T
 
     @property
     def n_components(self) -> int:
-        return self.components_.shape[0]
+        return self.terms.shape[1]
 
     def transform(self, rows: sparse.spmatrix) -> np.ndarray:
-        return np.asarray(rows @ self.components_.T)
+        return np.asarray(rows @ self.terms)

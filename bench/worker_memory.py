@@ -21,8 +21,10 @@ Only the records needed for them and the day's papers are kept from the dump (re
 line), so the process holds little besides the model.
 
 Prints RSS (VmRSS) after Django's setup, after the model load, after the chunk, the peak
-(VmHWM), the profiles' wall and CPU time, and the sizes of the model's dense corpus matrices
-in each precision held.
+(VmHWM), the chunk's RSS split into anonymous and file-backed pages with PSS and USS (pages
+shared with other processes count fully in RSS, by share in PSS, not at all in USS), whether
+scikit-learn was imported, the profiles' wall and CPU time, and the sizes of the model's dense
+corpus matrices in each precision held.
 """
 
 from __future__ import annotations
@@ -54,6 +56,15 @@ def log(message: str) -> None:
 def status_mib(field: str) -> float:
     """A VmRSS/VmHWM line of /proc/self/status, in MiB."""
     for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise KeyError(field)
+
+
+def smaps_mib(field: str) -> float:
+    """A Pss/Private_* line of /proc/self/smaps_rollup, in MiB: the process' share of pages it
+    shares with others (PSS), or the pages only it holds (USS = Private_Clean + Private_Dirty)."""
+    for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     raise KeyError(field)
@@ -205,6 +216,16 @@ def main() -> None:
     )
     peak = status_mib("VmHWM")
     log(f"peak: {peak:.0f} MiB")
+    anon, file = status_mib("RssAnon"), status_mib("RssFile")
+    pss = smaps_mib("Pss")
+    uss = smaps_mib("Private_Clean") + smaps_mib("Private_Dirty")
+    log(
+        f"after the chunk: RSS {chunk_rss:.0f} MiB = anonymous {anon:.0f} "
+        f"+ file-backed {file:.0f}; "
+        f"PSS {pss:.0f} MiB, USS {uss:.0f} MiB"
+    )
+    sklearn = "sklearn" in sys.modules
+    log(f"scikit-learn imported: {'yes' if sklearn else 'no'}")
 
     held = {16: 0, 32: 0}
     for name in MATRICES:
@@ -223,6 +244,11 @@ def main() -> None:
                 "load_mib": round(load_rss),
                 "chunk_mib": round(chunk_rss),
                 "peak_mib": round(peak),
+                "anon_mib": round(anon),
+                "file_mib": round(file),
+                "pss_mib": round(pss),
+                "uss_mib": round(uss),
+                "sklearn_imported": sklearn,
                 "float16_mib": round(held[16] / 2**20),
                 "float32_mib": round(held[32] / 2**20),
                 "profiles_s": round(build_s, 2),

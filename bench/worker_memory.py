@@ -3,7 +3,9 @@
     .venv/bin/python bench/worker_memory.py [--chunk 500] [--day 2026-06-05]
                                             [--models /tmp/speed-cache/models]
 
-What one Celery pool child holds while it sends digests: the model loaded through
+What one Celery pool child holds while it sends digests: glibc's malloc set as a pool child
+sets it when it starts (digest_site.celery.return_freed_memory; --default-malloc leaves it), the
+model loaded through
 recommender.model.store (as the tasks load it), then one chunk of --chunk subscribers' profiles
 built with recommender.model.profiles.build_profile under one BLAS thread (as
 ranking/subscriber_profiles.profiles_for builds them; --blas-threads 2 for the library default
@@ -137,6 +139,11 @@ def main() -> None:
     parser.add_argument(
         "--blas-threads", type=int, default=1, help="BLAS threads while profiles are built"
     )
+    parser.add_argument(
+        "--default-malloc",
+        action="store_true",
+        help="leave glibc's malloc as it is (a pool child calls return_freed_memory at start)",
+    )
     parser.add_argument("--fit", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ["RECOMMENDER_MODEL_DIR"] = str(args.models)
@@ -144,6 +151,10 @@ def main() -> None:
     import django
 
     django.setup()
+    from digest_site.celery import return_freed_memory
+
+    if not args.default_malloc:  # as every pool child does when it starts (worker_process_init)
+        return_freed_memory()
     if args.fit:
         return fit_into(args.models, args.data, args.day)
     if not (args.models / "current").exists():
@@ -254,6 +265,7 @@ def main() -> None:
                 "profiles_s": round(build_s, 2),
                 "profiles_cpu_s": round(build_cpu, 2),
                 "blas_threads": args.blas_threads,
+                "default_malloc": args.default_malloc,
                 "picks": picks,
             }
         )

@@ -204,6 +204,11 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 # - a task running when the connection drops is left to finish: its message is restored to the
 #   queue by the broker, and the rerun finds every digest it finished already sent.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# - a pool child whose resident memory passes this (KiB) is replaced once its task is done: a
+#   backstop against a leak, well above the 410 MiB a child holds with the model loaded and a
+#   chunk done on a 70,000-paper corpus (docs/benchmarks.md "Worker memory"; digest_site/celery.py
+#   keeps freed memory from staying in the process).
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("CELERY_WORKER_MAX_MEMORY_MIB", default=768) * 1024
 CELERY_RESULT_BACKEND_ALWAYS_RETRY = True
 CELERY_RESULT_BACKEND_MAX_RETRIES = 10
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

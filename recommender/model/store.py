@@ -107,7 +107,11 @@ def load_current() -> FittedModel | None:
         if model is None:
             path = model_dir() / f"{PREFIX}{version}{SUFFIX}"
             try:
-                model = joblib.load(path)
+                # Arrays memory-mapped from the artifact (written once, never modified): only
+                # the pages a worker reads are resident (the titles' rows, unused while title
+                # expansion is off, never are), and the page cache holds one copy for every
+                # process on the machine instead of one per worker.
+                model = joblib.load(path, mmap_mode="r")
             except FileNotFoundError:
                 log.error("model pointer names %s but %s is missing", version, path)
                 return None

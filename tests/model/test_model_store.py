@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import joblib
+import numpy as np
 import pytest
 from django.core.management import call_command
 
@@ -104,3 +107,24 @@ def test_it_warns_from_the_command_when_there_is_nothing_to_fit(db, capsys):
     out = capsys.readouterr().out
     assert "Not refitted: only 0 papers stored" in out
     assert "trending papers" in out
+
+
+def test_it_loads_the_artifact_memory_mapped_and_builds_the_same_profiles(installed_model):
+    """Workers map the artifact's arrays instead of copying them: the titles' rows (unused while
+    title expansion is off) are never read, every process shares the pages, and profiles and
+    paper rows come out exactly as from the model in memory."""
+    from recommender.model import profiles
+
+    loaded = model_store.load_current()
+    artifact = model_store.model_dir() / f"model-{loaded.version}.joblib"
+    assert isinstance(loaded.title_matrix, np.memmap)
+    assert Path(loaded.title_matrix.filename) == artifact
+    assert not loaded.svd.components_.flags.writeable
+    spec = profiles.ProfileSpec(text="robot grasping and legged locomotion", categories=["cs.RO"])
+    from_file = profiles.build_profile(loaded, spec)
+    in_memory = profiles.build_profile(installed_model, spec)
+    assert np.array_equal(from_file.scoring, in_memory.scoring)
+    assert from_file.calibration == in_memory.calibration
+    paper = [("Grasping", "A robot arm learns to grasp objects.")]
+    _rows, dense = loaded.transform_papers(paper)
+    assert np.array_equal(dense, installed_model.transform_papers(paper)[1])

@@ -35,3 +35,31 @@ def redis_cpu_seconds() -> float:
 
     info = redis.Redis.from_url("redis://127.0.0.1:6379/0").info("cpu")
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
+def children_memory_mib(parent: int) -> list[dict[str, float]]:
+    """Peak RSS (VmHWM), RSS and PSS in MiB of each live process whose parent is `parent` (a
+    Celery worker's pool children). RSS counts pages shared with other processes (the
+    memory-mapped model, libraries) in full; PSS counts each by its share."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) != parent:
+                continue
+            status = dict(
+                line.split(":", 1) for line in (stat.parent / "status").read_text().splitlines()
+            )
+            rollup = dict(
+                line.split(":", 1)
+                for line in (stat.parent / "smaps_rollup").read_text().splitlines()[1:]
+            )
+        except (OSError, ValueError):  # the process ended while we looked
+            continue
+        found.append(
+            {
+                "peak": int(status["VmHWM"].split()[0]) / 1024,
+                "rss": int(status["VmRSS"].split()[0]) / 1024,
+                "pss": int(rollup["Pss"].split()[0]) / 1024,
+            }
+        )
+    return found

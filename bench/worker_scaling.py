@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import dump
-from bench.proc import cpu_seconds, redis_cpu_seconds
+from bench.proc import children_memory_mib, cpu_seconds, redis_cpu_seconds
 from tests.services import (
     compose_command,
     delete_redis_keys,
@@ -108,6 +108,10 @@ def make_everyone_due(outbox: Path) -> None:
         message.unlink()
 
 
+def mib(children: list[dict[str, float]], key: str) -> str:
+    return ", ".join(f"{child[key]:.0f}" for child in children) + " MiB"
+
+
 def run_once(env: dict, tmp: Path, concurrency: int, subscribers: int) -> float:
     """Seconds from dispatch until every due subscriber's digest is done, with one worker of
     `concurrency` pool processes; logs the cores the pool processes, PostgreSQL and Redis kept
@@ -153,10 +157,13 @@ def run_once(env: dict, tmp: Path, concurrency: int, subscribers: int) -> float:
             (end - start) / seconds for start, end in zip(cpu_before, cpu_after, strict=True)
         )
         sent = Digest.objects.filter(status=Digest.Status.SENT).count()
+        children = children_memory_mib(worker.pid)
         log(
             f"  {concurrency} worker process(es): {seconds:.1f} s, {sent} digests sent (claiming"
             f" and queueing took {dispatch_seconds:.1f} s of it); cores busy: workers"
-            f" {workers:.2f}, PostgreSQL {postgres:.2f}, Redis {redis:.2f}"
+            f" {workers:.2f}, PostgreSQL {postgres:.2f}, Redis {redis:.2f}; pool children: peak"
+            f" RSS {mib(children, 'peak')}, RSS now {mib(children, 'rss')},"
+            f" PSS now {mib(children, 'pss')}"
         )
         return seconds
     finally:

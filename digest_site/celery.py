@@ -14,9 +14,12 @@ app = Celery("digest_site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# glibc's M_MMAP_THRESHOLD (mallopt's parameter number) and the value it starts from.
+# glibc's M_MMAP_THRESHOLD (mallopt's parameter number), and the fixed value: blocks from 4 MiB
+# up are mapped and given back when freed. glibc's own starting value (128 KiB) also maps a
+# profile's 300 KB temporaries, which cost 10-20 % more CPU building profiles
+# (bench/worker_memory.py, docs/benchmarks.md "Worker memory").
 M_MMAP_THRESHOLD = -3
-MMAP_THRESHOLD_BYTES = 128 * 1024
+MMAP_THRESHOLD_BYTES = 4 * 2**20
 
 
 def return_freed_memory() -> bool:
@@ -24,8 +27,7 @@ def return_freed_memory() -> bool:
 
     By default glibc raises its mmap threshold to the size of each large block freed (up to
     32 MiB), so the next numpy temporaries of that size come from the heap, and once freed
-    there they stay in the process: a worker that built a chunk's profiles kept 25-40 MiB it no
-    longer used (bench/worker_memory.py). A fixed threshold turns that adjustment off. Returns
+    there they stay in the process. A fixed threshold turns that adjustment off. Returns
     False where the C library is not glibc (nothing is changed there)."""
     try:
         libc = ctypes.CDLL("libc.so.6")

@@ -108,6 +108,12 @@ def english_stop_words() -> frozenset[str]:
     return ENGLISH_STOP_WORDS
 
 
+def english_words(model: FittedModel) -> frozenset[str]:
+    """The English function words the model's fit used: kept in the artifact, so a worker need
+    not import scikit-learn for them (artifacts from before: scikit-learn's list)."""
+    return getattr(model.vectorizer, "english_words", None) or english_stop_words()
+
+
 def stop_words() -> list[str]:
     english = english_stop_words()
     return sorted(english | {fold_plural(w) for w in english})

@@ -36,7 +36,7 @@ from django.conf import settings
 from scipy import sparse
 
 from . import lexical, relevance
-from .features import FittedModel, english_stop_words, l2_normalise, paper_text
+from .features import FittedModel, english_words, l2_normalise, paper_text
 
 log = logging.getLogger(__name__)
 
@@ -140,19 +140,13 @@ def language_problem(text: str, english: frozenset[str]) -> str | None:
         return None
     foreign_script = sum(1 for word in words if not word.isascii())
     foreign_words = sum(1 for word in words if word in FOREIGN_FUNCTION_WORDS)
-    english_words = sum(1 for word in words if word in english)
-    if foreign_script * 2 > len(words) or (foreign_words >= 2 and foreign_words > english_words):
+    english_count = sum(1 for word in words if word in english)
+    if foreign_script * 2 > len(words) or (foreign_words >= 2 and foreign_words > english_count):
         return (
             "Your interest text does not look like English; the papers are in English, so "
             "describe your interests in English (or add keywords, categories or seed papers)."
         )
     return None
-
-
-def english_words(model: FittedModel) -> frozenset[str]:
-    """The English function words the model's fit used: kept in the artifact, so a worker need
-    not import scikit-learn for them (artifacts from before: scikit-learn's list)."""
-    return getattr(model.vectorizer, "english_words", None) or english_stop_words()
 
 
 def _expand(

@@ -7,23 +7,22 @@ from typing import ClassVar
 from anymail.backends.test import EmailBackend as AnymailTestBackend
 from anymail.exceptions import AnymailAPIError
 from anymail.message import AnymailRecipientStatus
+from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.locmem import EmailBackend
 
 
-class BrokenBackend:
+class BrokenBackend(BaseEmailBackend):
     """Every send fails, as with a mail server that is down."""
-
-    def __init__(self, *args, **kwargs):
-        pass
 
     def send_messages(self, messages):
         raise OSError("connection refused")
 
 
-class RefusesOneAddress:
+class RefusesOneAddress(BaseEmailBackend):
     """Refuses bad@example.com, delivers everything else to Django's test outbox."""
 
     def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self.inner = EmailBackend()
 
     def send_messages(self, messages):
@@ -57,7 +56,7 @@ class FlakyProvider(AnymailTestBackend):
         return super().post_to_esp(payload, message)
 
 
-class Scripted:
+class Scripted(BaseEmailBackend):
     """Django's test outbox, with a script per recipient: each send to an address in `plan`
     takes its next step first; an exception is raised (as the SMTP backend raises a refusal),
     a callable is called (something that happens while the chunk runs) and then the message is
@@ -66,6 +65,7 @@ class Scripted:
     plan: ClassVar[dict[str, list]] = {}
 
     def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self.inner = EmailBackend()
 
     def send_messages(self, messages):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from accounts.models import Subscriber, normalise_email
 from recommender.models import Suppression
@@ -39,3 +39,26 @@ def suppress(address: str, reason: str, detail: str) -> bool:
     if created:
         log.info("suppressed %s: %s", email, detail)
     return created
+
+
+def mailable_subscriber_sql(subscriber_id: int) -> tuple[str, list]:
+    """The SQL condition "this subscriber may be mailed a digest now" (active, not paused, the
+    address not on the suppression list): what may_mail and Subscriber.receives_digests say,
+    for a statement that must check it in the same step as it claims (see delivery.ledger).
+    Returns the condition and its parameters."""
+    quote = connection.ops.quote_name
+    people, suppressed = Subscriber._meta, Suppression._meta
+
+    def column(meta, name: str) -> str:
+        return quote(meta.get_field(name).column)
+
+    # Table and column names from _meta; values only as parameters.
+    sql = (
+        f"EXISTS (SELECT 1 FROM {quote(people.db_table)} s"  # noqa: S608
+        f" WHERE s.{column(people, 'id')} = %s"
+        f" AND s.{column(people, 'status')} = %s"
+        f" AND s.{column(people, 'paused_at')} IS NULL"
+        f" AND NOT EXISTS (SELECT 1 FROM {quote(suppressed.db_table)} x"
+        f" WHERE x.{column(suppressed, 'email')} = s.{column(people, 'email')}))"
+    )
+    return sql, [subscriber_id, Subscriber.Status.ACTIVE.value]

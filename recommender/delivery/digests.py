@@ -12,6 +12,7 @@ from accounts.models import InterestProfile, Subscriber
 from ..models import Digest, DigestItem
 from ..ranking.scoring import RankingResult
 from ..ranking.subscribers import rank_alone
+from . import ledger
 
 
 def period_start_for(profile: InterestProfile, moment: datetime) -> date:
@@ -54,34 +55,49 @@ def fill_digest(digest: Digest, ranked: RankingResult | None = None) -> str:
     is left as that worker made it."""
     if ranked is None:
         ranked = rank_alone(digest.subscriber)
-    picks = ranked.picks
-    note = ranked.note if picks else f"No new papers matched these interests. {ranked.note}"
-    fields = {
-        "status": Digest.Status.BUILT if picks else Digest.Status.SKIPPED,
-        "skip_reason": "" if picks else Digest.SkipReason.EMPTY,
-        "ranker": ranked.ranker[:64],
-        "note": note.strip()[:300],
-        "built_at": timezone.now(),
-    }
-    with transaction.atomic():
-        won = Digest.objects.filter(pk=digest.pk, status=Digest.Status.PENDING).update(**fields)
-        if won:
-            DigestItem.objects.bulk_create(
-                DigestItem(
-                    digest=digest,
-                    paper=pick.paper,
-                    rank=rank,
-                    score=pick.score,
-                    reason=pick.reason[:300],
-                )
-                for rank, pick in enumerate(picks, start=1)
-            )
-    if won:
-        for name, value in fields.items():
-            setattr(digest, name, value)
-    else:
+    fill_digests([digest], {digest.pk: ranked})
+    if digest.status == Digest.Status.PENDING:  # another worker's: read what it made of it
         digest.refresh_from_db()
     return digest.status
+
+
+def fill_digests(pending: list[Digest], ranked: dict[int, RankingResult]) -> list[DigestItem]:
+    """Build a chunk's PENDING digests in one transaction of three statements whatever their
+    number: take those still PENDING (ledger.take_pending), store their status, ranker and
+    note, and insert all their items. Each digest taken gets its new fields set in memory;
+    one another worker took first keeps status PENDING here. Returns the items stored (with
+    their papers), so the send needs not read them back."""
+    now = timezone.now()
+    rows: list[DigestItem] = []
+    with transaction.atomic():
+        won = ledger.take_pending([d.pk for d in pending], built_at=now)
+        taken = [d for d in pending if d.pk in won]
+        for digest in taken:
+            result = ranked[digest.pk]
+            _set_built(digest, result, now)
+            rows.extend(_items(digest, result))
+        Digest.objects.bulk_update(taken, ["status", "skip_reason", "ranker", "note", "built_at"])
+        DigestItem.objects.bulk_create(rows)
+    return rows
+
+
+def _set_built(digest: Digest, ranked: RankingResult, now: datetime) -> None:
+    picks = ranked.picks
+    note = ranked.note if picks else f"No new papers matched these interests. {ranked.note}"
+    digest.status = Digest.Status.BUILT if picks else Digest.Status.SKIPPED
+    digest.skip_reason = "" if picks else Digest.SkipReason.EMPTY
+    digest.ranker = ranked.ranker[:64]
+    digest.note = note.strip()[:300]
+    digest.built_at = now
+
+
+def _items(digest: Digest, ranked: RankingResult) -> list[DigestItem]:
+    return [
+        DigestItem(
+            digest=digest, paper=pick.paper, rank=rank, score=pick.score, reason=pick.reason[:300]
+        )
+        for rank, pick in enumerate(ranked.picks, start=1)
+    ]
 
 
 def build_digest(

@@ -34,12 +34,13 @@ from accounts.models import Subscriber
 from digest_site.mailing.headers import list_unsubscribe_headers
 from digest_site.mailing.messages import make_message
 from digest_site.mailing.policy import may_mail, suppress
+from digest_site.mailing.session import MailSession
 
 from ..models import DeliveryEvent, Digest, DigestItem, Suppression
 from ..ranking.candidates import candidate_window
 from ..ranking.scoring import RankingResult
 from ..ranking.subscribers import rank_many
-from . import digest_email, digests
+from . import digest_email, digests, ledger
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +100,13 @@ def backoff_seconds(attempts: int) -> float:
 def deliver_chunk(digest_ids: list[int], *, enqueue: Enqueue | None = None) -> Counter[str]:
     """Build and send every open digest among `digest_ids`; safe to run twice, or at once.
 
-    The papers of all digests still to build are ranked in one batch. One digest's failure
-    never stops the rest. When the task's soft time limit strikes, the chunk stops where it is:
-    the digest being sent goes back to BUILT, the unfinished remainder is re-queued at once
-    (or, if the broker refuses, left to reconciliation) and SoftTimeLimitExceeded propagates.
+    The papers of all digests still to build are ranked in one batch and stored in one
+    transaction; the chunk's items and subscribers are then read once, and its emails go out
+    over one mail connection, each digest claimed (with the may-we-mail check) right before its
+    send and recorded sent right after it. One digest's failure never stops the rest. When the
+    task's soft time limit strikes, the chunk stops where it is: the digest being sent goes
+    back to BUILT, the unfinished remainder is re-queued at once (or, if the broker refuses,
+    left to reconciliation) and SoftTimeLimitExceeded propagates.
     """
     lease = timedelta(seconds=settings.DIGEST_LEASE_SECONDS)
     open_now = [Digest.Status.PENDING, Digest.Status.BUILT]
@@ -119,20 +123,21 @@ def deliver_chunk(digest_ids: list[int], *, enqueue: Enqueue | None = None) -> C
     renewed = time.monotonic()
     done = 0
     try:
-        ranked = rank_chunk([d for d in chunk if d.status == Digest.Status.PENDING])
-        for digest in chunk:
-            outcome = _deliver_one(digest, ranked.get(digest.pk))
-            counts[outcome] += 1
-            done += 1
-            if outcome == RETRY:
-                retries.append((digest.pk, _seconds_until(digest)))
-            if time.monotonic() - renewed > lease.total_seconds() / 3:
-                # Still alive: keep reconciliation off the rest of this chunk.
-                rest = [d.pk for d in chunk[done:]]
-                Digest.objects.filter(pk__in=rest, status__in=open_now).update(
-                    lease_until=timezone.now() + lease
-                )
-                renewed = time.monotonic()
+        with MailSession() as session, Record() as record:
+            prepared = _build_chunk(chunk, record)
+            for digest in chunk:
+                outcome = _deliver_one(digest, prepared, session, record)
+                counts[outcome] += 1
+                done += 1
+                if outcome == RETRY:
+                    retries.append((digest.pk, _seconds_until(digest)))
+                if time.monotonic() - renewed > lease.total_seconds() / 3:
+                    # Still alive: keep reconciliation off the rest of this chunk.
+                    rest = [d.pk for d in chunk[done:]]
+                    Digest.objects.filter(pk__in=rest, status__in=open_now).update(
+                        lease_until=timezone.now() + lease
+                    )
+                    renewed = time.monotonic()
     except SoftTimeLimitExceeded:
         rest = [d.pk for d in chunk[done:]]
         log.warning("soft time limit: %d digests of the chunk re-queued", len(rest))
@@ -153,8 +158,47 @@ def deliver_chunk(digest_ids: list[int], *, enqueue: Enqueue | None = None) -> C
     return counts
 
 
+class Prepared:
+    """What the send loop needs, read once for the chunk: each BUILT digest's items, each
+    subscriber as they are now, and the digests whose build failed (with the error)."""
+
+    def __init__(self) -> None:
+        self.items: dict[int, list[DigestItem]] = {}
+        self.subscribers: dict[int, Subscriber] = {}
+        self.build_errors: dict[int, Exception] = {}
+
+
+def _build_chunk(chunk: list[Digest], record: Record) -> Prepared:
+    """Rank and store the chunk's PENDING digests, then read what sending them needs: a
+    constant number of queries whatever the chunk's size."""
+    prepared = Prepared()
+    pending = [d for d in chunk if d.status == Digest.Status.PENDING]
+    ranked = rank_chunk(pending)
+    try:
+        stored = digests.fill_digests(pending, ranked)
+    except Exception:  # one bad row must not cost the others: build them one at a time
+        log.exception("storing the chunk's digests failed; building them one by one")
+        stored = []
+        for digest in pending:
+            try:
+                stored.extend(digests.fill_digests([digest], {digest.pk: ranked[digest.pk]}))
+            except Exception as error:
+                log.exception("digest %s could not be built", digest.pk)
+                prepared.build_errors[digest.pk] = error
+    for item in stored:
+        prepared.items.setdefault(item.digest_id, []).append(item)
+    built = [d for d in chunk if d.status == Digest.Status.BUILT]
+    earlier = [d.pk for d in built if d.pk not in prepared.items]  # built by an earlier run
+    for item in DigestItem.objects.filter(digest_id__in=earlier).select_related("paper"):
+        prepared.items.setdefault(item.digest_id, []).append(item)
+    # Read now, not when the chunk started: an address changed since is mailed at the new one
+    # (the claim itself checks, per digest, that the subscriber may still be mailed).
+    people = Subscriber.objects.filter(pk__in={d.subscriber_id for d in built})
+    prepared.subscribers = {s.pk: s for s in people.select_related("profile")}
+    return prepared
+
+
 def _seconds_until(digest: Digest) -> float:
-    digest.refresh_from_db(fields=["lease_until"])
     if digest.lease_until is None:
         return 0.0
     return max(0.0, (digest.lease_until - timezone.now()).total_seconds())
@@ -191,19 +235,20 @@ def rank_chunk(pending: list[Digest]) -> dict[int, RankingResult]:
     return {d.pk: result for d, result in zip(pending, results, strict=True)}
 
 
-def _deliver_one(digest: Digest, ranked: RankingResult | None) -> str:
+def _deliver_one(digest: Digest, prepared: Prepared, session: MailSession, record: Record) -> str:
     try:
-        built = digest.status != Digest.Status.PENDING or (
-            digests.fill_digest(digest, ranked) == Digest.Status.BUILT
-        )
-        if not built:
+        if digest.pk in prepared.build_errors:
+            return _transient(digest, prepared.build_errors[digest.pk], status=digest.status)
+        if digest.status != Digest.Status.BUILT:
             return SKIPPED if digest.status == Digest.Status.SKIPPED else ALREADY
-        return send_one(digest)
+        subscriber = prepared.subscribers.get(digest.subscriber_id)
+        if subscriber is None:  # deleted since the chunk started
+            return ALREADY
+        return _send(digest, prepared.items.get(digest.pk, []), subscriber, session, record)
     except SoftTimeLimitExceeded:
         raise
     except Exception as error:  # one bad profile or template must not cost the others
         log.exception("digest %s could not be built or sent", digest.pk)
-        digest.refresh_from_db(fields=["status"])
         return _transient(digest, error, status=digest.status)
 
 
@@ -218,35 +263,51 @@ def send_one(digest: Digest) -> str:
     Returns SENT, SKIPPED (not mailable), RETRY (a transient failure: back to BUILT with a
     back-off lease), FAILED (permanent, or out of attempts) or ALREADY (not BUILT any more).
     """
-    now = timezone.now()
-    claimed = Digest.objects.filter(pk=digest.pk, status=Digest.Status.BUILT).update(
-        status=Digest.Status.SENDING,
-        attempts=F("attempts") + 1,
-        lease_until=now + timedelta(seconds=settings.DIGEST_SENDING_LEASE_SECONDS),
-    )
-    if not claimed:
-        return ALREADY
-    digest.status = Digest.Status.SENDING
-    # Read now, not when the chunk started: an unsubscribe since then must stop this email.
-    subscriber = Subscriber.objects.get(pk=digest.subscriber_id)
-
-    if not may_mail(subscriber.email, subscriber=subscriber):
-        _finish(digest, Digest.Status.SKIPPED, skip=Digest.SkipReason.SUPPRESSED)
-        return SKIPPED
-    if not subscriber.receives_digests:
-        _finish(digest, Digest.Status.SKIPPED, skip=Digest.SkipReason.INACTIVE)
-        return SKIPPED
-
+    subscriber = Subscriber.objects.select_related("profile").get(pk=digest.subscriber_id)
     items = list(digest.items.select_related("paper"))
-    message_id = make_msgid(domain="paper-digest")
-    message = make_message(
+    with MailSession() as session, Record() as record:
+        try:
+            return _send(digest, items, subscriber, session, record)
+        except SoftTimeLimitExceeded:
+            raise
+        except Exception as error:
+            log.exception("digest %s could not be sent", digest.pk)
+            return _transient(digest, error, status=digest.status)
+
+
+def digest_message(digest: Digest, items: list[DigestItem], subscriber: Subscriber):
+    """The email of one digest, ready to send (its Message-ID set here, recorded when sent)."""
+    return make_message(
         "digest",
         subscriber.email,
         digest_email_context(digest, items, subscriber),
-        headers={"Message-ID": message_id, **list_unsubscribe_headers(subscriber)},
+        headers={
+            "Message-ID": make_msgid(domain="paper-digest"),
+            **list_unsubscribe_headers(subscriber),
+        },
     )
+
+
+def _send(
+    digest: Digest,
+    items: list[DigestItem],
+    subscriber: Subscriber,
+    session: MailSession,
+    record: Record,
+) -> str:
+    lease_until = timezone.now() + timedelta(seconds=settings.DIGEST_SENDING_LEASE_SECONDS)
+    attempts = ledger.claim_for_sending(digest.pk, digest.subscriber_id, lease_until=lease_until)
+    if attempts is None:
+        return _not_claimed(digest)
+    digest.status, digest.attempts = Digest.Status.SENDING, attempts
     try:
-        message.send()
+        message = digest_message(digest, items, subscriber)
+        try:
+            session.send(message)
+        except SoftTimeLimitExceeded:
+            raise
+        except Exception as error:
+            return _refused(digest, subscriber, error, record)
     except SoftTimeLimitExceeded:
         # Out of time mid-send: most likely the server had not taken it yet, so it goes back
         # to BUILT with the chunk's remainder (accepted-but-unanswered is the documented
@@ -255,24 +316,84 @@ def send_one(digest: Digest) -> str:
             status=Digest.Status.BUILT, attempts=F("attempts") - 1, lease_until=None
         )
         raise
-    except Exception as error:
-        return _refused(digest, subscriber, error)
 
     # Anymail backends report the provider's own id, which its webhooks will quote back.
     provider_status = getattr(message, "anymail_status", None)
-    message_id = str(getattr(provider_status, "message_id", None) or message_id)[:300]
-    now = timezone.now()
+    message_id = getattr(provider_status, "message_id", None) or message.extra_headers["Message-ID"]
+    message_id = str(message_id)[:300]
+    # Recorded before the next send: if this process dies, only the digest it was sending is
+    # left SENDING (the at-least-once window); the event and last_digest_at follow in bulk.
     Digest.objects.filter(pk=digest.pk).update(
-        status=Digest.Status.SENT, sent_at=now, message_id=message_id, lease_until=None
+        status=Digest.Status.SENT, sent_at=timezone.now(), message_id=message_id, lease_until=None
     )
-    Subscriber.objects.filter(pk=subscriber.pk).update(last_digest_at=now)
-    DeliveryEvent.objects.create(
-        kind=DeliveryEvent.Kind.SENT, email=subscriber.email, digest=digest, message_id=message_id
-    )
+    digest.status = Digest.Status.SENT
+    record.sent(digest, subscriber, message_id)
     return SENT
 
 
-def _refused(digest: Digest, subscriber: Subscriber, error: Exception) -> str:
+def _not_claimed(digest: Digest) -> str:
+    """Why the claim was refused (the rare path): another worker's, or not to be mailed."""
+    if not Digest.objects.filter(pk=digest.pk, status=Digest.Status.BUILT).exists():
+        return ALREADY
+    subscriber = Subscriber.objects.get(pk=digest.subscriber_id)
+    if not may_mail(subscriber.email, subscriber=subscriber):
+        reason = Digest.SkipReason.SUPPRESSED
+    elif not subscriber.receives_digests:
+        reason = Digest.SkipReason.INACTIVE
+    else:  # mailable again by now: left BUILT under the chunk's lease for the next run
+        return ALREADY
+    skipped = Digest.objects.filter(pk=digest.pk, status=Digest.Status.BUILT).update(
+        status=Digest.Status.SKIPPED, skip_reason=reason, last_error="", lease_until=None
+    )
+    return SKIPPED if skipped else ALREADY
+
+
+class Record:
+    """The chunk's SENT and FAILED events and the subscribers' last_digest_at, written in bulk
+    when the chunk ends (even by an exception); the digests' own statuses are written as
+    each outcome happens, since those are what keep a digest from being sent twice."""
+
+    def __init__(self) -> None:
+        self.events: list[DeliveryEvent] = []
+        self.mailed: list[int] = []
+
+    def __enter__(self) -> Record:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.flush()
+
+    def sent(self, digest: Digest, subscriber: Subscriber, message_id: str) -> None:
+        self.mailed.append(subscriber.pk)
+        self.events.append(
+            DeliveryEvent(
+                kind=DeliveryEvent.Kind.SENT,
+                email=subscriber.email,
+                digest=digest,
+                message_id=message_id,
+            )
+        )
+
+    def failed(self, digest: Digest, subscriber: Subscriber, error: Exception, refusal) -> None:
+        self.events.append(
+            DeliveryEvent(
+                kind=DeliveryEvent.Kind.FAILED,
+                email=subscriber.email,
+                digest=digest,
+                permanent=refusal.permanent,
+                detail=describe(error)[:2000],
+            )
+        )
+
+    def flush(self) -> None:
+        if self.mailed:
+            Subscriber.objects.filter(pk__in=self.mailed).update(last_digest_at=timezone.now())
+        if self.events:
+            DeliveryEvent.objects.bulk_create(self.events)
+        self.events, self.mailed = [], []
+
+
+def _refused(digest: Digest, subscriber: Subscriber, error: Exception, record: Record) -> str:
     refusal = classify(error)
     log.warning(
         "digest %s to %s: %s failure: %s",
@@ -281,13 +402,7 @@ def _refused(digest: Digest, subscriber: Subscriber, error: Exception) -> str:
         "permanent" if refusal.permanent else "transient",
         describe(error),
     )
-    DeliveryEvent.objects.create(
-        kind=DeliveryEvent.Kind.FAILED,
-        email=subscriber.email,
-        digest=digest,
-        permanent=refusal.permanent,
-        detail=describe(error)[:2000],
-    )
+    record.failed(digest, subscriber, error, refusal)
     if not refusal.permanent:
         return _transient(digest, error, status=Digest.Status.SENDING)
     _finish(digest, Digest.Status.FAILED, error=f"permanent: {describe(error)}")
@@ -298,8 +413,8 @@ def _refused(digest: Digest, subscriber: Subscriber, error: Exception) -> str:
 
 def _transient(digest: Digest, error: Exception, *, status: str) -> str:
     """Back to where it was retried from (BUILT, or PENDING for a failed build), leased until
-    its back-off ends; FAILED once DIGEST_MAX_ATTEMPTS attempts have failed."""
-    digest.refresh_from_db(fields=["attempts"])
+    its back-off ends; FAILED once DIGEST_MAX_ATTEMPTS attempts have failed. `digest.attempts`
+    is as claimed (SENDING) or as read with the chunk (otherwise)."""
     attempts = digest.attempts if status == Digest.Status.SENDING else digest.attempts + 1
     if attempts >= settings.DIGEST_MAX_ATTEMPTS:
         Digest.objects.filter(pk=digest.pk, status=status).update(
@@ -308,14 +423,17 @@ def _transient(digest: Digest, error: Exception, *, status: str) -> str:
             lease_until=None,
             last_error=f"gave up after {attempts} attempts: {describe(error)}"[:2000],
         )
+        digest.status, digest.lease_until = Digest.Status.FAILED, None
         return FAILED
     back_to = Digest.Status.BUILT if status == Digest.Status.SENDING else status
+    digest.lease_until = timezone.now() + timedelta(seconds=backoff_seconds(attempts))
     Digest.objects.filter(pk=digest.pk, status=status).update(
         status=back_to,
         attempts=attempts,
-        lease_until=timezone.now() + timedelta(seconds=backoff_seconds(attempts)),
+        lease_until=digest.lease_until,
         last_error=f"attempt {attempts}: {describe(error)}"[:2000],
     )
+    digest.status, digest.attempts = back_to, attempts
     return RETRY
 
 
@@ -323,6 +441,7 @@ def _finish(digest: Digest, status: str, *, skip: str = "", error: str = "") -> 
     Digest.objects.filter(pk=digest.pk).update(
         status=status, skip_reason=skip, last_error=error[:2000], lease_until=None
     )
+    digest.status = status
 
 
 def digest_email_context(digest: Digest, items: list[DigestItem], subscriber) -> dict:

@@ -1,0 +1,72 @@
+"""One connection to the mail backend for many messages (an SMTP session, a provider's HTTP
+session), opened on the first send, kept across per-message refusals, reopened after the
+connection itself failed.
+
+Each message is handed to the backend on its own (`message.send()` over the shared
+connection), so every send still raises its own error for the caller to sort (a refused
+recipient, a 4xx, a 5xx): Django's SMTP backend re-raises per-message errors when
+fail_silently is False and only closes a connection it opened itself; anymail's backends do the
+same with their HTTP session.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+
+from django.core.mail import EmailMessage, get_connection
+
+log = logging.getLogger(__name__)
+
+# Refusals of one message that smtplib answers with RSET, leaving the session ready for the
+# next message (unless the server also hung up, e.g. a 421: checked on the socket).
+_SESSION_SURVIVES = (
+    smtplib.SMTPRecipientsRefused,
+    smtplib.SMTPSenderRefused,
+    smtplib.SMTPDataError,
+)
+
+
+class MailSession:
+    """Send messages over one backend connection; a context manager that closes it."""
+
+    def __init__(self, connection=None) -> None:
+        self.connection = connection or get_connection(fail_silently=False)
+        self.opened = 0  # connections opened: one per chunk unless the connection failed
+        self._open = False
+
+    def __enter__(self) -> MailSession:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def send(self, message: EmailMessage) -> None:
+        """Send `message`, raising whatever the backend raised for it."""
+        if not self._open:
+            self.connection.open()
+            self._open = True
+            self.opened += 1
+        message.connection = self.connection
+        try:
+            message.send()
+        except BaseException as error:
+            if not self._survives(error):
+                self.close()  # the next send reconnects
+            raise
+
+    def close(self) -> None:
+        if not self._open:
+            return
+        self._open = False
+        try:
+            self.connection.close()
+        except Exception:  # a connection already broken may fail to say goodbye
+            log.debug("closing the mail connection failed", exc_info=True)
+
+    def _survives(self, error: BaseException) -> bool:
+        smtp = getattr(self.connection, "connection", None)
+        if isinstance(smtp, smtplib.SMTP):
+            return isinstance(error, _SESSION_SURVIVES) and smtp.sock is not None
+        # Providers' HTTP sessions reconnect by themselves; an error is about that message.
+        return isinstance(error, Exception)

@@ -3,6 +3,7 @@ path against a bare SMTP loop sending the same messages, alternating, in one run
 
     .venv/bin/python bench/delivery_throughput.py [--subscribers 2000] [--rounds 2]
                                                   [--fit-papers 0] [--day 2026-06-05]
+                                                  [--baseline /path/to/other/checkout]
 
 Setup: a fresh PostgreSQL database holding the shared dump up to --day (ingested with
 `manage.py ingest`), the model fitted on it (`manage.py refit_model`; --fit-papers N caps the
@@ -20,7 +21,10 @@ Each round runs, in turn:
     send over SMTP to a sink on loopback, ledger rows;
   * floor: a fresh process sending the messages the sink received in the round before, byte for
     byte, with smtplib over one connection.
-Between rounds the digests are deleted and everyone is due again. Reports digests/s, CPU ms per
+With --baseline, each round first runs the worker of another checkout of the project (its own
+bench/delivery_throughput.py --worker, same database, model and sink), so the code before and
+after a change are measured alternately on one setup. Between runs the digests are deleted and
+everyone is due again. Reports digests/s, CPU ms per
 digest in the worker (its own process time), in PostgreSQL (every postgres process, from /proc)
 and in the sink (its process), and peak RSS of the worker. The last line is one JSON object:
 digests_per_s, floor_per_s, cpu_ms_per_digest, pg_cpu_ms_per_digest, sink_cpu_ms_per_digest,
@@ -130,10 +134,10 @@ def run_floor(port: int, directory: Path) -> None:
 # --- Orchestration --------------------------------------------------------------------------
 
 
-def child(mode: str, env: dict, *args: str) -> dict:
+def child(mode: str, env: dict, *args: str, root: Path = ROOT) -> dict:
     result = subprocess.run(
-        [sys.executable, __file__, f"--{mode}", *args],
-        cwd=ROOT,
+        [sys.executable, str(root / "bench" / Path(__file__).name), f"--{mode}", *args],
+        cwd=root,
         env=env,
         capture_output=True,
         text=True,
@@ -213,6 +217,7 @@ def main() -> None:
     parser.add_argument("--fit-papers", type=int, default=0)
     parser.add_argument("--day", default="2026-06-05")
     parser.add_argument("--data", type=Path, default=dump.DEFAULT_DATA)
+    parser.add_argument("--baseline", type=Path, help="another checkout, run alternately")
     parser.add_argument("--sink", nargs=2, metavar=("PORT", "DIR"))
     parser.add_argument("--worker", action="store_true")
     parser.add_argument("--floor", nargs=2, metavar=("PORT", "DIR"))
@@ -254,30 +259,16 @@ def main() -> None:
         create_subscribers(env, args.subscribers)
         log(f"{args.subscribers} subscribers, all due")
 
-        rows = []
+        rows, baseline_rows = [], []
         for round_number in range(1, args.rounds + 1):
-            reset(database_url)
-            inbox = tmp / f"sink-{round_number}"
-            inbox.mkdir()
-            sink = subprocess.Popen(
-                [sys.executable, __file__, "--sink", str(port), str(inbox)], cwd=ROOT, env=env
-            )
-            wait_for_port("127.0.0.1", port, seconds=20, what="the SMTP sink")
-            try:
-                pg, sink_cpu = cpu_seconds(name="postgres"), _own_cpu(sink.pid)
-                ours = child("worker", env)
-                pg = cpu_seconds(name="postgres") - pg
-                sink_cpu = _own_cpu(sink.pid) - sink_cpu
-                sent = len(list(inbox.glob("*.eml")))
-                floor_inbox = tmp / f"floor-{round_number}"
-                floor_inbox.mkdir()
-            finally:
-                sink.terminate()
-                sink.wait()
-            sink = subprocess.Popen(
-                [sys.executable, __file__, "--sink", str(port), str(floor_inbox)], cwd=ROOT, env=env
-            )
-            wait_for_port("127.0.0.1", port, seconds=20, what="the SMTP sink")
+            if args.baseline:
+                name = f"base-{round_number}"
+                row, _ = one_run(database_url, env, port, tmp, name, args.baseline)
+                baseline_rows.append(row)
+            row, inbox = one_run(database_url, env, port, tmp, f"ours-{round_number}", ROOT)
+            floor_inbox = tmp / f"floor-{round_number}"
+            floor_inbox.mkdir()
+            sink = start_sink(env, port, floor_inbox)
             try:
                 floor_sink = _own_cpu(sink.pid)
                 floor = child("floor", env, str(port), str(inbox))
@@ -285,23 +276,59 @@ def main() -> None:
             finally:
                 sink.terminate()
                 sink.wait()
-            row = {
-                "sent": sent,
-                "per_s": sent / ours["wall"],
-                "floor_per_s": floor["sent"] / floor["wall"],
-                "cpu_ms": 1000 * ours["cpu"] / max(sent, 1),
-                "pg_ms": 1000 * pg / max(sent, 1),
-                "sink_ms": 1000 * sink_cpu / max(sent, 1),
-                "floor_sink_ms": 1000 * floor_sink / max(floor["sent"], 1),
-                "peak_mib": ours["peak_mib"],
-            }
+            row["floor_per_s"] = floor["sent"] / floor["wall"]
+            row["floor_sink_ms"] = 1000 * floor_sink / max(floor["sent"], 1)
+            for done in [*baseline_rows[-1:], row]:
+                done.setdefault("floor_per_s", row["floor_per_s"])
+                done.setdefault("floor_sink_ms", row["floor_sink_ms"])
             rows.append(row)
             log(
-                f"round {round_number}: ours {sent} digests in {ours['wall']:.1f} s "
-                f"({row['per_s']:.0f}/s); floor {floor['sent']} in {floor['wall']:.2f} s "
-                f"({row['floor_per_s']:.0f}/s)"
+                f"round {round_number}: ours {row['sent']} digests ({row['per_s']:.0f}/s); "
+                f"floor {floor['sent']} in {floor['wall']:.2f} s ({row['floor_per_s']:.0f}/s)"
             )
+    if baseline_rows:
+        log(f"\nbaseline: {args.baseline}")
+        report(baseline_rows, summary=False)
+        log("\nthis checkout:")
     report(rows)
+
+
+def start_sink(env: dict, port: int, inbox: Path) -> subprocess.Popen:
+    sink = subprocess.Popen(
+        [sys.executable, __file__, "--sink", str(port), str(inbox)], cwd=ROOT, env=env
+    )
+    wait_for_port("127.0.0.1", port, seconds=20, what="the SMTP sink")
+    return sink
+
+
+def one_run(
+    database_url: str, env: dict, port: int, tmp: Path, name: str, root: Path
+) -> tuple[dict, Path]:
+    """Everyone due again, then one worker (of the checkout at `root`) sends them all to a
+    fresh sink; its figures and the sink's inbox."""
+    reset(database_url)
+    inbox = tmp / f"sink-{name}"
+    inbox.mkdir()
+    sink = start_sink(env, port, inbox)
+    try:
+        pg, sink_cpu = cpu_seconds(name="postgres"), _own_cpu(sink.pid)
+        ours = child("worker", env, root=root)
+        pg = cpu_seconds(name="postgres") - pg
+        sink_cpu = _own_cpu(sink.pid) - sink_cpu
+    finally:
+        sink.terminate()
+        sink.wait()
+    sent = len(list(inbox.glob("*.eml")))
+    log(f"{name}: {sent} digests in {ours['wall']:.1f} s, worker CPU {ours['cpu']:.1f} s")
+    row = {
+        "sent": sent,
+        "per_s": sent / ours["wall"],
+        "cpu_ms": 1000 * ours["cpu"] / max(sent, 1),
+        "pg_ms": 1000 * pg / max(sent, 1),
+        "sink_ms": 1000 * sink_cpu / max(sent, 1),
+        "peak_mib": ours["peak_mib"],
+    }
+    return row, inbox
 
 
 def _own_cpu(pid: int) -> float:
@@ -309,7 +336,7 @@ def _own_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def report(rows: list[dict]) -> None:
+def report(rows: list[dict], *, summary: bool = True) -> None:
     def med(key: str) -> float:
         return statistics.median(row[key] for row in rows)
 
@@ -328,6 +355,8 @@ def report(rows: list[dict]) -> None:
         "(ms are CPU milliseconds per digest; the sink spends "
         f"{med('floor_sink_ms'):.1f} ms per message on the floor's messages)"
     )
+    if not summary:
+        return
     print(
         json.dumps(
             {

@@ -1,12 +1,12 @@
 """Where a digest's worker time goes: one chunk of subscribers built and sent on the embedded
 default (SQLite, the bundled sample papers, emails written as files), under cProfile.
 
-    .venv/bin/python bench/digest_cost.py [--subscribers 200] [--rounds 5]
+    .venv/bin/python bench/digest_cost.py [--subscribers 200] [--rounds 5] [--top 25]
 
 Prints the CPU per digest and the share of the chunk's time spent ranking (profiles, scores,
 selection, explanations: sending.rank_chunk), writing the ledger rows (digests.open_digests
-creates the chunk's PENDING rows, digests.fill_digest stores each one's papers) and delivering
-(sending.send_one: claiming the digest, the may-we-mail check, rendering the email, signing its
+creates the chunk's PENDING rows, digests.fill_digests stores their papers) and delivering
+(sending._send: claiming the digest with the may-we-mail check, rendering the email, signing its
 links, writing it), with the profiler's own overhead spread over all of them. Interest texts are
 titles of the stored papers; profiles are not cached (the cold case after a nightly refit).
 Works in a temporary directory; nothing of the project's var/ is touched.
@@ -46,6 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--top", type=int, default=0, help="also list the N costliest functions")
     args = parser.parse_args()
     for name in [k for k in os.environ if k.startswith(("DATABASE_", "REDIS_", "EMAIL_"))]:
         del os.environ[name]
@@ -108,14 +109,18 @@ def main() -> None:
     for label, filename, function in (
         ("ranking (sending.rank_chunk)", "sending.py", "rank_chunk"),
         ("ledger rows (digests.open_digests)", "digests.py", "open_digests"),
-        ("digest rows (digests.fill_digest)", "digests.py", "fill_digest"),
-        ("delivery (sending.send_one)", "sending.py", "send_one"),
+        ("digest rows (digests.fill_digests)", "digests.py", "fill_digests"),
+        ("delivery (sending._send)", "sending.py", "_send"),
+        ("  of which the claim", "ledger.py", "claim_for_sending"),
+        ("  of which handing it to the backend", "session.py", "send"),
         ("  of which rendering the email", "messages.py", "make_message"),
         ("  of which the paper blocks", "paper_block.py", "render_paper"),
         ("    of which inlining the CSS", "messages.py", "inline_css"),
         ("  of which signing feedback links", "feedback.py", "feedback_url"),
     ):
         print(f"{label:40} {100 * share(filename, function):5.1f} %")
+    if args.top:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(args.top)
     compare_rendering(args.rounds)
 
 

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Max
+from django.db.models import F, Max, Window, prefetch_related_objects
+from django.db.models.functions import RowNumber
 from threadpoolctl import threadpool_limits
 
 from accounts.models import InterestProfile, Subscriber
@@ -44,18 +45,36 @@ def seed_papers_of(profile) -> tuple[list[Paper], list[str]]:
 
 def spec_for_subscriber(profile, *, feedback_limit: int = 200) -> ProfileSpec:
     """The ProfileSpec of a saved (or unsaved, for previews) accounts.InterestProfile."""
+    seeds = seed_papers_of(profile)
+    events = _feedback_events([profile.subscriber_id], limit=feedback_limit)
+    return _spec(profile, seeds, events.get(profile.subscriber_id, []))
+
+
+def specs_for_subscribers(interests: Sequence, *, feedback_limit: int = 200) -> list[ProfileSpec]:
+    """The ProfileSpecs of saved InterestProfiles, their seed papers and feedback read in two
+    queries for all of them (not two per subscriber)."""
+    prefetch_related_objects([i for i in interests if i.pk], "seed_papers")
+    subscriber_ids = [i.subscriber_id for i in interests if i.subscriber_id]
+    events = _feedback_events(subscriber_ids, limit=feedback_limit)
+    return [
+        _spec(interest, seed_papers_of(interest), events.get(interest.subscriber_id, []))
+        for interest in interests
+    ]
+
+
+def _spec(profile, seeds: tuple[list[Paper], list[str]], events: list) -> ProfileSpec:
     messages: list[str] = []
-    seeds, missing = seed_papers_of(profile)
+    papers, missing = seeds
     if missing:
         shown = ", ".join(f"“{ref[:60]}”" for ref in missing[:3])
         more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
         messages.append(f"Seed papers not found in our library (ignored): {shown}{more}.")
-    liked, clicked, disliked = _feedback(profile, limit=feedback_limit)
+    liked, clicked, disliked = _verdicts(events)
     return ProfileSpec(
         text=profile.interests_text or "",
         keywords=[str(k) for k in profile.keywords or []],
         categories=[str(c) for c in profile.categories or []],
-        seeds=[paper_doc(p) for p in seeds],
+        seeds=[paper_doc(p) for p in papers],
         liked=liked,
         clicked=clicked,
         disliked=disliked,
@@ -63,15 +82,27 @@ def spec_for_subscriber(profile, *, feedback_limit: int = 200) -> ProfileSpec:
     )
 
 
-def _feedback(profile, *, limit: int) -> tuple[list[PaperDoc], list[PaperDoc], list[PaperDoc]]:
-    """The subscriber's latest reaction per paper: up, click (only) or down."""
-    if not profile.subscriber_id:
-        return [], [], []
+def _feedback_events(subscriber_ids: Sequence[int | None], *, limit: int) -> dict[int, list]:
+    """Each subscriber's latest `limit` feedback events, newest first, in one query."""
+    ids = [pk for pk in subscriber_ids if pk]
+    if not ids:
+        return {}
+    newest_first = [F("created_at").desc(), F("pk").desc()]
     events = (
-        FeedbackEvent.objects.filter(subscriber_id=profile.subscriber_id)
+        FeedbackEvent.objects.filter(subscriber_id__in=ids)
+        .annotate(nth=Window(RowNumber(), partition_by=[F("subscriber_id")], order_by=newest_first))
+        .filter(nth__lte=limit)
         .select_related("paper")
-        .order_by("-created_at", "-pk")[:limit]
+        .order_by("subscriber_id", *newest_first)
     )
+    grouped: dict[int, list] = {}
+    for event in events:
+        grouped.setdefault(event.subscriber_id, []).append(event)
+    return grouped
+
+
+def _verdicts(events: list) -> tuple[list[PaperDoc], list[PaperDoc], list[PaperDoc]]:
+    """The subscriber's latest reaction per paper: up, click (only) or down."""
     verdict: dict[int, tuple[str, Paper]] = {}
     for event in events:  # newest first: the first up/down seen for a paper wins
         kind, paper = event.kind, event.paper
@@ -105,6 +136,8 @@ def profiles_for(model: FittedModel, interests: Sequence) -> list[Profile | None
     hits = cache.get_many([key for key in keys if key]) if any(keys) else {}
     built: list[Profile | None] = []
     fresh = {}
+    misses = [i for i, key in zip(interests, keys, strict=True) if not key or key not in hits]
+    specs = dict(zip(map(id, misses), specs_for_subscribers(misses), strict=True))
     # A profile's products against the corpus are (1 x rows): one BLAS thread does them as fast
     # as two, and leaves the other core to the other pool process (as scoring does).
     with threadpool_limits(limits=1, user_api="blas"):
@@ -112,7 +145,7 @@ def profiles_for(model: FittedModel, interests: Sequence) -> list[Profile | None
             profile = hits.get(key) if key else None
             if profile is None:
                 try:
-                    profile = profiles.build_profile(model, spec_for_subscriber(interest))
+                    profile = profiles.build_profile(model, specs[id(interest)])
                 except Exception:  # one broken profile must not sink the whole chunk
                     log.exception(
                         "cannot build the profile of subscriber %s", interest.subscriber_id

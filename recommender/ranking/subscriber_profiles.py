@@ -53,13 +53,20 @@ def spec_for_subscriber(profile, *, feedback_limit: int = 200) -> ProfileSpec:
 def specs_for_subscribers(interests: Sequence, *, feedback_limit: int = 200) -> list[ProfileSpec]:
     """The ProfileSpecs of saved InterestProfiles, their seed papers and feedback read in two
     queries for all of them (not two per subscriber)."""
+    events = _load_inputs(interests, feedback_limit=feedback_limit)
+    return [_spec_of(interest, events) for interest in interests]
+
+
+def _load_inputs(interests: Sequence, *, feedback_limit: int = 200) -> dict[int, list]:
+    """Read every spec input of `interests` at once: their seed papers (prefetched onto them)
+    and their feedback events (returned, by subscriber id)."""
     prefetch_related_objects([i for i in interests if i.pk], "seed_papers")
     subscriber_ids = [i.subscriber_id for i in interests if i.subscriber_id]
-    events = _feedback_events(subscriber_ids, limit=feedback_limit)
-    return [
-        _spec(interest, seed_papers_of(interest), events.get(interest.subscriber_id, []))
-        for interest in interests
-    ]
+    return _feedback_events(subscriber_ids, limit=feedback_limit)
+
+
+def _spec_of(interest, events: dict[int, list]) -> ProfileSpec:
+    return _spec(interest, seed_papers_of(interest), events.get(interest.subscriber_id, []))
 
 
 def _spec(profile, seeds: tuple[list[Paper], list[str]], events: list) -> ProfileSpec:
@@ -137,7 +144,7 @@ def profiles_for(model: FittedModel, interests: Sequence) -> list[Profile | None
     built: list[Profile | None] = []
     fresh = {}
     misses = [i for i, key in zip(interests, keys, strict=True) if not key or key not in hits]
-    specs = dict(zip(map(id, misses), specs_for_subscribers(misses), strict=True))
+    events = _load_inputs(misses) if misses else {}
     # A profile's products against the corpus are (1 x rows): one BLAS thread does them as fast
     # as two, and leaves the other core to the other pool process (as scoring does).
     with threadpool_limits(limits=1, user_api="blas"):
@@ -145,7 +152,7 @@ def profiles_for(model: FittedModel, interests: Sequence) -> list[Profile | None
             profile = hits.get(key) if key else None
             if profile is None:
                 try:
-                    profile = profiles.build_profile(model, specs[id(interest)])
+                    profile = profiles.build_profile(model, _spec_of(interest, events))
                 except Exception:  # one broken profile must not sink the whole chunk
                     log.exception(
                         "cannot build the profile of subscriber %s", interest.subscriber_id

@@ -316,3 +316,40 @@ def test_it_scores_on_lsa_alone_when_the_blend_is_off_or_the_artifact_predates_i
     old_batch = candidates.prepare_candidates(_speech_and_graph_papers(), old)
     assert old_batch.scoring is old_batch.dense
     assert (old_batch.scoring @ built.scoring)[0] > (old_batch.scoring @ built.scoring)[1]
+
+
+def test_a_chunks_profile_inputs_are_read_in_two_queries_and_build_the_same_profiles(
+    installed_model, make_subscriber, make_paper
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    seed = make_paper(arxiv_id="2606.01234", title="Scaling Robot Grasping")
+    liked, disliked = make_paper(title="Legged robots"), make_paper(title="Speech synthesis")
+
+    def chunk(prefix: str, size: int) -> list[InterestProfile]:
+        for n in range(size):
+            subscriber = make_subscriber(
+                f"{prefix}{n}@example.com",
+                interests_text="robot grasping" if n % 2 else "speech recognition",
+                seed_references=["2606.01234", "nope"] if n % 3 == 0 else [],
+            )
+            FeedbackEvent.objects.create(subscriber=subscriber, paper=liked, kind="up")
+            FeedbackEvent.objects.create(subscriber=subscriber, paper=disliked, kind="down")
+        return list(InterestProfile.objects.filter(subscriber__email__startswith=prefix))
+
+    queries = {}
+    for size in (3, 9):
+        interests = chunk(f"size{size}-", size)
+        with CaptureQueriesContext(connection) as captured:
+            specs = subscriber_profiles.specs_for_subscribers(interests)
+        queries[size] = len(captured)
+        fresh = [InterestProfile.objects.get(pk=i.pk) for i in interests]
+        assert specs == [subscriber_profiles.spec_for_subscriber(i) for i in fresh]
+        assert [d.key for d in specs[0].seeds] == [str(seed.pk)]
+        for spec, interest in zip(specs, fresh, strict=True):
+            batch = profiles.build_profile(installed_model, spec)
+            alone_spec = subscriber_profiles.spec_for_subscriber(interest)
+            alone = profiles.build_profile(installed_model, alone_spec)
+            assert np.array_equal(batch.scoring, alone.scoring)
+    assert queries == {3: 2, 9: 2}

@@ -264,14 +264,14 @@ def test_it_keeps_a_chunk_going_when_one_profile_breaks(
 ):
     broken = make_subscriber("broken@example.com", interests_text="robots")
     fine = _robotics_reader(make_subscriber)
-    real_spec = subscriber_profiles.spec_for_subscriber
+    real_build = subscriber_profiles.profiles.build_profile
 
-    def flaky(profile):
-        if profile.subscriber_id == broken.pk:
+    def flaky(model, spec):
+        if spec.text == "robots":  # the broken subscriber's
             raise RuntimeError("bad row")
-        return real_spec(profile)
+        return real_build(model, spec)
 
-    monkeypatch.setattr(subscriber_profiles, "spec_for_subscriber", flaky)
+    monkeypatch.setattr(subscriber_profiles.profiles, "build_profile", flaky)
     ranked = _rank_chunk([broken, fine])
     assert ranked[broken.pk].ranker == scoring.TRENDING_RANKER
     assert ranked[fine.pk].ranker == installed_model.version

@@ -4,6 +4,7 @@ path against a bare SMTP loop sending the same messages, alternating, in one run
     .venv/bin/python bench/delivery_throughput.py [--subscribers 2000] [--rounds 2]
                                                   [--fit-papers 0] [--day 2026-06-05]
                                                   [--baseline /path/to/other/checkout]
+                                                  [--profile DIR]
 
 Setup: a fresh PostgreSQL database holding the shared dump up to --day (ingested with
 `manage.py ingest`), the model fitted on it (`manage.py refit_model`; --fit-papers N caps the
@@ -28,12 +29,14 @@ everyone is due again. Reports digests/s, CPU ms per
 digest in the worker (its own process time), in PostgreSQL (every postgres process, from /proc)
 and in the sink (its process), and peak RSS of the worker. The last line is one JSON object:
 digests_per_s, floor_per_s, cpu_ms_per_digest, pg_cpu_ms_per_digest, sink_cpu_ms_per_digest,
-worker_peak_rss_mib (medians over the rounds).
+worker_peak_rss_mib (medians over the rounds). With --profile, each worker run is timed under
+cProfile (slower) and its stats written to DIR/<run>.prof for `python -m pstats`.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import gzip
 import json
 import os
@@ -108,8 +111,14 @@ def run_worker() -> None:
     else:
         warm_profiles.apply().get()
     model_store.load_current()  # a running worker has its model loaded already
+    profiler = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
     wall, cpu = time.perf_counter(), time.process_time()
+    if profiler:
+        profiler.enable()
     dispatched = dispatch_due_digests.apply().get()
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(os.environ["BENCH_PROFILE"])
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"dispatched": dispatched, "wall": wall, "cpu": cpu, "peak_mib": peak}))
@@ -218,6 +227,7 @@ def main() -> None:
     parser.add_argument("--day", default="2026-06-05")
     parser.add_argument("--data", type=Path, default=dump.DEFAULT_DATA)
     parser.add_argument("--baseline", type=Path, help="another checkout, run alternately")
+    parser.add_argument("--profile", type=Path, help="cProfile each worker run into DIR/<run>.prof")
     parser.add_argument("--sink", nargs=2, metavar=("PORT", "DIR"))
     parser.add_argument("--worker", action="store_true")
     parser.add_argument("--floor", nargs=2, metavar=("PORT", "DIR"))
@@ -242,6 +252,9 @@ def main() -> None:
             EMAIL_URL=f"smtp://127.0.0.1:{port}",
             LOG_LEVEL="WARNING",
         )
+        if args.profile:
+            args.profile.mkdir(parents=True, exist_ok=True)
+            env["BENCH_PROFILE_DIR"] = str(args.profile.resolve())
         # The task code runs eagerly in the worker process; the cache stays on Redis.
         env["CELERY_BROKER_URL"] = ""
         env["CELERY_RESULT_BACKEND"] = ""
@@ -307,6 +320,8 @@ def one_run(
     """Everyone due again, then one worker (of the checkout at `root`) sends them all to a
     fresh sink; its figures and the sink's inbox."""
     reset(database_url)
+    if env.get("BENCH_PROFILE_DIR"):
+        env = {**env, "BENCH_PROFILE": f"{env['BENCH_PROFILE_DIR']}/{name}.prof"}
     inbox = tmp / f"sink-{name}"
     inbox.mkdir()
     sink = start_sink(env, port, inbox)

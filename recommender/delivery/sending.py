@@ -360,8 +360,14 @@ class Record:
     def __enter__(self) -> Record:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.flush()
+    def __exit__(self, kind, error, trace) -> None:
+        if kind is None:
+            self.flush()
+            return
+        try:  # never hide the exception that ended the chunk (a time limit must propagate)
+            self.flush()
+        except Exception:
+            log.exception("could not record the chunk's delivery events")
 
     def sent(self, digest: Digest, subscriber: Subscriber, message_id: str) -> None:
         self.mailed.append(subscriber.pk)

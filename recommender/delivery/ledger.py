@@ -28,6 +28,12 @@ def _table() -> str:
     return connection.ops.quote_name(Digest._meta.db_table)
 
 
+def _when(moment: datetime):
+    """A datetime as the ORM would store it (SQLite: naive UTC text, as Django writes it, so
+    the ledger's lease comparisons see one format)."""
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
 def take_pending(ids: Sequence[int], *, built_at: datetime) -> set[int]:
     """Of `ids`, the digests still PENDING, stamped `built_at` and so taken by this caller for
     building; run inside the transaction that then stores their papers and status, so a
@@ -41,7 +47,7 @@ def take_pending(ids: Sequence[int], *, built_at: datetime) -> set[int]:
         f" RETURNING {_column('id')}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [built_at, *ids, Digest.Status.PENDING.value])
+        cursor.execute(sql, [_when(built_at), *ids, Digest.Status.PENDING.value])
         return {row[0] for row in cursor.fetchall()}
 
 
@@ -61,7 +67,7 @@ def claim_for_sending(digest_id: int, subscriber_id: int, *, lease_until: dateti
     )
     params = [
         Digest.Status.SENDING.value,
-        lease_until,
+        _when(lease_until),
         digest_id,
         Digest.Status.BUILT.value,
         *mailable_params,

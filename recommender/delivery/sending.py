@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from accounts.models import Subscriber
 from digest_site.mailing.headers import list_unsubscribe_headers
-from digest_site.mailing.messages import make_message
+from digest_site.mailing.messages import compose_message
 from digest_site.mailing.policy import may_mail, suppress
 from digest_site.mailing.session import MailSession
 
@@ -276,11 +276,14 @@ def send_one(digest: Digest) -> str:
 
 
 def digest_message(digest: Digest, items: list[DigestItem], subscriber: Subscriber):
-    """The email of one digest, ready to send (its Message-ID set here, recorded when sent)."""
-    return make_message(
-        "digest",
+    """The email of one digest, ready to send (its Message-ID set here, recorded when sent).
+
+    Rendered by the worker's shared DigestRenderer: each paper's block is made once and then
+    reused by every email that lists the paper, in this chunk and the next ones (blocks are
+    keyed by everything they show, so an edited paper is rendered afresh)."""
+    return compose_message(
+        digest_email.render_digest(digest, items, subscriber),
         subscriber.email,
-        digest_email_context(digest, items, subscriber),
         headers={
             "Message-ID": make_msgid(domain="paper-digest"),
             **list_unsubscribe_headers(subscriber),

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from django.core import mail
@@ -21,6 +25,38 @@ PAGE_EXAMPLE = FIXTURES / "daily-papers-page-example.txt"
 SAMPLE_PAPERS = TESTS.parent / "recommender/fixtures/sample-papers.jsonl.gz"
 
 URL = re.compile(r"https?://[^\s<>\"]+")
+
+
+class LoopbackAPIs(ThreadingHTTPServer):
+    """A stand-in for the Hugging Face and arXiv APIs on loopback; `handler` answers. It notes
+    each request's path, and handlers may read `fail` to answer with an error."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
+        self.requests: list[str] = []
+        self.fail = False
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+@contextmanager
+def serving_apis(
+    handler: type[BaseHTTPRequestHandler], settings, var_dir: Path
+) -> Iterator[LoopbackAPIs]:
+    """Serve `handler` from a thread and point the fetcher's API settings (and VAR_DIR) at it."""
+    server = LoopbackAPIs(handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.INGEST_HF_API_URL = f"{server.base}/api/daily_papers"
+    settings.INGEST_ARXIV_API_URL = f"{server.base}/api/query"
+    settings.VAR_DIR = var_dir
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def clear_local_cache() -> None:

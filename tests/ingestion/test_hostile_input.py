@@ -9,9 +9,8 @@ import gzip
 import json
 import re
 import tempfile
-import threading
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from io import StringIO
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from recommender.ingestion import ingest
 from recommender.ingestion.sources import Limits, PaperRecord, Rejection, parse_path
 from recommender.models import Digest, DigestItem, Paper
 from recommender.ranking.candidates import recent_papers
-from tests.helpers import DUMP_SLICE, FIXTURES
+from tests.helpers import DUMP_SLICE, FIXTURES, serving_apis
 
 HF_EVENING = FIXTURES / "hf-daily-papers-2025-03-19-evening.json"  # 74 upvotes, 3 comments
 HF_MORNING = FIXTURES / "hf-daily-papers-2025-03-19-morning.json"  # 64 upvotes, 2 comments
@@ -367,17 +366,6 @@ def test_a_saved_arxiv_error_feed_is_reported_with_its_message(format):
     assert "not an arXiv id" not in err
 
 
-class ErrorServer(ThreadingHTTPServer):
-    """Answers like the real APIs do when asked for what they do not have."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), ErrorHandler)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
 class ErrorHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path.startswith("/api/daily_papers"):
@@ -394,15 +382,8 @@ class ErrorHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def error_apis(settings, tmp_path):
-    server = ErrorServer()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings.INGEST_HF_API_URL = f"{server.base}/api/daily_papers"
-    settings.INGEST_ARXIV_API_URL = f"{server.base}/api/query"
-    settings.VAR_DIR = tmp_path
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving_apis(ErrorHandler, settings, tmp_path) as server:
+        yield server
 
 
 def test_the_fetcher_fails_with_the_apis_own_message(error_apis):

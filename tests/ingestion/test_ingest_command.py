@@ -6,9 +6,8 @@ import json
 import shutil
 import subprocess
 import sys
-import threading
 from datetime import date, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from io import StringIO
 from urllib.parse import parse_qs, urlparse
 
@@ -20,7 +19,7 @@ from django.utils import timezone
 from recommender.ingestion import fetch
 from recommender.models import Paper
 from recommender.tasks import fetch_daily_papers
-from tests.helpers import ATOM_FEED, DUMP_SLICE, FIXTURES, HF_LISTING
+from tests.helpers import ATOM_FEED, DUMP_SLICE, FIXTURES, HF_LISTING, LoopbackAPIs, serving_apis
 from tests.services import PROJECT_ROOT, fresh_postgres_database, manage, production_env
 
 PAGE_EXAMPLE = FIXTURES / "daily-papers-page-example.txt"
@@ -135,17 +134,6 @@ def test_it_exits_with_2_on_usage_errors(args):
 # --- Live sources, served by a local HTTP server with the saved fixtures ----------------------
 
 
-class FixtureServer(ThreadingHTTPServer):
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), FixtureHandler)
-        self.requests: list[str] = []
-        self.fail = False
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
 class FixtureHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.server.requests.append(self.path)
@@ -167,15 +155,8 @@ class FixtureHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def live_sources(settings, tmp_path):
-    server = FixtureServer()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings.INGEST_HF_API_URL = f"{server.base}/api/daily_papers"
-    settings.INGEST_ARXIV_API_URL = f"{server.base}/api/query"
-    settings.VAR_DIR = tmp_path
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving_apis(FixtureHandler, settings, tmp_path) as server:
+        yield server
 
 
 @pytest.mark.django_db
@@ -260,16 +241,9 @@ class PagedHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def hf_pages(settings, tmp_path):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), PagedHandler)
-    server.requests = []
-    server.page = lambda number: []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings.INGEST_HF_API_URL = f"http://127.0.0.1:{server.server_address[1]}/api/daily_papers"
-    settings.VAR_DIR = tmp_path
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving_apis(PagedHandler, settings, tmp_path) as server:
+        server.page = lambda number: []
+        yield server
 
 
 def saved_ids(tmp_path, day: str = "2025-04-02") -> list[str]:
@@ -381,7 +355,8 @@ def test_it_rejects_only_the_item_of_a_page_that_is_not_utf8(hf_pages, tmp_path)
 
 
 def test_it_reports_an_unreachable_host_as_a_fetch_error(settings, tmp_path):
-    server = FixtureServer()  # bound, then closed: nothing listens on that port any more
+    # Bound, then closed: nothing listens on that port any more.
+    server = LoopbackAPIs(FixtureHandler)
     base = server.base
     server.server_close()
     settings.INGEST_HF_API_URL = f"{base}/api/daily_papers"

@@ -255,7 +255,9 @@ def main() -> None:
         if args.profile:
             args.profile.mkdir(parents=True, exist_ok=True)
             env["BENCH_PROFILE_DIR"] = str(args.profile.resolve())
-        # The task code runs eagerly in the worker process; the cache stays on Redis.
+        # The task code runs eagerly in the worker process; the cache is Redis, as in
+        # production (a database of its own: each run clears the cache, which flushes it).
+        env["REDIS_URL"] = "redis://127.0.0.1:6379/5"
         env["CELERY_BROKER_URL"] = ""
         env["CELERY_RESULT_BACKEND"] = ""
         if args.fit_papers:

@@ -149,7 +149,14 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # One process's memory. Built profiles are cached one per subscriber: Django's default of
+    # 300 entries would evict most of them on a larger install and rebuild them every run.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": env.int("LOCAL_CACHE_MAX_ENTRIES", default=20_000)},
+        }
+    }
 
 # --- Celery -----------------------------------------------------------------------------------
 # Without a broker the tasks run in-process (eagerly), so the embedded default needs no Redis.

@@ -19,7 +19,13 @@ import json, django
 from django.conf import settings
 django.setup()
 from django.core.mail import get_connection
+from django.core.cache import cache
 db = settings.DATABASES["default"]
+kept = None
+if settings.CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+    # As many entries as a 1,000-subscriber install caches profiles: are they all kept?
+    cache.set_many({f"profile:{n}": n for n in range(1000)})
+    kept = len(cache.get_many([f"profile:{n}" for n in range(1000)]))
 print(json.dumps({
     "engine": db["ENGINE"], "name": str(db["NAME"]), "host": db.get("HOST", ""),
     "eager": settings.CELERY_TASK_ALWAYS_EAGER, "broker": settings.CELERY_BROKER_URL,
@@ -28,6 +34,7 @@ print(json.dumps({
     "email_host": getattr(settings, "EMAIL_HOST", ""),
     "email_port": getattr(settings, "EMAIL_PORT", 0),
     "anymail": settings.ANYMAIL, "outbox": str(settings.EMAIL_OUTBOX_DIR),
+    "cache_kept": kept,
 }))
 """
 
@@ -58,6 +65,7 @@ def test_it_runs_on_sqlite_in_process_and_files_with_no_environment(tmp_path):
     assert config["name"] == str(tmp_path / "var" / "db.sqlite3")
     assert config["eager"] is True
     assert config["cache"].endswith("LocMemCache")
+    assert config["cache_kept"] == 1000  # not culled at Django's default of 300
     assert config["email_backend"] == "digest_site.mailing.backends.OutboxBackend"
     assert config["outbox"] == str(tmp_path / "var" / "outbox")
 

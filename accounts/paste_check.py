@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_POST
@@ -55,12 +54,7 @@ def summary(lines: list[PastedLine]) -> str:
 @require_POST
 def check_papers(request: HttpRequest) -> JsonResponse:
     """The live check: each pasted line with the paper it names or why none, as JSON."""
-    if not ratelimit.allow(
-        "paste-check-ip",
-        ratelimit.client_ip(request) or "no-ip",
-        limit=settings.PREVIEW_LIMIT_PER_IP,
-        window=settings.PREVIEW_LIMIT_WINDOW_SECONDS,
-    ):
+    if not ratelimit.allow_live_check(request, "paste-check-ip"):
         return JsonResponse({"error": "Too many checks; slow down a little."}, status=429)
     text = request.POST.get("seed_references", "")
     try:

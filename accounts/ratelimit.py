@@ -57,6 +57,17 @@ def allow(scope: str, key: str, *, limit: int, window: int) -> bool:
     return first_exceeded(Limit(scope, key, limit, window)) is None
 
 
+def allow_live_check(request: HttpRequest, scope: str) -> bool:
+    """One more as-you-type lookup (the live preview, the paste check) from this client's
+    address, under the PREVIEW_LIMIT_* budget that those cheap read-only endpoints share."""
+    return allow(
+        scope,
+        client_ip(request) or "no-ip",
+        limit=settings.PREVIEW_LIMIT_PER_IP,
+        window=settings.PREVIEW_LIMIT_WINDOW_SECONDS,
+    )
+
+
 def first_exceeded(*limits: Limit) -> Limit | None:
     """Count one attempt against each limit in order, stopping at the first one exceeded, which
     is returned (None when every limit allowed the attempt). One round trip on Redis."""

@@ -226,12 +226,7 @@ def request_link(request: HttpRequest) -> HttpResponse:
 @require_GET
 def preview(request: HttpRequest) -> HttpResponse:
     """The papers a half-filled form would get right now: an HTML fragment for the live preview."""
-    if not ratelimit.allow(
-        "preview-ip",
-        ratelimit.client_ip(request) or "no-ip",
-        limit=settings.PREVIEW_LIMIT_PER_IP,
-        window=settings.PREVIEW_LIMIT_WINDOW_SECONDS,
-    ):
+    if not ratelimit.allow_live_check(request, "preview-ip"):
         return HttpResponse("Too many previews; slow down a little.", status=429)
     interests = " ".join(request.GET.get("interests", "").split())[:INTERESTS_MAX_LENGTH]
     keywords = [k.strip() for k in request.GET.get("keywords", "").split(",") if k.strip()][:20]

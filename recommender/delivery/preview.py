@@ -1,12 +1,12 @@
 """The digest email a subscriber would get now, built by the same code as a real send.
 
 `preview_message` turns a preview's picks into unsaved Digest and DigestItem rows and renders
-them with `sending.digest_email_context` and `make_message("digest", ...)`, the same context
-builder and templates as `sending.send_digest`; nothing is stored. The copy mailed to a staff
-member (`send_preview_to`) carries no link that acts on the subscriber's account: their
-preferences, unsubscribe and web-version links are replaced by the site's front page, paper
-titles link straight to the paper, and feedback links name no stored digest item, so they
-record nothing.
+them with `digest_email.email_context` and `make_message("digest", ...)`: the renderer and
+templates a real send uses (its bulk render is tested to give the same bytes); nothing is
+stored. The copy mailed to a staff member (`send_preview_to`) carries no link that acts on the
+subscriber's account: their preferences, unsubscribe and web-version links are replaced by the
+site's front page, paper titles link straight to the paper, and feedback links name no stored
+digest item, so they record nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from digest_site.mailing.messages import make_message
 from ..models import Digest, DigestItem
 from ..ranking.scoring import RankingResult
 from . import digest_email
-from .sending import digest_email_context
 
 
 def preview_digest_rows(subscriber: Subscriber, result: RankingResult) -> tuple[Digest, list]:
@@ -45,7 +44,7 @@ def preview_message(
     from django.conf import settings
 
     digest, items = preview_digest_rows(subscriber, result)
-    context = digest_email_context(digest, items, subscriber)
+    context = digest_email.email_context(digest, items, subscriber)
     if safe_links:
         home = settings.SITE_URL + "/"
         context["preferences_url"] = context["unsubscribe_url"] = context["web_url"] = home

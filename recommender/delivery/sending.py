@@ -453,12 +453,6 @@ def _finish(digest: Digest, status: str, *, skip: str = "", error: str = "") -> 
     digest.status = status
 
 
-def digest_email_context(digest: Digest, items: list[DigestItem], subscriber) -> dict:
-    """Template context of a digest email (subject, notes, overview, one block per paper with
-    the reader's signed links): see delivery.digest_email."""
-    return digest_email.email_context(digest, items, subscriber)
-
-
 def build_and_send(subscribers: list[Subscriber], *, moment) -> dict[str, int]:
     """Build and send each subscriber's digest for the period containing `moment`, now: the
     on-demand path (first digest at confirmation, demo, benchmarks)."""

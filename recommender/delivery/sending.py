@@ -237,14 +237,16 @@ def rank_chunk(pending: list[Digest]) -> dict[int, RankingResult]:
 
 def _deliver_one(digest: Digest, prepared: Prepared, session: MailSession, record: Record) -> str:
     try:
+        if digest.pk not in prepared.build_errors and digest.status == Digest.Status.BUILT:
+            subscriber = prepared.subscribers.get(digest.subscriber_id)
+            if subscriber is not None:  # (None: deleted since the chunk started)
+                return _send(digest, prepared.items.get(digest.pk, []), subscriber, session, record)
+        record.flush_sent()  # no claim follows to carry the last send's record
         if digest.pk in prepared.build_errors:
             return _transient(digest, prepared.build_errors[digest.pk], status=digest.status)
         if digest.status != Digest.Status.BUILT:
             return SKIPPED if digest.status == Digest.Status.SKIPPED else ALREADY
-        subscriber = prepared.subscribers.get(digest.subscriber_id)
-        if subscriber is None:  # deleted since the chunk started
-            return ALREADY
-        return _send(digest, prepared.items.get(digest.pk, []), subscriber, session, record)
+        return ALREADY
     except SoftTimeLimitExceeded:
         raise
     except Exception as error:  # one bad profile or template must not cost the others
@@ -299,7 +301,10 @@ def _send(
     record: Record,
 ) -> str:
     lease_until = timezone.now() + timedelta(seconds=settings.DIGEST_SENDING_LEASE_SECONDS)
-    attempts = ledger.claim_for_sending(digest.pk, digest.subscriber_id, lease_until=lease_until)
+    attempts = ledger.claim_for_sending(
+        digest.pk, digest.subscriber_id, lease_until=lease_until, after=record.unrecorded
+    )
+    record.unrecorded = None  # committed with the claim (kept for later if the claim failed)
     if attempts is None:
         return _not_claimed(digest)
     digest.status, digest.attempts = Digest.Status.SENDING, attempts
@@ -324,11 +329,9 @@ def _send(
     provider_status = getattr(message, "anymail_status", None)
     message_id = getattr(provider_status, "message_id", None) or message.extra_headers["Message-ID"]
     message_id = str(message_id)[:300]
-    # Recorded before the next send: if this process dies, only the digest it was sending is
-    # left SENDING (the at-least-once window); the event and last_digest_at follow in bulk.
-    Digest.objects.filter(pk=digest.pk).update(
-        status=Digest.Status.SENT, sent_at=timezone.now(), message_id=message_id, lease_until=None
-    )
+    # Recorded SENT with the next digest's claim, before that send (or when the chunk ends):
+    # if this process dies, only the digest it was sending is left SENDING (the at-least-once
+    # window); the event and last_digest_at follow in bulk.
     digest.status = Digest.Status.SENT
     record.sent(digest, subscriber, message_id)
     return SENT
@@ -354,25 +357,39 @@ def _not_claimed(digest: Digest) -> str:
 class Record:
     """The chunk's SENT and FAILED events and the subscribers' last_digest_at, written in bulk
     when the chunk ends (even by an exception); the digests' own statuses are written as
-    each outcome happens, since those are what keep a digest from being sent twice."""
+    each outcome happens, since those are what keep a digest from being sent twice: a SENT
+    status with the next claim (`unrecorded` until then), or on its own when no claim follows."""
 
     def __init__(self) -> None:
         self.events: list[DeliveryEvent] = []
         self.mailed: list[int] = []
+        self.unrecorded: ledger.Sent | None = None
+
+    def flush_sent(self) -> None:
+        if self.unrecorded is not None:
+            ledger.record_sent(self.unrecorded)
+            self.unrecorded = None
 
     def __enter__(self) -> Record:
         return self
 
     def __exit__(self, kind, error, trace) -> None:
         if kind is None:
+            self.flush_sent()
             self.flush()
             return
         try:  # never hide the exception that ended the chunk (a time limit must propagate)
+            self.flush_sent()
+        except Exception:
+            log.exception("could not record the last digest sent as SENT")
+        try:
             self.flush()
         except Exception:
             log.exception("could not record the chunk's delivery events")
 
     def sent(self, digest: Digest, subscriber: Subscriber, message_id: str) -> None:
+        self.flush_sent()  # never two waiting (a caller that did not claim through _send)
+        self.unrecorded = ledger.Sent(digest.pk, timezone.now(), message_id)
         self.mailed.append(subscriber.pk)
         self.events.append(
             DeliveryEvent(

@@ -18,32 +18,29 @@ _INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=Fal
 
 
 def inline_css(html: str) -> str:
-    """`html` with its <style> rules inlined: for emails and for pages that show an email."""
+    """`html` with its <style> rules inlined (and its lines kept short, see short_lines): for
+    emails and for pages that show an email."""
     if "<style" not in html:
         return html
-    return _INLINER.inline(html)
+    return short_lines(_INLINER.inline(html))
 
 
 # RFC 5322 caps a line at 998 bytes. Django sends a part whose lines all fit as 8bit, and one
 # with a longer line as quoted-printable, which Python's email package encodes a character at a
 # time (most of the cost of turning a digest into bytes, and a third more bytes on the wire).
-_LINE_LIMIT = 990
-# Inlined styles make long lines; a line break before an attribute inside a tag is whitespace
-# the browser ignores. (`"` inside an attribute value is always escaped, so ` style="` or ` href="`
-# only starts an attribute; in text, where a paper's own words could hold it, a newline reads as the
-# space it replaces, and the emails have no preformatted text.)
-_ATTRIBUTE = re.compile(r' ((?:style|href)=")')
+# Inlined styles make long lines, so every style attribute starts a line of its own: a line
+# break before an attribute inside a tag is whitespace the browser ignores. (`"` inside an
+# attribute value is always escaped, so ` style="` only starts an attribute; in
+# text, where a paper's own words could hold it, a newline reads as the space it replaces, and
+# the emails have no preformatted text.) Broken everywhere rather than only where a line is
+# long, so the bulk renderer's cached pieces, filled in later, come out the same as an email
+# rendered whole; a line a long filled-in value still pushes over the limit travels QP.
+_STYLE_ATTRIBUTE = re.compile(r' (style=")')
 
 
 def short_lines(html: str) -> str:
-    """`html` with its over-long lines broken between attributes, so it can travel as 8bit."""
-    lines = html.split("\n")
-    if all(len(line) * 4 <= _LINE_LIMIT or len(line.encode()) <= _LINE_LIMIT for line in lines):
-        return html
-    return "\n".join(
-        line if len(line.encode()) <= _LINE_LIMIT else _ATTRIBUTE.sub(r"\n\1", line)
-        for line in lines
-    )
+    """`html` with a line break before each style attribute, so it can travel 8bit."""
+    return _STYLE_ATTRIBUTE.sub(r"\n\1", html)
 
 
 def render_html(name: str, context: dict) -> str:
@@ -87,5 +84,5 @@ def compose_message(
         to=[to],
         headers=headers or {},
     )
-    message.attach_alternative(short_lines(rendered.html), "text/html")
+    message.attach_alternative(rendered.html, "text/html")
     return message

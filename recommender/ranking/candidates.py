@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
@@ -42,6 +42,8 @@ class CandidateBatch:
     # The papers on the lexical side (model/lexical.BatchTerms): the stem keys each contains,
     # for explanations and for a chunk's lexical product.
     terms: lexical.BatchTerms | None = None
+    # Per-paper parts explanations read, filled as they are first needed (explanations.py).
+    explained: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
 
 def paper_key(paper: Paper) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from django.conf import settings
@@ -15,7 +16,11 @@ from .candidates import CandidateBatch
 
 
 def matching_terms(
-    model: FittedModel, profile: profiles.Profile, row: sparse.csr_matrix, *, limit: int = 3
+    model: FittedModel,
+    profile: profiles.Profile,
+    row: sparse.csr_matrix | _Row,
+    *,
+    limit: int = 3,
 ) -> list[str]:
     """The words shared by profile and paper that contribute most, the subscriber's own first.
 
@@ -37,7 +42,11 @@ def matching_terms(
         own[in_paper] = terms.data[in_profile]
     related = np.zeros(len(indices), np.float32)
     if model.svd is not None and profile.vector is not None:
-        related = np.maximum(model.svd.components_[:, indices].T @ profile.vector, 0.0)
+        # The lean model holds the components one row per term (a contiguous gather); an
+        # artifact from before holds scikit-learn's (dim x terms) layout.
+        by_term = getattr(model.svd, "terms", None)
+        rows = by_term[indices] if by_term is not None else model.svd.components_[:, indices].T
+        related = np.maximum(rows @ profile.vector, 0.0)
         if related.max() > 0:
             related = related / related.max()
     weights = settings.RANKING_WEIGHTS
@@ -68,13 +77,12 @@ def own_matches(profile: profiles.Profile, batch: CandidateBatch, index: int) ->
     """The person's own keywords and words found in a paper: keywords first (a keyword matches
     when the paper has all its words, in any form), then the text's phrases, then its words,
     the most specific first; words inside a matched phrase are not repeated."""
-    paper = batch.papers[index]
-    text = f"{paper.title} {paper.abstract}".lower()
+    paper = _paper(batch, index)
     # A keyword the model does not know (too rare when it was fitted) still matches verbatim.
-    literal = [k for k in profile.keywords if k.lower() in text]
+    literal = [k for k in profile.keywords if k.lower() in paper.text]
     if not profile.own_terms or batch.terms is None:
         return literal
-    present = set(batch.terms.rows[index].indices.tolist())
+    present = paper.keys
     found = [term for term in profile.own_terms if term.keys <= present]
     keywords = [term.label for term in found if term.keyword]
     keywords += [k for k in literal if k not in keywords]
@@ -114,7 +122,7 @@ def explain(
             said = {word for label in own for word in label.lower().split()}
             related = [
                 t
-                for t in matching_terms(model, profile, batch.sparse[index])
+                for t in matching_terms(model, profile, _paper(batch, index).row)
                 if not set(t.split()) <= said
             ]
             if related:
@@ -128,6 +136,35 @@ def explain(
     if not parts:
         parts.append("close to your interests" if profile and not profile.empty else "new")
     return "; ".join(parts)[:300]
+
+
+class _Row(NamedTuple):
+    """A paper's TF-IDF row as its two arrays (what matching_terms reads of a CSR row)."""
+
+    indices: np.ndarray
+    data: np.ndarray
+
+
+class _PaperWords(NamedTuple):
+    text: str  # title and abstract, lower case
+    keys: set  # the lexical stem keys the paper contains (empty without a lexical side)
+    row: _Row | None
+
+
+def _paper(batch: CandidateBatch, index: int) -> _PaperWords:
+    """What explanations read of a paper, once per batch (a chunk explains each paper for many
+    readers: slicing its rows and lowering its text per reader was a third of the cost)."""
+    known = batch.explained.get(index)
+    if known is None:
+        paper = batch.papers[index]
+        keys = set(batch.terms.rows[index].indices.tolist()) if batch.terms is not None else set()
+        row = None
+        if batch.sparse is not None:
+            start, end = batch.sparse.indptr[index], batch.sparse.indptr[index + 1]
+            row = _Row(batch.sparse.indices[start:end], batch.sparse.data[start:end])
+        text = f"{paper.title} {paper.abstract}".lower()
+        known = batch.explained[index] = _PaperWords(text, keys, row)
+    return known
 
 
 def _most_similar(profile: profiles.Profile, vector: np.ndarray) -> str:

@@ -62,33 +62,36 @@ def fill_digest(digest: Digest, ranked: RankingResult | None = None) -> str:
 
 
 def fill_digests(pending: list[Digest], ranked: dict[int, RankingResult]) -> list[DigestItem]:
-    """Build a chunk's PENDING digests in one transaction of three statements whatever their
-    number: take those still PENDING (ledger.take_pending), store their status, ranker and
-    note, and insert all their items. Each digest taken gets its new fields set in memory;
-    one another worker took first keeps status PENDING here. Returns the items stored (with
-    their papers), so the send needs not read them back."""
+    """Build a chunk's PENDING digests in one transaction of two statements whatever their
+    number: store the status, ranker and note of those still PENDING (ledger.store_built) and
+    insert all their items. Each digest stored gets its new fields set in memory; one another
+    worker took first keeps status PENDING here. Returns the items stored (with their papers),
+    so the send needs not read them back."""
     now = timezone.now()
+    builds = {digest.pk: _build(digest, ranked[digest.pk]) for digest in pending}
     rows: list[DigestItem] = []
     with transaction.atomic():
-        won = ledger.take_pending([d.pk for d in pending], built_at=now)
-        taken = [d for d in pending if d.pk in won]
-        for digest in taken:
-            result = ranked[digest.pk]
-            _set_built(digest, result, now)
-            rows.extend(_items(digest, result))
-        Digest.objects.bulk_update(taken, ["status", "skip_reason", "ranker", "note", "built_at"])
+        won = ledger.store_built(list(builds.values()), built_at=now)
+        for digest in pending:
+            if digest.pk in won:
+                built = builds[digest.pk]
+                digest.status, digest.skip_reason = built.status, built.skip_reason
+                digest.ranker, digest.note, digest.built_at = built.ranker, built.note, now
+                rows.extend(_items(digest, ranked[digest.pk]))
         DigestItem.objects.bulk_create(rows)
     return rows
 
 
-def _set_built(digest: Digest, ranked: RankingResult, now: datetime) -> None:
+def _build(digest: Digest, ranked: RankingResult) -> ledger.Built:
     picks = ranked.picks
     note = ranked.note if picks else f"No new papers matched these interests. {ranked.note}"
-    digest.status = Digest.Status.BUILT if picks else Digest.Status.SKIPPED
-    digest.skip_reason = "" if picks else Digest.SkipReason.EMPTY
-    digest.ranker = ranked.ranker[:64]
-    digest.note = note.strip()[:300]
-    digest.built_at = now
+    return ledger.Built(
+        digest.pk,
+        Digest.Status.BUILT.value if picks else Digest.Status.SKIPPED.value,
+        "" if picks else Digest.SkipReason.EMPTY.value,
+        ranked.ranker[:64],
+        note.strip()[:300],
+    )
 
 
 def _items(digest: Digest, ranked: RankingResult) -> list[DigestItem]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-
 from typing import NamedTuple
 
 from django.db import connection, transaction
@@ -36,20 +35,41 @@ def _when(moment: datetime):
     return connection.ops.adapt_datetimefield_value(moment)
 
 
-def take_pending(ids: Sequence[int], *, built_at: datetime) -> set[int]:
-    """Of `ids`, the digests still PENDING, stamped `built_at` and so taken by this caller for
-    building; run inside the transaction that then stores their papers and status, so a
-    concurrent builder waits and then finds them built."""
-    if not ids:
+class Built(NamedTuple):
+    """What building a digest decided, to be stored on its row."""
+
+    digest_id: int
+    status: str
+    skip_reason: str
+    ranker: str
+    note: str
+
+
+_BUILT_FIELDS = ("status", "skip_reason", "ranker", "note")
+
+
+def store_built(built: Sequence[Built], *, built_at: datetime) -> set[int]:
+    """Store each digest's build on its row if it is still PENDING, in one statement; the ids
+    stored. Run inside the transaction that then inserts their papers: a concurrent builder
+    waits on the rows and then finds them built (its UPDATE re-checks the status). One
+    `UPDATE ... FROM (VALUES ...)` where Django's bulk_update builds a CASE per field and row:
+    for a chunk of 500 that cost more than the rest of storing it."""
+    if not built:
         return set()
-    marks = ", ".join(["%s"] * len(ids))
+    table, key = _table(), _column("id")
+    row = "(" + ", ".join(["%s"] * len(Built._fields)) + ")"
+    values, names = ", ".join([row] * len(built)), ", ".join(Built._fields)
+    sets = ", ".join(f"{_column(name)} = v.{name}" for name in _BUILT_FIELDS)
     sql = (
-        f"UPDATE {_table()} SET {_column('built_at')} = %s"  # noqa: S608 (names from _meta)
-        f" WHERE {_column('id')} IN ({marks}) AND {_column('status')} = %s"
-        f" RETURNING {_column('id')}"
+        f"WITH v ({names}) AS (VALUES {values})"  # noqa: S608 (names from _meta)
+        f" UPDATE {table} SET {sets}, {_column('built_at')} = %s"
+        f" FROM v WHERE {table}.{key} = v.digest_id AND {table}.{_column('status')} = %s"
+        f" RETURNING {table}.{key}"
     )
+    params = [value for digest in built for value in digest]
+    params += [_when(built_at), Digest.Status.PENDING.value]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_when(built_at), *ids, Digest.Status.PENDING.value])
+        cursor.execute(sql, params)
         return {row[0] for row in cursor.fetchall()}
 
 
@@ -63,7 +83,10 @@ class Sent(NamedTuple):
 
 def record_sent(sent: Sent) -> None:
     Digest.objects.filter(pk=sent.digest_id).update(
-        status=Digest.Status.SENT, sent_at=sent.sent_at, message_id=sent.message_id, lease_until=None
+        status=Digest.Status.SENT,
+        sent_at=sent.sent_at,
+        message_id=sent.message_id,
+        lease_until=None,
     )
 
 

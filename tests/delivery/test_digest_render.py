@@ -4,7 +4,6 @@ frame once per shape) are the same bytes as every template rendered per email.""
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import pytest

@@ -11,22 +11,23 @@ checks its condition again on their new values, so each row is won by exactly on
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from django.db import connection, transaction
 
+from accounts.models import Subscriber
 from digest_site.mailing.policy import mailable_subscriber_sql
 
 from ..models import Digest
 
 
-def _column(name: str) -> str:
-    return connection.ops.quote_name(Digest._meta.get_field(name).column)
+def _column(name: str, model=Digest) -> str:
+    return connection.ops.quote_name(model._meta.get_field(name).column)
 
 
-def _table() -> str:
-    return connection.ops.quote_name(Digest._meta.db_table)
+def _table(model=Digest) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
 
 
 def _when(moment: datetime):
@@ -68,6 +69,47 @@ def store_built(built: Sequence[Built], *, built_at: datetime) -> set[int]:
     )
     params = [value for digest in built for value in digest]
     params += [_when(built_at), Digest.Status.PENDING.value]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0] for row in cursor.fetchall()}
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class Move(NamedTuple):
+    """A due subscriber's next send time, moved on from the one they were due at."""
+
+    subscriber_id: int
+    due_at: datetime | None
+    next_at: datetime
+
+
+def move_due(moves: Sequence[Move]) -> set[int]:
+    """Move each subscriber's next_digest_at from `due_at` to `next_at` where it still is
+    `due_at` (of two dispatchers, exactly one wins a subscriber), in one statement; the ids
+    moved. One `UPDATE ... FROM (VALUES ...)` for a chunk instead of an UPDATE per subscriber.
+    (A never-scheduled subscriber, due_at None, is matched with IS NULL; its row carries the
+    epoch instead of a NULL, which PostgreSQL could not type in a VALUES list of NULLs only.)"""
+    if not moves:
+        return set()
+    table, key, due = (
+        _table(Subscriber),
+        _column("id", Subscriber),
+        _column("next_digest_at", Subscriber),
+    )
+    values = ", ".join(["(%s, %s, %s, %s)"] * len(moves))
+    sql = (
+        f"WITH v (id, unscheduled, due_at, next_at) AS (VALUES {values})"  # noqa: S608 (names from _meta)
+        f" UPDATE {table} SET {due} = v.next_at FROM v WHERE {table}.{key} = v.id"
+        f" AND ((v.unscheduled = 1 AND {table}.{due} IS NULL)"
+        f" OR (v.unscheduled = 0 AND {table}.{due} = v.due_at))"
+        f" RETURNING {table}.{key}"
+    )
+    params = []
+    for move in moves:
+        due_at = _when(move.due_at if move.due_at is not None else _EPOCH)
+        params += [move.subscriber_id, int(move.due_at is None), due_at, _when(move.next_at)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {row[0] for row in cursor.fetchall()}

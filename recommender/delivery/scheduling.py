@@ -20,6 +20,7 @@ from django.db.models import Max, Q
 from accounts.models import Subscriber
 
 from ..models import Digest, Paper
+from . import ledger
 from .digests import period_start_for
 
 log = logging.getLogger(__name__)
@@ -55,16 +56,17 @@ def claim_due_in_chunks(*, now: datetime, size: int) -> Iterator[list[int]]:
 
 def _claim(subscribers: list[Subscriber], *, now: datetime) -> list[int]:
     lease = now + timedelta(seconds=settings.DIGEST_LEASE_SECONDS)
+    moves = [
+        ledger.Move(s.pk, s.next_digest_at, s.profile.next_send_after(now)) for s in subscribers
+    ]
     with transaction.atomic():
+        moved = ledger.move_due(moves)
         rows = []
         for subscriber in subscribers:
             due_at = subscriber.next_digest_at
-            won = Subscriber.objects.filter(pk=subscriber.pk, next_digest_at=due_at).update(
-                next_digest_at=subscriber.profile.next_send_after(now)
-            )
             # A subscriber seen for the first time (no next_digest_at yet) is only scheduled,
             # not sent to, so a new confirmation never triggers an off-hour email.
-            if won and due_at is not None:
+            if subscriber.pk in moved and due_at is not None:
                 rows.append(
                     Digest(
                         subscriber=subscriber,

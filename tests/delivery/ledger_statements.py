@@ -1,0 +1,86 @@
+"""The ledger's bulk statements exercised on whatever database Django is connected to: run
+in-process on SQLite by tests/delivery/test_ledger_statements.py and in a subprocess on
+PostgreSQL by tests/stack/test_ledger_postgres.py (the SQL differs in what each accepts)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Subscriber
+from recommender.delivery import ledger
+from recommender.models import Digest
+
+DUE = datetime(2026, 7, 1, 7, 0, tzinfo=UTC)
+NEXT = datetime(2026, 7, 2, 7, 0, tzinfo=UTC)
+
+
+def exercise() -> dict:
+    """Each case's outcome, as plain data for the caller to assert on."""
+    now = timezone.now()
+
+    def reader(name: str, due: datetime | None) -> Subscriber:
+        return Subscriber.objects.create(
+            email=f"{name}@example.org",
+            status=Subscriber.Status.ACTIVE,
+            confirmed_at=now,
+            consent_at=now,
+            consent_source="test",
+            next_digest_at=due,
+        )
+
+    due, unscheduled, moved_on = reader("due", DUE), reader("new", None), reader("moved", NEXT)
+    lone = reader("lone", None)
+    out = {}
+    with transaction.atomic():
+        moves = [
+            ledger.Move(due.pk, DUE, NEXT),
+            ledger.Move(unscheduled.pk, None, NEXT),
+            ledger.Move(moved_on.pk, DUE, NEXT),  # another dispatcher moved it already
+        ]
+        out["moved"] = sorted(ledger.move_due(moves)) == sorted([due.pk, unscheduled.pk])
+        out["again"] = sorted(ledger.move_due(moves))  # nothing left to win
+        # A chunk of never-scheduled readers only (no due time in the whole list).
+        out["lone"] = sorted(ledger.move_due([ledger.Move(lone.pk, None, NEXT)])) == [lone.pk]
+    out["next"] = sorted({str(s.next_digest_at) for s in Subscriber.objects.all()})
+
+    pending = Digest.objects.create(
+        subscriber=due, period_start=date(2026, 7, 1), status=Digest.Status.PENDING
+    )
+    taken = Digest.objects.create(
+        subscriber=unscheduled, period_start=date(2026, 7, 1), status=Digest.Status.BUILT
+    )
+    with transaction.atomic():
+        stored = ledger.store_built(
+            [
+                ledger.Built(pending.pk, "built", "", "model-v1", "a note & 'quotes'"),
+                ledger.Built(taken.pk, "skipped", "empty", "model-v1", "ignored"),
+            ],
+            built_at=NEXT,
+        )
+    out["stored"] = sorted(stored) == [pending.pk]
+    pending.refresh_from_db()
+    taken.refresh_from_db()
+    out["pending_row"] = [
+        pending.status,
+        pending.ranker,
+        pending.note,
+        str(pending.built_at),
+    ]
+    out["taken_row"] = [taken.status, taken.skip_reason, taken.note]
+    out["empty"] = sorted(ledger.store_built([], built_at=NEXT)) + sorted(ledger.move_due([]))
+    return out
+
+
+EXPECTED = {
+    "moved": True,
+    "again": [],
+    "lone": True,
+    "next": [str(NEXT)],
+    "stored": True,
+    "pending_row": ["built", "model-v1", "a note & 'quotes'", str(NEXT)],
+    "taken_row": ["built", "", ""],
+    "empty": [],
+}

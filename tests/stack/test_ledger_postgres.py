@@ -1,0 +1,36 @@
+"""The ledger's bulk statements on PostgreSQL, which types a VALUES list from its rows (a
+column of NULLs only would be text): the same cases as on SQLite, in a migrated database."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.delivery.ledger_statements import EXPECTED
+from tests.services import PROJECT_ROOT, fresh_postgres_database, manage, production_env
+
+SCRIPT = """
+import json
+import django
+django.setup()
+from tests.delivery.ledger_statements import exercise
+print(json.dumps(exercise()))
+"""
+
+
+def test_the_bulk_ledger_statements_on_postgresql(tmp_path):
+    with fresh_postgres_database() as database_url:
+        env = production_env(tmp_path, DATABASE_URL=database_url)
+        manage(env, "migrate", "--noinput", timeout=600)
+        result = subprocess.run(
+            [sys.executable, "-c", SCRIPT],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == EXPECTED

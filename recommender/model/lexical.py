@@ -17,7 +17,10 @@ wrote:
   "localization", "localized" meet), applied to the model's vocabulary once per loaded model, so
   neither the artifact nor the papers' rows change;
 * a paper's lexical score is its TF-IDF row (folded to stems) dotted with the profile's unit
-  term vector, pruned to its `max_terms` strongest terms: one sparse product per chunk.
+  term vector, pruned to its `max_terms` strongest terms: one sparse product per chunk; with
+  the title-field boost (PROFILE_LEXICAL_TITLE) a key in the paper's title counts 1 + the
+  boost, so what its title says weighs more than what its abstract mentions, in the same
+  product.
 
 How the two parts are put on one scale is in `calibrate` (profiles.py applies it).
 """
@@ -134,16 +137,44 @@ def paper_rows(model: FittedModel, rows: sparse.spmatrix) -> sparse.csr_matrix:
     return folded
 
 
-def reference_rows(model: FittedModel) -> sparse.csr_matrix | None:
-    """The model's reference sample folded to stem keys (None for artifacts without one)."""
+def title_weight(model: FittedModel, weights: dict) -> float:
+    """The title-field boost in force with `model` (PROFILE_WEIGHTS' lexical_title): 0 for an
+    artifact without its reference sample's titles, since a boost the calibration has not seen
+    would lift every paper's lexical score past the profile's floor."""
+    if getattr(model, "reference_title_rows", None) is None:
+        return 0.0
+    return max(float(weights.get("lexical_title", 0.0)), 0.0)
+
+
+def with_titles(
+    model: FittedModel,
+    present: sparse.csr_matrix,
+    titles: sparse.spmatrix | None,
+    weight: float,
+) -> sparse.csr_matrix:
+    """Papers' key presence (`paper_rows`) with the keys of their titles (TF-IDF rows of the
+    titles alone) counting 1 + `weight`: a profile's product with it is its coverage by the
+    paper plus `weight` times its coverage by the title, in one product. A title names what a
+    paper is about; an abstract also names what it uses and compares with ("agent benchmark"
+    in a paper about an agent method)."""
+    if titles is None or weight <= 0:
+        return present
+    return sparse.csr_matrix(present + weight * paper_rows(model, titles), dtype=np.float32)
+
+
+def reference_rows(model: FittedModel, title_weight: float = 0.0) -> sparse.csr_matrix | None:
+    """The model's reference sample folded to stem keys (None for artifacts without one), with
+    its titles' keys boosted by `title_weight` as candidate papers' are (`with_titles`), so the
+    calibration sees the scores ranking will compute."""
     cached = getattr(model, "_lexical_reference", None)
-    if cached is None:
+    if cached is None or cached[0] != title_weight:
         rows = getattr(model, "reference_rows", None)
         if rows is None:
             return None
-        cached = paper_rows(model, rows)
+        titles = getattr(model, "reference_title_rows", None)
+        cached = (title_weight, with_titles(model, paper_rows(model, rows), titles, title_weight))
         model._lexical_reference = cached
-    return cached
+    return cached[1]
 
 
 @dataclass(frozen=True)
@@ -195,7 +226,8 @@ def profile_terms(model: FittedModel, text: str, keywords: Sequence[str]) -> lis
 class BatchTerms:
     """A batch of papers on the lexical side, computed once per batch: which keys each paper
     contains (`rows`, papers x keys, for explanations), and for scoring the same as a
-    (present keys x papers) matrix with each key's position in it (-1: in no paper).
+    (present keys x papers) matrix with each key's position in it (-1: in no paper), a key of
+    a paper's title counting 1 + the title-field boost there (`with_titles`).
 
     That matrix is sparse: dense, a day's 336 papers with their 16,000 present keys took 22 MiB
     of every worker, 99 % zeros; the sparse product adds the same terms in the same order."""
@@ -205,11 +237,14 @@ class BatchTerms:
     columns: sparse.csr_matrix
 
     @classmethod
-    def of(cls, rows: sparse.csr_matrix) -> BatchTerms:
-        present = np.unique(rows.indices)
-        position = np.full(rows.shape[1], -1, np.int64)
+    def of(cls, rows: sparse.csr_matrix, scored: sparse.csr_matrix | None = None) -> BatchTerms:
+        """`rows`: the papers' key presence; `scored`: what profiles are multiplied with (the
+        presence with the titles boosted, `with_titles`; the presence itself by default)."""
+        scored = rows if scored is None else scored
+        present = np.unique(scored.indices)
+        position = np.full(scored.shape[1], -1, np.int64)
         position[present] = np.arange(len(present))
-        columns = sparse.csr_matrix(rows[:, present].T, dtype=np.float32)
+        columns = sparse.csr_matrix(scored[:, present].T, dtype=np.float32)
         return cls(rows=rows, position=position, columns=columns)
 
     def scores(self, profiles: Sequence[sparse.csr_matrix | None]) -> np.ndarray:

@@ -100,14 +100,12 @@ def title_rows(model: FittedModel, papers: Sequence[Paper]) -> sparse.csr_matrix
 def lexical_terms(
     model: FittedModel, papers: Sequence[Paper], rows: sparse.csr_matrix
 ) -> lexical.BatchTerms:
-    """The batch on the lexical side, the titles boosted when the boost is in force (the
-    profiles' calibration reads the same setting: relevance.calibrate_profile)."""
+    """The batch on the lexical side, with its titles' terms when the title-field boost is in
+    force (the profiles' calibration reads the same setting: relevance.calibrate_profile)."""
     present = lexical.paper_rows(model, rows)
-    boost = lexical.title_weight(model, settings.PROFILE_WEIGHTS)
-    if boost <= 0 or not papers:
+    if lexical.title_weight(model, settings.PROFILE_WEIGHTS) <= 0:
         return lexical.BatchTerms.of(present)
-    scored = lexical.with_titles(model, present, title_rows(model, papers), boost)
-    return lexical.BatchTerms.of(present, scored)
+    return lexical.BatchTerms.of(present, lexical.paper_rows(model, title_rows(model, papers)))
 
 
 def trending_scores(papers: Sequence[Paper], weights: dict) -> np.ndarray:

@@ -1,5 +1,5 @@
-"""The lexical part's title-field boost: a term in a paper's title counts more than the same
-term in its abstract alone (PROFILE_LEXICAL_TITLE, lexical.with_titles)."""
+"""The lexical part's title-field boost: the coverage of a profile's terms by a paper's title
+alone, calibrated on its own, adds to relevance (PROFILE_LEXICAL_TITLE)."""
 
 from __future__ import annotations
 
@@ -48,22 +48,27 @@ def boost(settings):
     return set_boost
 
 
-def _lexical_and_relevance(model, spec: ProfileSpec, papers: list[Paper]):
+def _parts(model, spec: ProfileSpec, papers: list[Paper]):
+    """The built profile, its coverage by the papers and by their titles, and its relevance."""
     batch = candidates.prepare_candidates(papers, model)
     built = profiles.build_profile(model, spec)
-    return built, batch.terms.scores([built.lexical])[0], scoring.relevance_of(built, batch)
+    coverage, titles = batch.terms.both([built.lexical])
+    return built, coverage[0], titles, scoring.relevance_of(built, batch)
 
 
 def test_a_title_match_ranks_above_a_body_only_match(sample_model, boost):
     spec = ProfileSpec(keywords=["speech synthesis"])
     boost(0.0)
-    _built, lexical_off, _ = _lexical_and_relevance(sample_model, spec, [IN_TITLE, IN_BODY])
-    assert lexical_off[0] == pytest.approx(lexical_off[1])  # coverage alone cannot tell them apart
+    _built, coverage, titles, relevance_off = _parts(sample_model, spec, [IN_TITLE, IN_BODY])
+    assert titles is None
+    assert coverage[0] == pytest.approx(coverage[1])  # the whole papers cannot tell them apart
     boost(0.5)
-    _built, lexical_on, relevance = _lexical_and_relevance(sample_model, spec, [IN_TITLE, IN_BODY])
-    assert lexical_on[0] == pytest.approx(1.5 * lexical_off[0])
-    assert lexical_on[1] == pytest.approx(lexical_off[1])
-    assert relevance[0] > relevance[1]
+    built, coverage_on, titles, relevance_on = _parts(sample_model, spec, [IN_TITLE, IN_BODY])
+    assert np.array_equal(coverage_on, coverage)
+    assert titles[0, 0] > 0 == titles[0, 1]
+    assert built.calibration.title > 0
+    assert relevance_on[0] > relevance_on[1]
+    assert relevance_on[0] - relevance_on[1] > relevance_off[0] - relevance_off[1]
 
 
 def test_typed_keywords_are_never_damped_by_the_boost(sample_model, boost):
@@ -72,35 +77,35 @@ def test_typed_keywords_are_never_damped_by_the_boost(sample_model, boost):
     without them, with the lexical part's full share."""
     spec = ProfileSpec(keywords=["speech synthesis"])
     boost(0.0)
-    without, _, _ = _lexical_and_relevance(sample_model, spec, [IN_BODY, NEITHER])
+    without, *_ = _parts(sample_model, spec, [IN_BODY, NEITHER])
     boost(0.75)
-    built, lexical_on, relevance = _lexical_and_relevance(sample_model, spec, [IN_BODY, NEITHER])
+    built, coverage, _titles, relevance = _parts(sample_model, spec, [IN_BODY, NEITHER])
     assert np.array_equal(built.lexical.indices, without.lexical.indices)
     assert np.array_equal(built.lexical.data, without.lexical.data)
-    assert lexical_on[0] > 0 == lexical_on[1]
+    assert coverage[0] > 0 == coverage[1]
     assert relevance[0] > relevance[1]
-    assert built.calibration.lexical > 0
-    # One typed phrase is two effective terms or fewer, yet it keeps the full lexical share.
+    assert built.calibration.lexical == pytest.approx(without.calibration.lexical)
+    # One typed phrase is two effective terms or fewer, yet it keeps the full lexical share
+    # (the same phrase as text gets a sixth of it), and with it the full title factor.
     assert lexical.effective_terms(built.lexical) < 3
-    share_one_term = profiles.build_profile(
-        sample_model, ProfileSpec(text="speech synthesis"), weights={"lexical_full_terms": 12.0}
-    ).calibration.lexical
-    assert built.calibration.lexical > share_one_term
+    as_text = profiles.build_profile(sample_model, ProfileSpec(text="speech synthesis"))
+    assert built.calibration.lexical > as_text.calibration.lexical
+    assert built.calibration.title > as_text.calibration.title
 
 
 def test_an_artifact_without_reference_titles_scores_without_the_boost(sample_model, boost):
-    """Its calibration could not include the boost, so neither may its candidates' scores."""
+    """It cannot calibrate the title part, so neither its profiles nor its candidates use it."""
     old = copy.copy(sample_model)
     old.reference_title_rows = None
-    old._lexical_reference = None
+    old._lexical_reference_titles = None
     boost(0.5)
     assert lexical.title_weight(old, {"lexical_title": 0.5}) == 0.0
     spec = ProfileSpec(keywords=["speech synthesis"])
-    built, scores, _ = _lexical_and_relevance(old, spec, [IN_TITLE, IN_BODY])
-    assert scores[0] == pytest.approx(scores[1])
+    built, _coverage, titles, _ = _parts(old, spec, [IN_TITLE, IN_BODY])
+    assert titles is None
+    assert built.calibration.title == 0.0
     boost(0.0)
-    unboosted = profiles.build_profile(sample_model, spec)
-    assert built.calibration == unboosted.calibration
+    assert built.calibration == profiles.build_profile(sample_model, spec).calibration
 
 
 def test_the_artifact_keeps_the_reference_titles_memory_mapped(installed_model, boost):

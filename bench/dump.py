@@ -39,9 +39,9 @@ def fit(records: list[dict], *, components: int):
 
 
 def complete(model, records: list[dict]):
-    """A cached model brought up to what a fit now keeps: the reference sample's TF-IDF rows
-    and its titles' rows (lexical.reference_rows), from the records it was fitted on, for
-    pickles written before the fit kept them. The rows are the ones the fit would keep."""
+    """A cached model brought up to what a fit now keeps: the reference sample's TF-IDF rows,
+    from the records it was fitted on, for pickles written before the fit kept them. The rows
+    are the ones the fit would keep."""
     from recommender.model import features
 
     if getattr(model, "reference_rows", None) is None:
@@ -51,10 +51,6 @@ def complete(model, records: list[dict]):
                 features.paper_text(clean(records[i]["title"]), clean(records[i]["summary"]))
                 for i in model.reference_index
             ]
-        )
-    if getattr(model, "reference_title_rows", None) is None:
-        model.reference_title_rows = model.sparse(
-            [clean(records[i]["title"]) for i in model.reference_index]
         )
     return model
 

@@ -6,8 +6,7 @@ Measured in one run, on the same matrices:
 * floor (sparse): the same with raw TF-IDF profiles (what a TF-IDF-only design would pay);
 * ours: recommender.ranking's production path for a chunk: the semantic product, the lexical
   product (each profile's own terms, at most PROFILE_LEXICAL_MAX_TERMS, its rows stacked per
-  chunk as production does, by the batch's present terms; with the title-field boost on, the
-  same rows by the titles' terms too), the per-profile
+  chunk as production does, by the batch's present terms), the per-profile
   calibration (model/relevance.combine), the trending/featured blend, eligibility masks (hidden,
   already received) and scoring.select_with_floor (the vectorised pinned-first MMR selection
   of the papers above each profile's floor, with near-duplicate removal, then the nearest
@@ -166,16 +165,12 @@ def main() -> None:
     max_terms = settings.PROFILE_WEIGHTS["lexical_max_terms"]
     terms_per_profile = np.diff(lexical_profiles.indptr).mean()
     calibrations = [
-        relevance.Calibration(
-            semantic=float(a), lexical=float(b), offset=float(c), floor=float(f), title=float(t)
-        )
-        for a, b, c, f, t in zip(
+        relevance.Calibration(semantic=float(a), lexical=float(b), offset=float(c), floor=float(f))
+        for a, b, c, f in zip(
             rng.uniform(2, 4, n),
             rng.uniform(1, 3, n),
             rng.uniform(-0.3, 0, n),
             rng.uniform(0.5, 1.5, n),
-            # The title-field boost's factor when it is on (the batch then has title terms).
-            rng.uniform(1, 3, n) if batch.terms.title_columns is not None else np.zeros(n),
             strict=True,
         )
     ]
@@ -193,9 +188,10 @@ def main() -> None:
         for start in range(0, n, args.chunk):
             stop = min(start + args.chunk, n)
             block = profile_matrix[start:stop]
-            lexical_part, title_part = batch.terms.both(lexical_rows[start:stop])
             scored = relevance.combine(
-                block @ batch.scoring.T, lexical_part, calibrations[start:stop], title_part
+                block @ batch.scoring.T,
+                batch.terms.scores(lexical_rows[start:stop]),
+                calibrations[start:stop],
             )
             scores = weights["relevance"] * scored + batch.prior
             out[start:stop] = scoring.select_with_floor(
@@ -239,9 +235,10 @@ def main() -> None:
 
     # One big block instead of chunks (what a single worker holding everything would do).
     def one_block() -> np.ndarray:
-        lexical_part, title_part = batch.terms.both(lexical_rows)
         scored = relevance.combine(
-            profile_matrix @ batch.scoring.T, lexical_part, calibrations, title_part
+            profile_matrix @ batch.scoring.T,
+            batch.terms.scores(lexical_rows),
+            calibrations,
         )
         scores = weights["relevance"] * scored + batch.prior
         return scoring.select_with_floor(

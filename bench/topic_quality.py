@@ -76,7 +76,7 @@ def spec_for(topic: dict, mode: str) -> profiles.ProfileSpec:
 def load_model(train: list[dict], cache: Path | None):
     if cache is not None and cache.exists():
         with cache.open("rb") as handle:
-            # Cached before fits kept their reference sample (and its titles): completed.
+            # Cached before fits kept their reference sample: completed.
             return dump.complete(pickle.load(handle), train), 0.0
     started = time.monotonic()
     model = dump.fit(train, components=features.SVD_COMPONENTS)
@@ -150,7 +150,8 @@ def main() -> None:
         help="only this half of the topics (A: even positions, the tuning half; B: odd)",
     )
     args = parser.parse_args()
-    # In settings too: the candidate batch reads the title-field boost from there.
+    # In settings too, as bench/recommender_quality.py does: what ranking reads from settings
+    # (the candidate batch, the profiles' defaults) then sees the same overrides.
     settings.PROFILE_WEIGHTS = {**settings.PROFILE_WEIGHTS, **args.profile_weights}
     started = time.monotonic()
 

@@ -118,10 +118,6 @@ PROFILE_WEIGHTS = {
     # the profile's meaning (its LSA cosine, relative to the profile's closest word): head nouns
     # keep their weight, a sentence's filler ("realistic", "complete") loses up to t of it.
     "lexical_topical": env.float("PROFILE_LEXICAL_TOPICAL", default=0.5),
-    # Title-field boost: a paper's raw lexical score is its coverage of the profile's terms
-    # plus this times the coverage by its title alone, calibrated together (lexical.with_titles);
-    # 0 turns it off. Chosen on topic half A and May (docs/benchmarks.md, "Title-field boost").
-    "lexical_title": env.float("PROFILE_LEXICAL_TITLE", default=0.0),
     "lexical_idf_power": env.float("PROFILE_LEXICAL_IDF_POWER", default=1.0),
     "lexical_phrase_weight": env.float("PROFILE_LEXICAL_PHRASE_WEIGHT", default=1.0),
     "lexical_max_terms": env.int("PROFILE_LEXICAL_MAX_TERMS", default=64),

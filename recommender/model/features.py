@@ -198,10 +198,6 @@ class FittedModel:
     # corpus papers and their positions in corpus_ids (None in artifacts from before it).
     reference_rows: sparse.csr_matrix | None = None
     reference_index: np.ndarray | None = None
-    # The same papers' titles alone as TF-IDF rows: the lexical part's title-field boost is
-    # calibrated on them (lexical.reference_rows); None in artifacts from before, which then
-    # score without the boost.
-    reference_title_rows: sparse.csr_matrix | None = None
 
     @property
     def dim(self) -> int:
@@ -320,7 +316,6 @@ def fit_model(
     model.category_centroids = category_centroids(dense, [cats for *_r, cats in papers])
     model.reference_index = reference_sample(len(papers))
     model.reference_rows = tfidf[model.reference_index]
-    model.reference_title_rows = model.sparse([papers[i][1] for i in model.reference_index])
     model.title_matrix = model.dense([title for _id, title, *_rest in papers]).astype(np.float16)
     if len(papers) >= LARGE_CORPUS:
         fit_context_space(model, texts, tfidf)

@@ -17,9 +17,7 @@ wrote:
   "localization", "localized" meet), applied to the model's vocabulary once per loaded model, so
   neither the artifact nor the papers' rows change;
 * a paper's lexical score is its TF-IDF row (folded to stems) dotted with the profile's unit
-  term vector, pruned to its `max_terms` strongest terms: one sparse product per chunk; with
-  the title-field boost (PROFILE_LEXICAL_TITLE), the coverage by the paper's title alone is a
-  third part of relevance (relevance.py): a second product of the same stacked profile rows.
+  term vector, pruned to its `max_terms` strongest terms: one sparse product per chunk.
 
 How the two parts are put on one scale is in `calibrate` (profiles.py applies it).
 """
@@ -136,17 +134,6 @@ def paper_rows(model: FittedModel, rows: sparse.spmatrix) -> sparse.csr_matrix:
     return folded
 
 
-def title_weight(model: FittedModel, weights: dict) -> float:
-    """The title-field boost in force with `model` (PROFILE_WEIGHTS' lexical_title): 0 for an
-    artifact without its reference sample's titles, which cannot calibrate the title part.
-
-    A title names what a paper is about; an abstract also names what it uses and compares
-    with ("agent benchmark" in a paper about an agent method)."""
-    if getattr(model, "reference_title_rows", None) is None:
-        return 0.0
-    return max(float(weights.get("lexical_title", 0.0)), 0.0)
-
-
 def reference_rows(model: FittedModel) -> sparse.csr_matrix | None:
     """The model's reference sample folded to stem keys (None for artifacts without one)."""
     cached = getattr(model, "_lexical_reference", None)
@@ -156,18 +143,6 @@ def reference_rows(model: FittedModel) -> sparse.csr_matrix | None:
             return None
         cached = paper_rows(model, rows)
         model._lexical_reference = cached
-    return cached
-
-
-def reference_title_rows(model: FittedModel) -> sparse.csr_matrix | None:
-    """The reference sample's titles folded to stem keys (None for artifacts without them)."""
-    cached = getattr(model, "_lexical_reference_titles", None)
-    if cached is None:
-        rows = getattr(model, "reference_title_rows", None)
-        if rows is None:
-            return None
-        cached = paper_rows(model, rows)
-        model._lexical_reference_titles = cached
     return cached
 
 
@@ -220,9 +195,7 @@ def profile_terms(model: FittedModel, text: str, keywords: Sequence[str]) -> lis
 class BatchTerms:
     """A batch of papers on the lexical side, computed once per batch: which keys each paper
     contains (`rows`, papers x keys, for explanations), and for scoring the same as a
-    (present keys x papers) matrix with each key's position in it (-1: in no paper); with the
-    title-field boost on, also which of those keys each paper's title holds (`title_columns`,
-    same positions), so one stacking of a chunk's profile rows serves both products.
+    (present keys x papers) matrix with each key's position in it (-1: in no paper).
 
     That matrix is sparse: dense, a day's 336 papers with their 16,000 present keys took 22 MiB
     of every worker, 99 % zeros; the sparse product adds the same terms in the same order."""
@@ -231,42 +204,23 @@ class BatchTerms:
     position: np.ndarray
     columns: sparse.csr_matrix
 
-    title_columns: sparse.csr_matrix | None = None
-
     @classmethod
-    def of(cls, rows: sparse.csr_matrix, titles: sparse.csr_matrix | None = None) -> BatchTerms:
-        """`rows`: the papers' key presence (`paper_rows`); `titles`: their titles' (None:
-        no title-field boost). A title's keys are among its paper's (the paper's text holds
-        its title); the union is taken all the same, so no title key is ever dropped."""
+    def of(cls, rows: sparse.csr_matrix) -> BatchTerms:
         present = np.unique(rows.indices)
-        if titles is not None:
-            present = np.union1d(present, titles.indices)
         position = np.full(rows.shape[1], -1, np.int64)
         position[present] = np.arange(len(present))
         columns = sparse.csr_matrix(rows[:, present].T, dtype=np.float32)
-        title_columns = None
-        if titles is not None:
-            title_columns = sparse.csr_matrix(titles[:, present].T, dtype=np.float32)
-        return cls(rows=rows, position=position, columns=columns, title_columns=title_columns)
+        return cls(rows=rows, position=position, columns=columns)
 
     def scores(self, profiles: Sequence[sparse.csr_matrix | None]) -> np.ndarray:
-        """(profiles x papers) lexical scores of profiles' term rows (None: no terms)."""
-        return self.both(profiles)[0]
-
-    def both(
-        self, profiles: Sequence[sparse.csr_matrix | None]
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        """(profiles x papers) coverage of profiles' term rows (None: no terms) by the papers
-        and by their titles alone (None without the title-field boost).
+        """(profiles x papers) lexical scores of profiles' term rows (None: no terms).
 
         The rows are stacked from their arrays with their keys renumbered to the batch's present
         ones (keys in no paper dropped), then multiplied by the columns: a few ms for 500
         profiles x 300 papers, where scipy's vstack alone took 12-18 ms."""
-        shape = (len(profiles), self.columns.shape[1])
         kept = [row for row in profiles if row is not None]
         if not kept:
-            empty = np.zeros(shape, np.float32)
-            return empty, (empty if self.title_columns is not None else None)
+            return np.zeros((len(profiles), self.columns.shape[1]), np.float32)
         # len(data), not .nnz: scipy's nnz property recounts, 500 times a chunk.
         lengths = np.array([len(row.data) if row is not None else 0 for row in profiles], np.int64)
         keys = self.position[np.concatenate([row.indices for row in kept])]
@@ -276,11 +230,7 @@ class BatchTerms:
         stacked = sparse.csr_matrix(
             (data[inside], keys[inside], ends), shape=(len(profiles), self.columns.shape[0])
         )
-        lexical = np.asarray((stacked @ self.columns).toarray(), dtype=np.float32)
-        if self.title_columns is None:
-            return lexical, None
-        titles = np.asarray((stacked @ self.title_columns).toarray(), dtype=np.float32)
-        return lexical, titles
+        return np.asarray((stacked @ self.columns).toarray(), dtype=np.float32)
 
 
 def topicality(model: FittedModel, terms: Sequence[str], vector: np.ndarray | None) -> np.ndarray:

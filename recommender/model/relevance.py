@@ -11,12 +11,11 @@ model's reference rows, `features.REFERENCE_PAPERS` of them spread over the corp
 
 so 0 is a typical stored paper and 1 is a paper as close as the profile's top 1% of them, for
 each part. Relevance is `(1 - share) x semantic + share x lexical part` (PROFILE_LEXICAL_*),
-plus, with the title-field boost, `lexical_title x share x` the calibrated coverage of the
-profile's terms by the paper's title alone, so neither part can bury the other; the share is
-per profile (`lexical_share`): the full PROFILE_LEXICAL_WEIGHT for a profile of many typed
-terms, less for one of a word or two. It stays a per-profile affine map of dot products:
-ranking computes it for a chunk as one dense product, one or two sparse products of the same
-stacked rows and a few vectors (`Calibration.semantic`, `.lexical`, `.title`, `.offset`).
+so neither part can bury the other; the share is per profile (`lexical_share`): the full
+PROFILE_LEXICAL_WEIGHT for a profile of many typed terms, less for one of a word or two. It
+stays a per-profile affine map of two dot products: ranking computes it for a chunk as one
+dense product, one sparse product and three vectors (`Calibration.semantic`, `.lexical`,
+`.offset`).
 
 The floor: a paper matches a profile when its relevance reaches the profile's floor, the
 higher of `floor` (in calibrated units) and the relevance of the profile's top `floor_share`
@@ -41,14 +40,12 @@ MIN_SPREAD = 1e-3
 
 @dataclass(frozen=True)
 class Calibration:
-    """relevance = semantic x (semantic dot) + lexical x (lexical dot) + title x (the title's
-    coverage, the title-field boost) + offset."""
+    """relevance = semantic x (semantic dot) + lexical x (lexical dot) + offset."""
 
     semantic: float
     lexical: float
     offset: float
     floor: float
-    title: float = 0.0
 
     @classmethod
     def identity(cls, floor: float) -> Calibration:
@@ -80,16 +77,12 @@ def calibrate(
     *,
     weights: dict,
     effective_terms: float = float("inf"),
-    title_reference: np.ndarray | None = None,
 ) -> Calibration:
     """The calibration of one profile from its raw scores over the reference sample.
 
     `lexical_reference` is None for a profile without words of its own (seeds, categories,
     feedback only): relevance is then its calibrated semantic score alone. `effective_terms`
     (of its lexical weights) sets the lexical part's share (`lexical_share`).
-    `title_reference`: the coverage of its terms by the sample's titles alone, for the
-    title-field boost (`lexical_title` x the lexical share, calibrated on its own: a title
-    holds few words, so its coverage runs far lower than the whole paper's).
     """
     if semantic_reference is None or len(semantic_reference) == 0:
         return Calibration.identity(weights["floor"])
@@ -105,30 +98,19 @@ def calibrate(
         l_centre, l_spread = _centre_and_spread(lexical_reference, quantile)
         b = share / l_spread
         offset -= b * l_centre
-    c = 0.0
-    boost = share * max(weights.get("lexical_title", 0.0), 0.0)
-    if boost > 0 and title_reference is not None:
-        t_centre, t_spread = _centre_and_spread(title_reference, quantile)
-        c = boost / t_spread
-        offset -= c * t_centre
     reference = a * semantic_reference + offset
     if share > 0:
         reference = reference + b * lexical_reference
-    if c > 0:
-        reference = reference + c * title_reference
     top = float(np.quantile(reference, 1 - weights["floor_share"]))
-    floor = max(weights["floor"], top)
-    return Calibration(semantic=a, lexical=b, offset=offset, floor=floor, title=c)
+    return Calibration(semantic=a, lexical=b, offset=offset, floor=max(weights["floor"], top))
 
 
 def combine(
     semantic: np.ndarray,
     lexical: np.ndarray | sparse.spmatrix | None,
     calibrations: list[Calibration],
-    title: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Relevance of a chunk: (profiles x papers) raw scores of the parts -> calibrated sum
-    (`title`: the titles' coverage, with the title-field boost on)."""
+    """Relevance of a chunk: (profiles x papers) raw scores of both parts -> calibrated sum."""
     a = np.array([c.semantic for c in calibrations], np.float32)[:, None]
     c = np.array([c.offset for c in calibrations], np.float32)[:, None]
     relevance = a * semantic + c
@@ -136,10 +118,6 @@ def combine(
         b = np.array([c.lexical for c in calibrations], np.float32)[:, None]
         lexical = lexical.toarray() if sparse.issparse(lexical) else lexical
         relevance += b * lexical
-    if title is not None:
-        # getattr: profiles cached by a build before the boost existed have no title factor.
-        t = np.array([getattr(c, "title", 0.0) for c in calibrations], np.float32)[:, None]
-        relevance += t * title
     return relevance.astype(np.float32, copy=False)
 
 
@@ -159,18 +137,14 @@ def calibrate_profile(
     if scoring is None:
         return None
     lexical_rows = lexical.reference_rows(model) if own is not None else None
-    lexical_scores = title_scores = None
+    lexical_scores = None
     if lexical_rows is not None:
         lexical_scores = np.asarray((lexical_rows @ own.T).todense()).ravel()
-        titles = lexical.reference_title_rows(model)
-        if titles is not None and lexical.title_weight(model, weights) > 0:
-            title_scores = np.asarray((titles @ own.T).todense()).ravel()
     return calibrate(
         reference_scoring(model) @ scoring,
         lexical_scores,
         weights=weights,
         effective_terms=float("inf") if keywords else lexical.effective_terms(own),
-        title_reference=title_scores,
     )
 
 

@@ -4,11 +4,10 @@ final = w_relevance * relevance + w_trending * trending + curation, where releva
 of four parts on the profile's calibrated scale (model/relevance.py): the LSA half and the
 word-context half of the semantic score (the profile's scoring vector dotted with the paper's
 row, half by half, each times the profile's semantic calibration factor), the lexical part (the
-share of the person's own terms the paper contains, times its lexical factor, plus with the
-title-field boost the share its title holds, times its title factor) and the profile's
-offset; they add up to the relevance ranking uses. Trending fallback digests have no relevance;
-their small tie-break for newer papers is shown instead. Pinned papers are placed first by
-rule, not by score.
+share of the person's own terms the paper contains, times its lexical factor) and the profile's
+offset; they add up to the relevance ranking uses. Trending fallback digests have no
+relevance; their small tie-break for newer papers is shown instead. Pinned papers are placed
+first by rule, not by score.
 """
 
 from __future__ import annotations
@@ -62,10 +61,9 @@ def preview_with_breakdown(subscriber: Subscriber) -> tuple[RankingResult, list[
     if model is not None and result.ranker != TRENDING_RANKER:
         profile = subscriber_profiles.profiles_for(model, [subscriber.profile])[0]
     newest = max((p.first_seen for p in batch.papers), default=None)
-    lexical = titles = None
+    lexical = None
     if profile is not None and getattr(profile, "lexical", None) is not None and batch.terms:
-        lexical, titles = batch.terms.both([profile.lexical])
-        lexical = lexical[0]
+        lexical = batch.terms.scores([profile.lexical])[0]
     parts = []
     for pick in result.picks:
         i = position[pick.paper.pk]
@@ -88,8 +86,6 @@ def preview_with_breakdown(subscriber: Subscriber) -> tuple[RankingResult, list[
         lsa, context = _relevance_halves(model.dim, batch.scoring[i], profile.scoring)
         lsa, context = calibration.semantic * lsa, calibration.semantic * context
         own = calibration.lexical * float(lexical[i]) if lexical is not None else 0.0
-        if titles is not None:  # the title-field boost: the person's words too
-            own += getattr(calibration, "title", 0.0) * float(titles[0, i])
         parts.append(
             ScoreParts(
                 **common,

@@ -78,36 +78,6 @@ def paper_vectors(
     return sparse.vstack([row for row, _ in cached]).tocsr(), np.stack([d for _, d in cached])
 
 
-_titles: dict[tuple, sparse.csr_matrix] = {}
-
-
-def title_rows(model: FittedModel, papers: Sequence[Paper]) -> sparse.csr_matrix:
-    """TF-IDF rows of the papers' titles alone (for the lexical part's title-field boost),
-    cached per process like `paper_vectors`."""
-    keys = [(model.version, paper_key(p), hash(p.title)) for p in papers]
-    missing = [i for i, key in enumerate(keys) if key not in _titles]
-    if missing:
-        if len(_titles) + len(missing) > _VECTOR_CACHE_SIZE:
-            _titles.clear()
-        rows = model.sparse([papers[i].title for i in missing])
-        for j, i in enumerate(missing):
-            _titles[keys[i]] = rows[j]
-    if not keys:
-        return sparse.csr_matrix((0, len(model.feature_names())), dtype=np.float32)
-    return sparse.vstack([_titles[key] for key in keys]).tocsr()
-
-
-def lexical_terms(
-    model: FittedModel, papers: Sequence[Paper], rows: sparse.csr_matrix
-) -> lexical.BatchTerms:
-    """The batch on the lexical side, with its titles' terms when the title-field boost is in
-    force (the profiles' calibration reads the same setting: relevance.calibrate_profile)."""
-    present = lexical.paper_rows(model, rows)
-    if lexical.title_weight(model, settings.PROFILE_WEIGHTS) <= 0:
-        return lexical.BatchTerms.of(present)
-    return lexical.BatchTerms.of(present, lexical.paper_rows(model, title_rows(model, papers)))
-
-
 def trending_scores(papers: Sequence[Paper], weights: dict) -> np.ndarray:
     """Upvotes and comments on a log scale in [0, 1], decayed by age since first listed."""
     if not papers:
@@ -133,7 +103,7 @@ def prepare_candidates(
     rows, dense = paper_vectors(model, papers) if model is not None else (None, None)
     scoring = model.scoring_rows(rows, dense) if model is not None else None
     return CandidateBatch(
-        terms=lexical_terms(model, papers, rows) if model is not None else None,
+        terms=lexical.BatchTerms.of(lexical.paper_rows(model, rows)) if model is not None else None,
         papers=papers,
         keys=[paper_key(p) for p in papers],
         sparse=rows,

@@ -164,17 +164,15 @@ def calibration_of(profile: profiles.Profile) -> relevance.Calibration:
 
 
 def relevance_many(built: Sequence[profiles.Profile], batch: CandidateBatch) -> np.ndarray:
-    """(profiles x papers) relevance: one dense product for the semantic part, one sparse
-    product for the lexical part (each profile has at most PROFILE_LEXICAL_MAX_TERMS terms) and,
-    with the title-field boost, one more of the same rows with the titles' terms, put on one
-    scale per profile (model/relevance.combine)."""
+    """(profiles x papers) relevance: one dense product for the semantic part, one sparse by
+    dense product for the lexical part (each profile has at most PROFILE_LEXICAL_MAX_TERMS
+    terms), put on one scale per profile (model/relevance.combine)."""
     semantic = np.stack([p.scoring for p in built]) @ batch.scoring.T
-    lexical_part = title_part = None
+    lexical_part = None
     own = [getattr(p, "lexical", None) for p in built]
     if batch.terms is not None and any(row is not None for row in own):
-        lexical_part, title_part = batch.terms.both(own)
-    calibrations = [calibration_of(p) for p in built]
-    return relevance.combine(semantic, lexical_part, calibrations, title_part)
+        lexical_part = batch.terms.scores(own)
+    return relevance.combine(semantic, lexical_part, [calibration_of(p) for p in built])
 
 
 def relevance_of(profile: profiles.Profile, batch: CandidateBatch) -> np.ndarray:

@@ -150,8 +150,9 @@ def main() -> None:
         help="only this half of the topics (A: even positions, the tuning half; B: odd)",
     )
     args = parser.parse_args()
-    # In settings too, as bench/recommender_quality.py does: what ranking reads from settings
-    # (the candidate batch, the profiles' defaults) then sees the same overrides.
+    # In settings too, as bench/recommender_quality.py does: code that reads PROFILE_WEIGHTS
+    # from settings rather than from build_profile's argument (scoring.calibration_of's
+    # fallback floor) then sees the same overrides.
     settings.PROFILE_WEIGHTS = {**settings.PROFILE_WEIGHTS, **args.profile_weights}
     started = time.monotonic()
 

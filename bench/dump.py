@@ -38,6 +38,23 @@ def fit(records: list[dict], *, components: int):
     return model
 
 
+def complete(model, records: list[dict]):
+    """A cached model brought up to what a fit now keeps: the reference sample's TF-IDF rows,
+    from the records it was fitted on, for pickles written before the fit kept them. The rows
+    are the ones the fit would keep."""
+    from recommender.model import features
+
+    if getattr(model, "reference_rows", None) is None:
+        model.reference_index = features.reference_sample(len(records))
+        model.reference_rows = model.sparse(
+            [
+                features.paper_text(clean(records[i]["title"]), clean(records[i]["summary"]))
+                for i in model.reference_index
+            ]
+        )
+    return model
+
+
 def fit_cached(records: list[dict], *, components: int, cache: Path | None):
     """`fit`, read from the pickle `cache` when it exists (and written there when it does not):
     the fit is the slow part of a bench run, and the same records give the same model. The
@@ -46,7 +63,7 @@ def fit_cached(records: list[dict], *, components: int, cache: Path | None):
 
     if cache is not None and cache.exists():
         with cache.open("rb") as handle:
-            return pickle.load(handle)
+            return complete(pickle.load(handle), records)
     model = fit(records, components=components)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)

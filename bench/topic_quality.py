@@ -20,6 +20,7 @@ Protocol (docs/benchmarks.md, "Relevance on specific interests"):
 
     .venv/bin/python bench/topic_quality.py                       # fits the model (~10 min)
     .venv/bin/python bench/topic_quality.py --model-cache /tmp/rel-cache/model-2026-05-22.pkl
+    .venv/bin/python bench/topic_quality.py --half A ...    # a tuning run: half B not scored
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ import django
 
 django.setup()
 
+from django.conf import settings
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bench import dump
@@ -74,17 +76,8 @@ def spec_for(topic: dict, mode: str) -> profiles.ProfileSpec:
 def load_model(train: list[dict], cache: Path | None):
     if cache is not None and cache.exists():
         with cache.open("rb") as handle:
-            model = pickle.load(handle)
-        if getattr(model, "reference_rows", None) is None:
-            # Cached before fits kept their reference sample: the rows the fit would keep.
-            model.reference_index = features.reference_sample(len(train))
-            model.reference_rows = model.sparse(
-                [
-                    features.paper_text(clean(train[i]["title"]), clean(train[i]["summary"]))
-                    for i in model.reference_index
-                ]
-            )
-        return model, 0.0
+            # Cached before fits kept their reference sample: completed.
+            return dump.complete(pickle.load(handle), train), 0.0
     started = time.monotonic()
     model = dump.fit(train, components=features.SVD_COMPONENTS)
     seconds = time.monotonic() - started
@@ -133,6 +126,8 @@ def ranked_ids(ids: list[str], scores: np.ndarray) -> list[str]:
 
 
 def summary(values: dict[str, float], topic_ids: list[str]) -> tuple[float, float, str, int]:
+    if not topic_ids:  # the half left out of a --half run
+        return float("nan"), float("nan"), "-", 0
     chosen = [values[t] for t in topic_ids]
     worst = min(topic_ids, key=lambda t: values[t])
     return float(np.mean(chosen)), values[worst], worst, sum(v < 0.5 for v in chosen)
@@ -149,7 +144,16 @@ def main() -> None:
     parser.add_argument(
         "--profile-weights", type=json.loads, default={}, help="PROFILE_WEIGHTS overrides (JSON)"
     )
+    parser.add_argument(
+        "--half",
+        choices=("A", "B"),
+        help="only this half of the topics (A: even positions, the tuning half; B: odd)",
+    )
     args = parser.parse_args()
+    # In settings too, as bench/recommender_quality.py does: code that reads PROFILE_WEIGHTS
+    # from settings rather than from build_profile's argument (scoring.calibration_of's
+    # fallback floor) then sees the same overrides.
+    settings.PROFILE_WEIGHTS = {**settings.PROFILE_WEIGHTS, **args.profile_weights}
     started = time.monotonic()
 
     labels = json.loads(args.labels.read_text(encoding="utf-8"))
@@ -164,6 +168,10 @@ def main() -> None:
     }
     half_a = [t["id"] for t in topics[0::2]]
     half_b = [t["id"] for t in topics[1::2]]
+    if args.half:
+        # Tuning runs see the tuning half only; the other half is not scored at all.
+        topics = topics[0::2] if args.half == "A" else topics[1::2]
+        half_a, half_b = (half_a, []) if args.half == "A" else ([], half_b)
     log(f"pool: {len(pool)} papers of {day}, {len(topics)} topics; fit on {len(train)} before it")
 
     model, fit_seconds = load_model(train, args.model_cache)
@@ -215,15 +223,15 @@ def report(results, all_ids, half_a, half_b, per_topic: bool) -> None:
     )
     log(
         f"{'mode':<9} {'method':<26} {'mean':>6} {'worst':>6} {'<0.5':>5} {'A mean':>7} "
-        f"{'B mean':>7} {'B worst':>8}  worst topic"
+        f"{'A worst':>8} {'B mean':>7} {'B worst':>8}  worst topic"
     )
     for (method, mode), values in sorted(results.items(), key=lambda item: item[0][1]):
         mean, worst, worst_id, below = summary(values, all_ids)
-        a_mean = summary(values, half_a)[0]
+        a_mean, a_worst, *_ = summary(values, half_a)
         b_mean, b_worst, *_ = summary(values, half_b)
         log(
             f"{mode:<9} {method:<26} {mean:6.3f} {worst:6.3f} {below:5d} {a_mean:7.3f} "
-            f"{b_mean:7.3f} {b_worst:8.3f}  {worst_id}"
+            f"{a_worst:8.3f} {b_mean:7.3f} {b_worst:8.3f}  {worst_id}"
         )
     if per_topic:
         methods = sorted(results, key=lambda key: (key[1], key[0]))

@@ -353,3 +353,15 @@ def test_a_chunks_profile_inputs_are_read_in_two_queries_and_build_the_same_prof
             alone = profiles.build_profile(installed_model, alone_spec)
             assert np.array_equal(batch.scoring, alone.scoring)
     assert queries == {3: 2, 9: 2}
+
+
+def test_it_says_which_keywords_are_too_rare_to_match_on(sample_model):
+    spec = ProfileSpec(text="robot manipulation", keywords=["robot grasping", "AlphaFold3x"])
+    built = profiles.build_profile(sample_model, spec)
+    assert built.messages == [
+        "“AlphaFold3x” is in too few of the papers we have read to match on yet; it counts "
+        "once more papers use it."
+    ]
+    assert [term.label for term in built.own_terms if term.keyword] == ["robot grasping"]
+    known = profiles.build_profile(sample_model, ProfileSpec(keywords=["robot grasping"]))
+    assert known.messages == []

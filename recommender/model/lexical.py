@@ -184,7 +184,7 @@ def own_terms(model: FittedModel, text: str, keywords: Sequence[str]) -> list[Ow
 def unknown_keywords(model: FittedModel, keywords: Sequence[str]) -> list[str]:
     """The keywords with a word that no form of is in the model's vocabulary ("AlphaFold",
     in one of 67,802 papers, under the fit's two-paper minimum): own_terms and profile_vector
-    can only leave them out, so the person is told (profiles.rare_keywords_note)."""
+    can only leave them out, so the person is told (rare_keywords_note)."""
     lexical = space(model)
     analyzer = model.vectorizer.build_analyzer()
     return [
@@ -192,6 +192,17 @@ def unknown_keywords(model: FittedModel, keywords: Sequence[str]) -> list[str]:
         for keyword in keywords
         if any(lexical.key(word) is None for word in analyzer(keyword) if " " not in word)
     ]
+
+
+def rare_keywords_note(keywords: Sequence[str]) -> str:
+    """Said, not hidden: a keyword the model has no word for counts for nothing until the
+    nightly refit meets it in enough papers."""
+    shown = ", ".join(f"“{keyword}”" for keyword in keywords[:3])
+    verb = "is" if len(keywords) == 1 else "are"
+    return (
+        f"{shown} {verb} in too few of the papers we have read to match on yet; "
+        "it counts once more papers use it."
+    )
 
 
 def profile_terms(model: FittedModel, text: str, keywords: Sequence[str]) -> list[str]:

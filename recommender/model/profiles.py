@@ -314,17 +314,6 @@ def _centroid(vectors: np.ndarray) -> np.ndarray | None:
     return centroid if np.any(centroid) else None
 
 
-def rare_keywords_note(keywords: Sequence[str]) -> str:
-    """Said, not hidden: a keyword the model has no word for counts for nothing until the
-    nightly refit meets it in enough papers."""
-    shown = ", ".join(f"“{keyword}”" for keyword in keywords[:3])
-    verb = "is" if len(keywords) == 1 else "are"
-    return (
-        f"{shown} {verb} in too few of the papers we have read to match on yet; "
-        "it counts once more papers use it."
-    )
-
-
 def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None = None) -> Profile:
     """One unit vector for `spec` (None when nothing usable), plus what explanations need."""
     weights = {**settings.PROFILE_WEIGHTS, **(weights or {})}
@@ -373,7 +362,7 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
         if not any(name in ("text", "keywords") for name, *_ in parts) and not problem:
             messages.append("None of the words of your interests appear in the stored papers.")
         elif rare := lexical.unknown_keywords(model, keywords):
-            messages.append(rare_keywords_note(rare))
+            messages.append(lexical.rare_keywords_note(rare))
 
     centroids = [
         model.category_centroids[c] for c in spec.categories if c in model.category_centroids

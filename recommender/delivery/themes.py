@@ -6,7 +6,9 @@ from __future__ import annotations
 import functools
 import math
 import re
+import sys
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from accounts.models import InterestProfile
 
@@ -35,12 +37,12 @@ def themes(items: Sequence[DigestItem], profile: InterestProfile, *, limit: int 
     """
     if len(items) < 2:
         return []
-    grams = [_paper_grams(item.paper.title, item.paper.abstract) for item in items]
+    papers = [_paper_words(item.paper.title, item.paper.abstract) for item in items]
     needed = max(2, math.ceil(0.3 * len(items)))
     scored = []
     for order, (core, display) in enumerate(_candidate_phrases(profile)):
         key = _stem_tuple(core)
-        covered = sum(1 for paper in grams if key in paper)
+        covered = sum(1 for paper in papers if paper.holds(key))
         if covered >= needed:
             weight = covered * (1 + 0.5 * (len(key) - 1))
             scored.append((-weight, order, core, display))
@@ -54,19 +56,39 @@ def themes(items: Sequence[DigestItem], profile: InterestProfile, *, limit: int 
 
 
 _WORD = re.compile(r"[a-z0-9]+")
-_LONGEST_PHRASE = 6
+_LONGEST_PHRASE = 6  # words in a reader's phrase, at most
+
+
+class _Words(NamedTuple):
+    """A paper's stemmed words in order, and the set of them."""
+
+    sequence: tuple[str, ...]
+    present: frozenset[str]
+
+    def holds(self, phrase: tuple[str, ...]) -> bool:
+        """Whether the words of `phrase` appear in a row."""
+        if not phrase or any(word not in self.present for word in phrase):
+            return False
+        size, start = len(phrase), 0
+        while True:
+            try:
+                at = self.sequence.index(phrase[0], start)
+            except ValueError:
+                return False
+            if self.sequence[at : at + size] == phrase:
+                return True
+            start = at + 1
 
 
 @functools.lru_cache(maxsize=4096)
-def _paper_grams(title: str, abstract: str) -> frozenset[tuple[str, ...]]:
-    """Every run of up to _LONGEST_PHRASE stemmed words in a paper: computed once per paper
-    and process, then each reader's phrases are set lookups."""
-    words = [_stem(w) for w in _WORD.findall(f"{readable(title)} {readable(abstract)}".lower())]
-    return frozenset(
-        tuple(words[start : start + size])
-        for size in range(1, _LONGEST_PHRASE + 1)
-        for start in range(len(words) - size + 1)
-    )
+def _paper_words(title: str, abstract: str) -> _Words:
+    """A paper's stemmed words, once per paper and process; each reader's phrases are then
+    looked for in them. (Every run of up to six words as a set, as before, held 150 KB per
+    paper: 81 MiB for one day's 554 papers in a worker, up to 600 MiB for the cache's 4,096.)
+    Stems are interned, so a word common to many papers is stored once."""
+    text = f"{readable(title)} {readable(abstract)}".lower()
+    words = tuple(sys.intern(_stem(word)) for word in _WORD.findall(text))
+    return _Words(words, frozenset(words))
 
 
 @functools.lru_cache(maxsize=16384)

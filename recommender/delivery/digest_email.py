@@ -115,7 +115,9 @@ class DigestRenderer:
     ) -> RenderedEmail:
         blocks = [self._block(item) for item in items]
         if any(block.html is None for block in blocks):
-            context = self.context(digest, items, subscriber, web=web, signer=signer)
+            context = self._context(
+                digest, items, subscriber, blocks, web=web, signer=signer, html=True
+            )
             return render_email("digest", context)
         context = self._context(digest, items, subscriber, blocks, web=web, signer=signer)
         frame = self._frame(context)

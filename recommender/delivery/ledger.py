@@ -58,20 +58,28 @@ def store_built(built: Sequence[Built], *, built_at: datetime) -> set[int]:
     if not built:
         return set()
     table, key = _table(), _column("id")
-    row = "(" + ", ".join(["%s"] * len(Built._fields)) + ")"
-    values, names = ", ".join([row] * len(built)), ", ".join(Built._fields)
     sets = ", ".join(f"{_column(name)} = v.{name}" for name in _BUILT_FIELDS)
-    sql = (
-        f"WITH v ({names}) AS (VALUES {values})"  # noqa: S608 (names from _meta)
-        f" UPDATE {table} SET {sets}, {_column('built_at')} = %s"
+    return _update_from_values(
+        Built._fields,
+        built,
+        f"UPDATE {table} SET {sets}, {_column('built_at')} = %s"  # noqa: S608 (names from _meta)
         f" FROM v WHERE {table}.{key} = v.digest_id AND {table}.{_column('status')} = %s"
-        f" RETURNING {table}.{key}"
+        f" RETURNING {table}.{key}",
+        [_when(built_at), Digest.Status.PENDING.value],
     )
-    params = [value for digest in built for value in digest]
-    params += [_when(built_at), Digest.Status.PENDING.value]
+
+
+def _update_from_values(
+    columns: Sequence[str], rows: Sequence[Sequence], update: str, params: list
+) -> set[int]:
+    """Run `update` (which reads the rows as the table `v`) after `WITH v (columns) AS (VALUES
+    rows)`: the rows, one placeholder per value, then `params`; the first column of each row
+    it returns."""
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    sql = f"WITH v ({', '.join(columns)}) AS (VALUES {', '.join([row] * len(rows))}) {update}"
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {row[0] for row in cursor.fetchall()}
+        cursor.execute(sql, [value for values in rows for value in values] + params)
+        return {returned[0] for returned in cursor.fetchall()}
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -93,26 +101,26 @@ def move_due(moves: Sequence[Move]) -> set[int]:
     epoch instead of a NULL, which PostgreSQL could not type in a VALUES list of NULLs only.)"""
     if not moves:
         return set()
-    table, key, due = (
-        _table(Subscriber),
-        _column("id", Subscriber),
-        _column("next_digest_at", Subscriber),
-    )
-    values = ", ".join(["(%s, %s, %s, %s)"] * len(moves))
-    sql = (
-        f"WITH v (id, unscheduled, due_at, next_at) AS (VALUES {values})"  # noqa: S608 (names from _meta)
-        f" UPDATE {table} SET {due} = v.next_at FROM v WHERE {table}.{key} = v.id"
+    table, key = _table(Subscriber), _column("id", Subscriber)
+    due = _column("next_digest_at", Subscriber)
+    rows = [
+        (
+            move.subscriber_id,
+            int(move.due_at is None),
+            _when(move.due_at if move.due_at is not None else _EPOCH),
+            _when(move.next_at),
+        )
+        for move in moves
+    ]
+    return _update_from_values(
+        ("id", "unscheduled", "due_at", "next_at"),
+        rows,
+        f"UPDATE {table} SET {due} = v.next_at FROM v WHERE {table}.{key} = v.id"  # noqa: S608 (names from _meta)
         f" AND ((v.unscheduled = 1 AND {table}.{due} IS NULL)"
         f" OR (v.unscheduled = 0 AND {table}.{due} = v.due_at))"
-        f" RETURNING {table}.{key}"
+        f" RETURNING {table}.{key}",
+        [],
     )
-    params = []
-    for move in moves:
-        due_at = _when(move.due_at if move.due_at is not None else _EPOCH)
-        params += [move.subscriber_id, int(move.due_at is None), due_at, _when(move.next_at)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {row[0] for row in cursor.fetchall()}
 
 
 class Sent(NamedTuple):

@@ -145,6 +145,9 @@ def main() -> None:
         help="leave glibc's malloc as it is (a pool child calls return_freed_memory at start)",
     )
     parser.add_argument("--fit", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--dump-picks", type=Path, help="write every pick (paper, score, reason) as JSON here"
+    )
     args = parser.parse_args()
     os.environ["RECOMMENDER_MODEL_DIR"] = str(args.models)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "digest_site.settings")
@@ -220,6 +223,14 @@ def main() -> None:
     rank_s = time.perf_counter() - started
     chunk_rss = status_mib("VmRSS")
     picks = sum(len(r.picks) for r in results)
+    if args.dump_picks:
+        # Every pick with its exact score and reason: two trees that must give the same numbers
+        # are compared by comparing these files.
+        rows = [
+            [[p.paper.arxiv_id, repr(p.score), p.reason, p.matched] for p in r.picks] + r.messages
+            for r in results
+        ]
+        args.dump_picks.write_text(json.dumps(rows, indent=0))
     log(
         f"after one chunk ({len(built)} profiles in {build_s:.1f} s, {build_cpu:.1f} s CPU, "
         f"ranked in {rank_s:.2f} s, "

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 
+from . import mapped
 from .tfidf import Projection, TermWeights
 
 FEATURES_NAME = "tfidf-lsa"
@@ -215,7 +216,17 @@ class FittedModel:
 
     def _context_sums(self, matrix: sparse.spmatrix) -> np.ndarray:
         """Each TF-IDF row's weighted sum of its words' word-context vectors."""
-        return np.asarray(sparse.csr_matrix(matrix)[:, self.context_terms] @ self.context_vectors)
+        return mapped.product(
+            sparse.csr_matrix(matrix)[:, self.context_terms], self.context_vectors
+        )
+
+    def term_rows(self, ids) -> np.ndarray:
+        """The LSA loadings (SVD components) of vocabulary terms, one row per id, read without
+        mapping the rest of the components (mapped.rows)."""
+        by_term = getattr(self.svd, "terms", None)
+        if by_term is None:  # scikit-learn's TruncatedSVD, in an artifact from before tfidf.py
+            return np.ascontiguousarray(self.svd.components_[:, ids].T)
+        return mapped.rows(by_term, ids)
 
     def scoring_rows(self, rows: sparse.spmatrix, dense: np.ndarray) -> np.ndarray:
         """What relevance is computed on: the LSA rows followed by the word-context rows (the

@@ -270,7 +270,7 @@ def topicality(model: FittedModel, terms: Sequence[str], vector: np.ndarray | No
     known = np.array([column >= 0 for column in columns])
     if not known.any():
         return closeness
-    loadings = model.svd.components_[:, [c for c in columns if c >= 0]]
+    loadings = model.term_rows([c for c in columns if c >= 0]).T
     norms = np.linalg.norm(loadings, axis=0)
     cosine = np.divide(vector @ loadings, norms, out=np.zeros_like(norms), where=norms > 0)
     cosine = np.maximum(cosine, 0.0)

@@ -35,7 +35,7 @@ import numpy as np
 from django.conf import settings
 from scipy import sparse
 
-from . import lexical, relevance
+from . import lexical, mapped, relevance
 from .features import FittedModel, english_words, l2_normalise, paper_text
 
 log = logging.getLogger(__name__)
@@ -265,10 +265,10 @@ def _term_space(model: FittedModel, min_docs: int) -> tuple[np.ndarray, np.ndarr
     # In blocks of terms: the scaled (dim x 200,000-term) matrix whole would be a 100 MB
     # temporary in every worker; each column's arithmetic is the same either way.
     term_ids, term_vectors = [], []
-    for start in range(0, svd.components_.shape[1], TERM_BLOCK):
-        # C order, whatever the components' layout (tfidf.Projection holds them transposed), so
-        # each column's sum of squares adds in the same order.
-        block = np.ascontiguousarray(svd.components_[:, start : start + TERM_BLOCK])
+    for start in range(0, len(docs), TERM_BLOCK):
+        ids = np.arange(start, min(start + TERM_BLOCK, len(docs)))
+        # (dim x block) in C order, so each column's sum of squares adds in the same order.
+        block = np.ascontiguousarray(model.term_rows(ids).T)
         scaled = block * singular
         norms = np.sqrt((scaled**2).sum(axis=0))
         block_docs = docs[start : start + TERM_BLOCK]
@@ -292,7 +292,7 @@ def _float32(model: FittedModel, name: str) -> np.ndarray | None:
     stored = getattr(model, name, None)
     if stored is None or stored.dtype == np.float32:
         return stored
-    widened = stored.astype(np.float32)
+    widened = mapped.widened(stored, np.float32)
     setattr(model, name, widened)
     return widened
 
@@ -457,7 +457,8 @@ def scoring_vector(
     if docs > 0 and weights["context_expansion"] > 0:
         nearest = np.argpartition(-(corpus @ vector), docs - 1)[:docs]
         # Only these rows are read: widened here, the matrix itself stays float16.
-        neighbours = l2_normalise(model.context_matrix[nearest].astype(np.float32).mean(axis=0))
+        neighbours = mapped.rows(model.context_matrix, nearest).astype(np.float32)
+        neighbours = l2_normalise(neighbours.mean(axis=0))
         context = l2_normalise(context + weights["context_expansion"] * neighbours)
     return np.concatenate([(1 - share) * vector, share * context]).astype(np.float32)
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from . import lexical
+from . import lexical, mapped
 from .features import FittedModel, reference_sample
 
 # The smallest spread accepted as a calibration scale: a profile whose words never occur in the
@@ -157,8 +157,9 @@ def reference_scoring(model: FittedModel) -> np.ndarray:
         index = getattr(model, "reference_index", None)
         if index is None:
             index = reference_sample(len(model.corpus_ids))
-        cached = model.corpus_matrix[index].astype(np.float32)
+        cached = mapped.rows(model.corpus_matrix, index).astype(np.float32)
         if model.has_context:
-            cached = np.hstack([cached, model.context_matrix[index].astype(np.float32)])
+            context = mapped.rows(model.context_matrix, index).astype(np.float32)
+            cached = np.hstack([cached, context])
         model._reference_scoring = np.ascontiguousarray(cached)
     return cached

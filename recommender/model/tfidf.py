@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 
+from . import mapped
+
 # The vectorizer settings these transforms implement; a fit with any other is refused.
 SUPPORTED = {
     "input": "content",
@@ -170,4 +172,5 @@ class Projection:
         return self.terms.shape[1]
 
     def transform(self, rows: sparse.spmatrix) -> np.ndarray:
-        return np.asarray(rows @ self.terms)
+        # Only the rows of the terms present are read (mapped.py: not the whole mapped array).
+        return mapped.product(rows, self.terms)

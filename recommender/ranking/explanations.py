@@ -21,13 +21,15 @@ def matching_terms(
     row: sparse.csr_matrix | _Row,
     *,
     limit: int = 3,
+    loadings: np.ndarray | None = None,
 ) -> list[str]:
     """The words shared by profile and paper that contribute most, the subscriber's own first.
 
     A term's contribution is its TF-IDF weight in the paper times its weight in the profile: the
     subscriber's own words (text, keywords) count fully, the terms the expanded profile leans on
     (its LSA loadings) count `explain_related_terms`, so "robotics" can explain a paper with
-    "manipulation" and "grasping".
+    "manipulation" and "grasping". `loadings` are the row's terms' LSA loadings when the caller
+    has them (a batch reads its papers' terms once: _term_loadings).
     """
     indices, values = row.indices, row.data
     if len(indices) == 0:
@@ -42,10 +44,7 @@ def matching_terms(
         own[in_paper] = terms.data[in_profile]
     related = np.zeros(len(indices), np.float32)
     if model.svd is not None and profile.vector is not None:
-        # The lean model holds the components one row per term (a contiguous gather); an
-        # artifact from before holds scikit-learn's (dim x terms) layout.
-        by_term = getattr(model.svd, "terms", None)
-        rows = by_term[indices] if by_term is not None else model.svd.components_[:, indices].T
+        rows = loadings if loadings is not None else model.term_rows(indices)
         related = np.maximum(rows @ profile.vector, 0.0)
         if related.max() > 0:
             related = related / related.max()
@@ -120,9 +119,11 @@ def explain(
             parts.append("matches your words: " + ", ".join(words[: 3 - len(keywords)]))
         if len(own) < 3:
             said = {word for label in own for word in label.lower().split()}
+            row = _paper(batch, index).row
+            loadings = _term_loadings(model, batch, row) if model.svd is not None else None
             related = [
                 t
-                for t in matching_terms(model, profile, _paper(batch, index).row)
+                for t in matching_terms(model, profile, row, loadings=loadings)
                 if not set(t.split()) <= said
             ]
             if related:
@@ -165,6 +166,19 @@ def _paper(batch: CandidateBatch, index: int) -> _PaperWords:
         text = f"{paper.title} {paper.abstract}".lower()
         known = batch.explained[index] = _PaperWords(text, keys, row)
     return known
+
+
+def _term_loadings(model: FittedModel, batch: CandidateBatch, row: _Row) -> np.ndarray:
+    """The LSA loadings of a paper's terms, cut from those of every term of the batch, read once
+    per batch: read per reader and paper, the scattered reads of the memory-mapped components
+    (mapped.rows) were most of the chunk's ranking time."""
+    # Kept beside the per-paper entries (keyed by the paper's position) under a name of its own.
+    union = batch.explained.get("term_loadings")
+    if union is None:
+        used = np.unique(batch.sparse.indices)
+        union = batch.explained["term_loadings"] = (used, model.term_rows(used))
+    used, rows = union
+    return rows[np.searchsorted(used, row.indices)]
 
 
 def _most_similar(profile: profiles.Profile, vector: np.ndarray) -> str:

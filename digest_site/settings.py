@@ -296,6 +296,9 @@ elif EMAIL_PROVIDER == "console":
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 elif EMAIL_PROVIDER == "smtp":
     vars().update(env.email_url("EMAIL_URL", default="smtp://127.0.0.1:1025"))
+    if EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend":
+        # The same backend, writing our messages' bytes itself (digest_site/mailing/wire.py).
+        EMAIL_BACKEND = "digest_site.mailing.smtp.EmailBackend"
 elif EMAIL_PROVIDER in ANYMAIL_PROVIDERS:
     EMAIL_BACKEND = f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
 else:

@@ -16,6 +16,8 @@ from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.message import EmailMessage
 
+from . import wire
+
 
 class OutboxBackend(BaseEmailBackend):
     def __init__(self, *args, outbox_dir: str | os.PathLike | None = None, **kwargs) -> None:
@@ -39,6 +41,7 @@ class OutboxBackend(BaseEmailBackend):
         # Write to a temporary name and rename, so a reader never sees half a message.
         fd, tmp = tempfile.mkstemp(dir=self.outbox_dir, suffix=".part")
         with os.fdopen(fd, "wb") as handle:
-            handle.write(message.message().as_bytes(linesep="\r\n"))
+            # The bytes an SMTP server would receive (wire.py; Django's way for other shapes).
+            handle.write(wire.message_bytes(message) or message.message().as_bytes(linesep="\r\n"))
         os.replace(tmp, target)
         return target

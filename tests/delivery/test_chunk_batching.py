@@ -131,7 +131,7 @@ def test_a_chunk_costs_the_same_queries_whatever_its_size_and_one_commit_per_dig
 def smtp_sink(settings):
     def start(refuse: set[str] | None = None) -> SMTPSink:
         sink = SMTPSink(CountingHandler(refuse))
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_BACKEND = "digest_site.mailing.smtp.EmailBackend"
         settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
         settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
         settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""

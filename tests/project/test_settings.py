@@ -84,7 +84,7 @@ def test_it_uses_postgres_redis_and_smtp_from_the_environment(tmp_path):
     assert config["eager"] is False
     assert config["broker"] == "redis://cache.internal:6379/0"
     assert config["cache"].endswith("RedisCache")
-    assert config["email_backend"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert config["email_backend"] == "digest_site.mailing.smtp.EmailBackend"
     assert (config["email_host"], config["email_port"]) == ("mailer.internal", 2525)
 
 

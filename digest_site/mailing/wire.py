@@ -30,10 +30,13 @@ from django.core.mail.utils import DNS_NAME
 
 # What the generator does with each header: compat32 folding, CRLF line ends.
 _POLICY = policy.compat32.clone(linesep="\r\n")
-_NEWLINE = re.compile(r"\r\n|\r|\n")
 # Headers Django sets from the message's own fields rather than from extra_headers.
 _FROM_FIELDS = {"from", "to", "cc", "reply-to"}
 _BOUNDARY_DIGITS = len(repr(sys.maxsize - 1))
+# UTF-8 takes at most 4 bytes a character.
+_SHORT_LINE_CHARS = RFC5322_EMAIL_LINE_LENGTH_LIMIT // 4
+# Printable ASCII words separated by single spaces.
+_PLAIN_VALUE = re.compile(r"[!-~]+(?: [!-~]+)*")
 
 
 def message_bytes(message: EmailMessage) -> bytes | None:
@@ -76,11 +79,6 @@ def _part_headers(subtype: str, text: str, encoding: str) -> str:
     )
 
 
-def _lines(text: str) -> str:
-    """The text with CRLF line ends, as the generator writes a body."""
-    return _NEWLINE.sub("\r\n", text)
-
-
 def _parts(message: EmailMessage) -> list[tuple[str, str]] | None:
     """(subtype, text) of the body and its alternatives, or None for any other shape."""
     alternatives = list(getattr(message, "alternatives", None) or ())
@@ -104,14 +102,31 @@ def _parts(message: EmailMessage) -> list[tuple[str, str]] | None:
 
 
 def _has_long_lines(text: str) -> bool:
+    """Whether a line is over the limit in bytes (Django's test); a line of at most a quarter of
+    the limit in characters cannot be, so only longer ones are encoded to count."""
+    lines = text.splitlines()
+    if max(map(len, lines), default=0) <= _SHORT_LINE_CHARS:
+        return False
     return any(
         len(line.encode(errors="surrogateescape")) > RFC5322_EMAIL_LINE_LENGTH_LIMIT
-        for line in text.splitlines()
+        for line in lines
+        if len(line) > _SHORT_LINE_CHARS
     )
 
 
+def _lines(text: str) -> str:
+    """The text with CRLF line ends, as the generator writes a body."""
+    # CRLF, a lone CR and a lone LF all end a line (the generator's NLCRE).
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
+
+
 def _header(name: str, value, encoding: str) -> str:
-    """One header line (folded) as Django stores it and the generator writes it."""
+    """One header line (folded) as Django stores it and the generator writes it. A short value
+    of printable ASCII words is written as it is: folding and encoding leave it so (checked on
+    random values in tests/delivery/test_wire.py), and they cost more than the rest together."""
+    value = str(value)
+    if _PLAIN_VALUE.fullmatch(value) and "=?" not in value and len(name) + len(value) < 75:
+        return f"{name}: {value}\r\n"
     return _POLICY.fold(*forbid_multi_line_headers(name, value, encoding))
 
 

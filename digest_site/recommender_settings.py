@@ -118,11 +118,6 @@ PROFILE_WEIGHTS = {
     # the profile's meaning (its LSA cosine, relative to the profile's closest word): head nouns
     # keep their weight, a sentence's filler ("realistic", "complete") loses up to t of it.
     "lexical_topical": env.float("PROFILE_LEXICAL_TOPICAL", default=0.5),
-    # ...and a single word of the text that heads a noun phrase ("benchmarks" in "new
-    # benchmarks for measuring how well agents complete tasks", lexical.sentence_heads) weighs
-    # this many times more; 1 turns it off. Grid on half A of the topic set and May
-    # (docs/benchmarks.md, "Sentence head nouns").
-    "lexical_heads": env.float("PROFILE_LEXICAL_HEADS", default=1.0),
     "lexical_idf_power": env.float("PROFILE_LEXICAL_IDF_POWER", default=1.0),
     "lexical_phrase_weight": env.float("PROFILE_LEXICAL_PHRASE_WEIGHT", default=1.0),
     "lexical_max_terms": env.int("PROFILE_LEXICAL_MAX_TERMS", default=64),

@@ -25,7 +25,7 @@ How the two parts are put on one scale is in `calibrate` (profiles.py applies it
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -257,41 +257,6 @@ class BatchTerms:
         return np.asarray((stacked @ self.columns).toarray(), dtype=np.float32)
 
 
-# A chunk is a run of words; it ends at punctuation or at a function word. Words as the
-# analyzer's tokenizer cuts them (inner hyphens kept), each punctuation mark on its own.
-_CHUNK_TOKEN = re.compile(r"[^\W\d_][^\W_]*(?:-[^\W_]+)*|[^\w\s]")
-# Words that open a verb's object: a chunk whose last word ends in "-ing" and is followed by
-# one of these is a verb with its object ("measuring how well", "handling the footage").
-_OBJECT_OPENERS = frozenset(
-    "a an the this these those how what why whether which who when where "
-    "their its our your his her my any all each every some".split()
-)
-
-
-def sentence_heads(text: str, function_words: Collection[str]) -> set[str]:
-    """The head nouns of an interest sentence, lower-case: the last word of each noun-phrase
-    chunk, a chunk ending at punctuation or at a function word (preposition, conjunction,
-    relative pronoun, auxiliary: the model's English stop words).
-
-    Why: in "new benchmarks, environments and evaluation methodology for measuring how well
-    LLM agents complete realistic tasks" the person asks for benchmarks, environments and a
-    methodology; "realistic" and "complete" only qualify them. English noun phrases put their
-    head last, so that is found without a tagger: the last word of a chunk that is not an
-    adverb ("-ly"), and no head for an "-ing" word taking an object ("measuring how").
-    """
-    heads: set[str] = set()
-    chunk: list[str] = []
-    for token in [*(t.lower() for t in _CHUNK_TOKEN.findall(text)), "."]:
-        if token[0].isalpha() and token not in function_words:
-            chunk.append(token)
-            continue
-        words = [word for word in chunk if not word.endswith("ly")]
-        if words and not (words[-1].endswith("ing") and token in _OBJECT_OPENERS):
-            heads.add(words[-1])
-        chunk = []
-    return heads
-
-
 def topicality(model: FittedModel, terms: Sequence[str], vector: np.ndarray | None) -> np.ndarray:
     """How close each term sits to a profile's meaning: the cosine of its LSA loadings with the
     profile's vector, clipped at 0 and divided by the profile's closest term's (1 for that
@@ -326,26 +291,22 @@ def profile_vector(
     max_terms: int,
     vector: np.ndarray | None = None,
     topical: float = 0.0,
-    heads: Collection[str] = (),
-    head_weight: float = 1.0,
 ) -> sparse.csr_matrix | None:
     """The profile's term weights over stem keys, summing to 1 (None when no term is known).
 
     A term weighs idf ** idf_power (times phrase_weight for a two-word phrase); a term of the
     text (never a keyword: those were chosen one by one) also (1 - topical) + topical x its
-    `topicality` to the profile's LSA `vector`, and a single word of the text that is one of
-    the sentence's `heads` (sentence_heads) head_weight times more; only the `max_terms`
-    strongest are kept, so a chunk's sparse product stays small.
+    `topicality` to the profile's LSA `vector`; only the `max_terms` strongest are kept, so a
+    chunk's sparse product stays small.
     """
     lexical = space(model)
     analyzer = model.vectorizer.build_analyzer()
     text_terms = list(analyzer(text)) if text else []
     closeness = topicality(model, text_terms, vector) if topical > 0 else None
-    head_terms = {term for head in heads for term in analyzer(head)} if head_weight != 1 else ()
     weighted: list[tuple[str, float]] = []
     for i, term in enumerate(text_terms):
         factor = 1.0 if closeness is None else (1 - topical) + topical * float(closeness[i])
-        weighted.append((term, factor * (head_weight if term in head_terms else 1.0)))
+        weighted.append((term, factor))
     for keyword in keywords:
         weighted += [(term, 1.0) for term in analyzer(keyword)]
     weights: dict[int, float] = {}

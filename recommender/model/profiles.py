@@ -325,11 +325,13 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
         "weight": weights["text_expansion"],
         "by_title": weights["text_expansion_by_title"],
     }
+
     expand_terms = {
         "terms": weights["text_term_expansion_terms"],
         "weight": weights["text_term_expansion"],
         "min_docs": weights["text_term_expansion_min_docs"],
     }
+
     damp_common = {
         "share": weights["text_common_word_share"],
         "weight": weights["text_common_word_weight"],
@@ -402,8 +404,6 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
             max_terms=weights["lexical_max_terms"],
             vector=vector,
             topical=weights["lexical_topical"],
-            heads=lexical.sentence_heads(spec.text, english_words(model)),
-            head_weight=weights["lexical_heads"],
         )
     return Profile(
         vector=vector,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recommender.model import features, lexical, profiles
+from recommender.model import lexical, profiles
 
 
 @pytest.mark.parametrize(
@@ -148,64 +148,3 @@ def test_it_counts_how_many_terms_a_profiles_weights_amount_to(sample_model):
     assert lexical.effective_terms(one) == pytest.approx(1.0)
     assert 5 < lexical.effective_terms(many) <= many.nnz
     assert lexical.effective_terms(None) == 0.0
-
-
-@pytest.mark.parametrize(
-    ("sentence", "heads"),
-    [
-        (
-            "New benchmarks, environments and evaluation methodology for measuring how well "
-            "LLM agents complete realistic tasks.",
-            {"benchmarks", "environments", "methodology", "tasks"},
-        ),
-        (
-            "Multimodal language models that watch videos: answering questions about clips, "
-            "and handling long footage efficiently.",
-            {"models", "videos", "questions", "clips", "footage"},
-        ),
-        ("Reinforcement learning for robot grasping", {"learning", "grasping"}),
-    ],
-)
-def test_it_finds_the_head_nouns_of_a_sentence(sentence, heads):
-    assert lexical.sentence_heads(sentence, features.english_stop_words()) == heads
-
-
-def test_a_head_word_of_the_text_weighs_more_than_its_filler(sample_model):
-    text = "robust methods for speech recognition"  # head: "recognition"; filler: "robust"
-    heads = lexical.sentence_heads(text, features.english_words(sample_model))
-    assert "recognition" in heads
-    assert "robust" not in heads
-    space = lexical.space(sample_model)
-    head, filler = space.key("recognition"), space.key("robust")
-
-    def ratio(head_weight: float) -> float:
-        vector = lexical.profile_vector(
-            sample_model,
-            text,
-            [],
-            idf_power=1,
-            phrase_weight=1,
-            max_terms=64,
-            heads=heads,
-            head_weight=head_weight,
-        )
-        weights = dict(zip(vector.indices.tolist(), vector.data.tolist(), strict=True))
-        return weights[head] / weights[filler]
-
-    assert np.isclose(ratio(3.0), 3 * ratio(1.0), rtol=1e-4)
-    assert ratio(3.0) > 1.0
-    # Keywords were chosen one by one: a head factor never touches them.
-    keywords = lexical.profile_vector(
-        sample_model,
-        "",
-        ["robust speech recognition"],
-        idf_power=1,
-        phrase_weight=1,
-        max_terms=64,
-        heads=heads,
-        head_weight=3.0,
-    )
-    plain = lexical.profile_vector(
-        sample_model, "", ["robust speech recognition"], idf_power=1, phrase_weight=1, max_terms=64
-    )
-    assert np.allclose(keywords.toarray(), plain.toarray())

@@ -365,18 +365,3 @@ def test_it_says_which_keywords_are_too_rare_to_match_on(sample_model):
     assert [term.label for term in built.own_terms if term.keyword] == ["robot grasping"]
     known = profiles.build_profile(sample_model, ProfileSpec(keywords=["robot grasping"]))
     assert known.messages == []
-
-
-def test_its_lexical_part_weighs_the_head_nouns_of_the_interest_text(sample_model):
-    spec = ProfileSpec(text="Robust methods for speech recognition, in noisy rooms.")
-    space = profiles.lexical.space(sample_model)
-    head, filler = space.key("recognition"), space.key("robust")
-
-    def ratio(head_weight: float) -> float:
-        own = profiles.build_profile(
-            sample_model, spec, weights={"lexical_heads": head_weight}
-        ).lexical
-        weights = dict(zip(own.indices.tolist(), own.data.tolist(), strict=True))
-        return weights[head] / weights[filler]
-
-    assert ratio(2.0) > 1.5 * ratio(1.0)

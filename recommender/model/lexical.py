@@ -25,7 +25,7 @@ How the two parts are put on one scale is in `calibrate` (profiles.py applies it
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,9 +69,10 @@ def stem(word: str) -> str:
 _UNFOLDED_PLURAL = ("os", "us", "is", "as", "ys")
 
 
-def stem_term(term: str, words: frozenset[str] | set[str] = frozenset()) -> str:
-    """The stem key of a term (one word or a space-separated phrase); `words` are the
-    vocabulary's single words, for the plurals the tokenizer does not fold."""
+def stem_term(term: str, words: Container[str] = frozenset()) -> str:
+    """The stem key of a term (one word or a space-separated phrase); `words` holds the
+    vocabulary's single words (the vocabulary itself will do), for the plurals the tokenizer
+    does not fold."""
     out = []
     for word in term.split(" "):
         if word.endswith(_UNFOLDED_PLURAL) and len(word) > 3 and word[:-1] in words:
@@ -82,44 +83,102 @@ def stem_term(term: str, words: frozenset[str] | set[str] = frozenset()) -> str:
 
 @dataclass
 class LexicalSpace:
-    """The model's vocabulary folded to stem keys, built once per loaded model."""
+    """The model's vocabulary folded to stem keys, built once per loaded model.
+
+    A key is found from its stem's hash (Python's string hash, 64 bits, of this process) in a
+    sorted array, not in a dict of the stems: the dict held 150,000 new strings, 23 MiB of every
+    worker, for a few dozen lookups per profile. The keys are numbered as before (in the order
+    of their first vocabulary term), so every product adds the same terms in the same order.
+    Two different stems of the vocabulary with one hash are detected when the space is built
+    (it then falls back to the dict); a typed word whose stem is in no vocabulary term but
+    shares a hash with one would be taken for it, a chance of about 1 in 10^14 per lookup.
+    """
 
     folding: sparse.csr_matrix  # vocabulary x keys, one 1 per row
-    keys: dict[str, int]
-    words: frozenset[str]  # the vocabulary's single words
     # Per key: the lowest idf of its vocabulary terms, i.e. that of its commonest form: a stem
     # is as common as all its forms together, so its rarest form's idf would overrate it.
     idf: np.ndarray
+    # The vocabulary (term -> column): its single words are what stem_term checks plurals in.
+    vocabulary: dict
+    hashes: np.ndarray  # sorted stem hashes
+    hashed_keys: np.ndarray  # the key of each hash
+    keys: dict[str, int] | None = None  # only when two stems share a hash
+    hash_seed: int = 0  # hash() of a fixed string in the process that built it
 
     @property
     def size(self) -> int:
-        return len(self.keys)
+        return self.idf.shape[0]
 
     def key(self, term: str) -> int | None:
         """The key of a term as the analyzer yields it (None when no form of it is known)."""
-        return self.keys.get(stem_term(term, self.words))
+        stemmed = stem_term(term, self.vocabulary)
+        if self.keys is not None:
+            return self.keys.get(stemmed)
+        wanted = hash(stemmed)
+        at = int(np.searchsorted(self.hashes, wanted))
+        if at < len(self.hashes) and self.hashes[at] == wanted:
+            return int(self.hashed_keys[at])
+        return None
+
+
+_SEED_PROBE = "paper-digest lexical space"
 
 
 def space(model: FittedModel) -> LexicalSpace:
     cached = getattr(model, "_lexical_space", None)
-    if cached is None:
-        names = model.feature_names()
-        words = frozenset(str(name) for name in names if " " not in name)
-        keys: dict[str, int] = {}
+    # String hashes differ between processes: a space pickled with a model is rebuilt.
+    if cached is None or getattr(cached, "hash_seed", None) != hash(_SEED_PROBE):
+        cached = model._lexical_space = _build_space(model)
+    return cached
+
+
+def _build_space(model: FittedModel) -> LexicalSpace:
+    names = model.feature_names()
+    vocabulary = model.vectorizer.vocabulary_
+    hashes = np.fromiter(
+        (hash(stem_term(str(name), vocabulary)) for name in names), np.int64, count=len(names)
+    )
+    unique, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+    # Keys numbered by their first term, as a dict filled in vocabulary order numbers them.
+    by_first = np.argsort(first, kind="stable")
+    number = np.empty(len(unique), np.int64)
+    number[by_first] = np.arange(len(unique))
+    columns = number[inverse.ravel()]
+    keys = None
+    if _hashes_collide(names, vocabulary, inverse.ravel(), first):
+        keys = {}
         columns = np.fromiter(
-            (keys.setdefault(stem_term(str(name), words), len(keys)) for name in names),
+            (keys.setdefault(stem_term(str(n), vocabulary), len(keys)) for n in names),
             dtype=np.int64,
             count=len(names),
         )
-        rows = np.arange(len(names))
-        folding = sparse.csr_matrix(
-            (np.ones(len(names), np.float32), (rows, columns)), shape=(len(names), len(keys))
-        )
-        idf = np.full(len(keys), np.inf, np.float32)
-        np.minimum.at(idf, columns, model.vectorizer.idf_.astype(np.float32))
-        cached = LexicalSpace(folding=folding, keys=keys, words=words, idf=idf)
-        model._lexical_space = cached
-    return cached
+    size = int(columns.max()) + 1 if len(columns) else 0
+    folding = sparse.csr_matrix(
+        (np.ones(len(names), np.float32), (np.arange(len(names)), columns)),
+        shape=(len(names), size),
+    )
+    idf = np.full(size, np.inf, np.float32)
+    np.minimum.at(idf, columns, model.vectorizer.idf_.astype(np.float32))
+    return LexicalSpace(
+        folding=folding,
+        idf=idf,
+        vocabulary=vocabulary,
+        hashes=unique,
+        hashed_keys=number,
+        keys=keys,
+        hash_seed=hash(_SEED_PROBE),
+    )
+
+
+def _hashes_collide(names, vocabulary, inverse: np.ndarray, first: np.ndarray) -> bool:
+    """Whether two different stems share a hash: every term's stem is compared with the stem
+    of the first term of its hash (only for hashes of more than one term)."""
+    counts = np.bincount(inverse, minlength=len(first))
+    for i in np.flatnonzero(counts[inverse] > 1).tolist():
+        first_name = str(names[first[inverse[i]]])
+        if stem_term(str(names[i]), vocabulary) != stem_term(first_name, vocabulary):
+            return True
+    return False
 
 
 def paper_rows(model: FittedModel, rows: sparse.spmatrix) -> sparse.csr_matrix:

@@ -29,8 +29,13 @@ from scipy import sparse
 # Wanted rows closer than this are read by one pread together with the rows between them: one
 # system call costs about as much as copying a few KiB.
 MAX_GAP_BYTES = 16 * 1024
+# The most one read brings in at once.
+MAX_RUN_BYTES = 256 * 1024
 # Whole arrays are read in blocks of this many bytes, so a conversion's temporary stays small.
-BLOCK_BYTES = 8 * 1024 * 1024
+BLOCK_BYTES = 1024 * 1024
+
+# Rows of a sparse matrix multiplied at a time by `product`.
+PRODUCT_ROWS = 32
 
 # One read-only descriptor per artifact file, opened on first use and kept: a refit writes a new
 # file and never modifies this one, and an open descriptor still reads a file pruned later.
@@ -83,8 +88,11 @@ def rows(array: np.ndarray, ids) -> np.ndarray:
     descriptor, position = located
     row_bytes = array.strides[0]
     max_gap = max(1, MAX_GAP_BYTES // row_bytes)
-    # Runs of wanted rows no further apart than max_gap, each read with one call.
-    breaks = np.flatnonzero(np.diff(wanted) > max_gap) + 1
+    # Runs of wanted rows no further apart than max_gap, each read with one call, and none
+    # longer than MAX_RUN_BYTES (rows spread evenly over a matrix would otherwise make one run
+    # of the whole matrix, read into a temporary as large).
+    per_run = max(1, MAX_RUN_BYTES // row_bytes)
+    breaks = np.flatnonzero((np.diff(wanted) > max_gap) | (np.diff(wanted // per_run) != 0)) + 1
     starts = np.concatenate([[0], breaks]).tolist()
     ends = np.concatenate([breaks, [len(wanted)]]).tolist()
     for start, end in zip(starts, ends, strict=True):
@@ -120,6 +128,13 @@ def product(matrix: sparse.spmatrix, array: np.ndarray) -> np.ndarray:
     matrix = sparse.csr_matrix(matrix)
     if _file_position(array) is None:
         return np.asarray(matrix @ array)
+    if matrix.shape[0] > PRODUCT_ROWS:
+        # A day's papers use tens of thousands of terms together: their rows read at once were
+        # a 30 MB temporary; a few papers at a time, a few MB.
+        out = np.empty((matrix.shape[0], array.shape[1]), np.result_type(matrix.dtype, array))
+        for start in range(0, matrix.shape[0], PRODUCT_ROWS):
+            out[start : start + PRODUCT_ROWS] = product(matrix[start : start + PRODUCT_ROWS], array)
+        return out
     used = np.unique(matrix.indices)
     renumbered = sparse.csr_matrix(
         (matrix.data, np.searchsorted(used, matrix.indices), matrix.indptr),

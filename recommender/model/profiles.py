@@ -244,8 +244,8 @@ def _document_frequencies(model: FittedModel) -> np.ndarray:
     return cached
 
 
-# Vocabulary terms per block when the term space is built (_term_space).
-TERM_BLOCK = 20_000
+# Terms per block when the term space is built (_term_space): its temporaries stay a few MB.
+TERM_BLOCK = 4096
 
 
 def _term_space(model: FittedModel, min_docs: int) -> tuple[np.ndarray, np.ndarray]:
@@ -253,32 +253,28 @@ def _term_space(model: FittedModel, min_docs: int) -> tuple[np.ndarray, np.ndarr
 
     Only terms in enough papers are kept (about a quarter of a 200,000-term vocabulary), so the
     similarity of a text to every candidate term is one (dim x usable terms) product: a profile
-    no longer pays for the whole vocabulary.
+    no longer pays for the whole vocabulary. Only their rows of the components are read, in
+    blocks, into the result itself (pieces joined at the end doubled the worker's peak).
     """
     cached = getattr(model, "_term_space", None)
     if cached is not None and cached[0] == min_docs:
         return cached[1], cached[2]
-    svd = model.svd
-    n = len(model.corpus_ids)
     docs = _document_frequencies(model)
-    singular = svd.singular_values_[:, None].astype(np.float32)
-    # In blocks of terms: the scaled (dim x 200,000-term) matrix whole would be a 100 MB
-    # temporary in every worker; each column's arithmetic is the same either way.
-    term_ids, term_vectors = [], []
-    for start in range(0, len(docs), TERM_BLOCK):
-        ids = np.arange(start, min(start + TERM_BLOCK, len(docs)))
+    singular = model.svd.singular_values_[:, None].astype(np.float32)
+    frequent = np.flatnonzero(docs >= min(min_docs, max(2, len(model.corpus_ids) // 100)) - 0.5)
+    vectors = np.empty((len(singular), len(frequent)), np.float32)
+    kept = np.zeros(len(frequent), bool)
+    for start in range(0, len(frequent), TERM_BLOCK):
+        ids = frequent[start : start + TERM_BLOCK]
         # (dim x block) in C order, so each column's sum of squares adds in the same order.
-        block = np.ascontiguousarray(model.term_rows(ids).T)
-        scaled = block * singular
+        scaled = np.ascontiguousarray(model.term_rows(ids).T) * singular
         norms = np.sqrt((scaled**2).sum(axis=0))
-        block_docs = docs[start : start + TERM_BLOCK]
-        usable = np.flatnonzero((block_docs >= min(min_docs, max(2, n // 100)) - 0.5) & (norms > 0))
-        term_ids.append(usable + start)
-        term_vectors.append(scaled[:, usable] / norms[usable])
-    term_ids = np.concatenate(term_ids)
-    term_vectors = np.ascontiguousarray(np.hstack(term_vectors), dtype=np.float32)
-    model._term_space = (min_docs, term_ids, term_vectors)
-    return term_ids, term_vectors
+        kept[start : start + len(ids)] = norms > 0
+        vectors[:, start : start + len(ids)] = scaled / np.where(norms > 0, norms, 1)
+    if not kept.all():  # terms with no loading at all (rare): dropped
+        vectors = np.ascontiguousarray(vectors[:, kept])
+    model._term_space = (min_docs, frequent[kept], vectors)
+    return frequent[kept], vectors
 
 
 def _float32(model: FittedModel, name: str) -> np.ndarray | None:

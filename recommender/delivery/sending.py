@@ -41,7 +41,6 @@ from ..ranking.candidates import candidate_window
 from ..ranking.scoring import RankingResult
 from ..ranking.subscribers import rank_many
 from . import digest_email, digests, ledger
-from .render_ahead import RenderAhead
 
 log = logging.getLogger(__name__)
 
@@ -124,14 +123,10 @@ def deliver_chunk(digest_ids: list[int], *, enqueue: Enqueue | None = None) -> C
     renewed = time.monotonic()
     done = 0
     try:
-        with MailSession() as session, Record() as record, RenderAhead(digest_message) as ahead:
+        with MailSession() as session, Record() as record:
             prepared = _build_chunk(chunk, record)
-            for position, digest in enumerate(chunk):
-                # This digest's email and the next one's are rendered in the helper thread
-                # while this one is claimed and sent (render_ahead.py).
-                for upcoming in chunk[position : position + 2]:
-                    _render_ahead(upcoming, prepared, ahead)
-                outcome = _deliver_one(digest, prepared, session, record, ahead)
+            for digest in chunk:
+                outcome = _deliver_one(digest, prepared, session, record)
                 counts[outcome] += 1
                 done += 1
                 if outcome == RETRY:
@@ -240,22 +235,12 @@ def rank_chunk(pending: list[Digest]) -> dict[int, RankingResult]:
     return {d.pk: result for d, result in zip(pending, results, strict=True)}
 
 
-def _render_ahead(digest: Digest, prepared: Prepared, ahead: RenderAhead) -> None:
-    subscriber = prepared.subscribers.get(digest.subscriber_id)
-    if digest.pk in prepared.build_errors or digest.status != Digest.Status.BUILT or not subscriber:
-        return
-    ahead.start(digest.pk, digest, prepared.items.get(digest.pk, []), subscriber)
-
-
-def _deliver_one(
-    digest: Digest, prepared: Prepared, session: MailSession, record: Record, ahead: RenderAhead
-) -> str:
+def _deliver_one(digest: Digest, prepared: Prepared, session: MailSession, record: Record) -> str:
     try:
         if digest.pk not in prepared.build_errors and digest.status == Digest.Status.BUILT:
             subscriber = prepared.subscribers.get(digest.subscriber_id)
             if subscriber is not None:  # (None: deleted since the chunk started)
-                items = prepared.items.get(digest.pk, [])
-                return _send(digest, items, subscriber, session, record, ahead)
+                return _send(digest, prepared.items.get(digest.pk, []), subscriber, session, record)
         record.flush_sent()  # no claim follows to carry the last send's record
         if digest.pk in prepared.build_errors:
             return _transient(digest, prepared.build_errors[digest.pk], status=digest.status)
@@ -314,7 +299,6 @@ def _send(
     subscriber: Subscriber,
     session: MailSession,
     record: Record,
-    ahead: RenderAhead | None = None,
 ) -> str:
     lease_until = timezone.now() + timedelta(seconds=settings.DIGEST_SENDING_LEASE_SECONDS)
     attempts = ledger.claim_for_sending(
@@ -325,10 +309,7 @@ def _send(
         return _not_claimed(digest)
     digest.status, digest.attempts = Digest.Status.SENDING, attempts
     try:
-        if ahead is None:
-            message = digest_message(digest, items, subscriber)
-        else:
-            message = ahead.message(digest.pk, digest, items, subscriber)
+        message = digest_message(digest, items, subscriber)
         try:
             session.send(message)
         except SoftTimeLimitExceeded:

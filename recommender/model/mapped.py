@@ -28,14 +28,14 @@ from scipy import sparse
 
 # Wanted rows closer than this are read by one pread together with the rows between them: one
 # system call costs about as much as copying a few KiB.
-MAX_GAP_BYTES = 16 * 1024
+MAX_GAP_BYTES = 32 * 1024
 # The most one read brings in at once.
 MAX_RUN_BYTES = 256 * 1024
 # Whole arrays are read in blocks of this many bytes, so a conversion's temporary stays small.
 BLOCK_BYTES = 1024 * 1024
 
 # Rows of a sparse matrix multiplied at a time by `product`.
-PRODUCT_ROWS = 32
+PRODUCT_ROWS = 64
 
 # One read-only descriptor per artifact file, opened on first use and kept: a refit writes a new
 # file and never modifies this one, and an open descriptor still reads a file pruned later.

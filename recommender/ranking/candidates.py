@@ -58,11 +58,13 @@ _VECTOR_CACHE_SIZE = 50_000
 
 def paper_vectors(
     model: FittedModel, papers: Sequence[Paper]
-) -> tuple[sparse.csr_matrix, np.ndarray]:
-    """Sparse and dense rows of `papers`, transformed with the current model (no refit needed).
+) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
+    """Sparse, dense and scoring rows of `papers`, transformed with the current model (no refit
+    needed).
 
     Rows are cached per process by model version and paper text, so a day's papers are
-    transformed once however many chunks a worker scores.
+    transformed once however many chunks a worker scores (the scoring rows' word-context
+    half read 20,000 word vectors per chunk when it was not).
     """
     keys = [(model.version, paper_key(p), hash((p.title, p.abstract))) for p in papers]
     missing = [i for i, key in enumerate(keys) if key not in _vectors]
@@ -70,14 +72,19 @@ def paper_vectors(
         if len(_vectors) + len(missing) > _VECTOR_CACHE_SIZE:
             _vectors.clear()
         rows, dense = model.transform_papers((papers[i].title, papers[i].abstract) for i in missing)
+        scoring = model.scoring_rows(rows, dense)
         for j, i in enumerate(missing):
-            _vectors[keys[i]] = (rows[j], dense[j])
+            _vectors[keys[i]] = (rows[j], dense[j], scoring[j])
     cached = [_vectors[key] for key in keys]
     if not cached:
-        return sparse.csr_matrix((0, len(model.feature_names())), dtype=np.float32), np.zeros(
-            (0, model.dim), np.float32
-        )
-    return sparse.vstack([row for row, _ in cached]).tocsr(), np.stack([d for _, d in cached])
+        rows = sparse.csr_matrix((0, len(model.feature_names())), dtype=np.float32)
+        dense = np.zeros((0, model.dim), np.float32)
+        return rows, dense, model.scoring_rows(rows, dense)
+    return (
+        sparse.vstack([row for row, _, _ in cached]).tocsr(),
+        np.stack([d for _, d, _ in cached]),
+        np.stack([s for _, _, s in cached]),
+    )
 
 
 def trending_scores(papers: Sequence[Paper], weights: dict) -> np.ndarray:
@@ -102,8 +109,7 @@ def prepare_candidates(
     papers = list(papers)
     featured = np.array([p.curation == Paper.Curation.FEATURED for p in papers], bool)
     prior = weights["trending"] * trending_scores(papers, weights) + weights["featured"] * featured
-    rows, dense = paper_vectors(model, papers) if model is not None else (None, None)
-    scoring = model.scoring_rows(rows, dense) if model is not None else None
+    rows, dense, scoring = paper_vectors(model, papers) if model is not None else (None,) * 3
     return CandidateBatch(
         terms=lexical.BatchTerms.of(lexical.paper_rows(model, rows)) if model is not None else None,
         papers=papers,

@@ -87,7 +87,8 @@ def _parts(message: EmailMessage) -> list[tuple[str, str]] | None:
         or message.content_subtype != "plain"
         or getattr(message, "mixed_subtype", "mixed") != "mixed"
         or getattr(message, "alternative_subtype", "alternative") != "alternative"
-        or (message.encoding or settings.DEFAULT_CHARSET).lower().replace("_", "-") != "utf-8"
+        # Exactly "utf-8": Django sends any other spelling ("UTF-8", a Charset) base64.
+        or not _plain_utf8(message.encoding or settings.DEFAULT_CHARSET)
         or len(alternatives) > 1
         or not isinstance(message.body, str)
     ):
@@ -99,6 +100,11 @@ def _parts(message: EmailMessage) -> list[tuple[str, str]] | None:
             return None
         parts.append(("html", content))
     return parts
+
+
+def _plain_utf8(encoding) -> bool:
+    # A Charset object compares equal to "utf-8" too, and Django sends it base64 as well.
+    return type(encoding) is str and encoding == "utf-8"
 
 
 def _has_long_lines(text: str) -> bool:
@@ -136,9 +142,11 @@ def _top_headers(message: EmailMessage, head: str, encoding: str) -> str:
     lines = [head, _header("Subject", message.subject, encoding)]
     lines.append(_header("From", extra.get("From", message.from_email), encoding))
     for name, values in (("To", message.to), ("Cc", message.cc), ("Reply-To", message.reply_to)):
-        if values:
-            value = extra[name] if name in extra else ", ".join(str(v) for v in values)
-            lines.append(_header(name, value, encoding))
+        # As Django: the extra header when given (even with the field empty), else the field.
+        if name in extra:
+            lines.append(_header(name, extra[name], encoding))
+        elif values:
+            lines.append(_header(name, ", ".join(str(v) for v in values), encoding))
     names = {name.lower() for name in extra}
     if "date" not in names:
         lines.append(_header("Date", formatdate(localtime=settings.EMAIL_USE_LOCALTIME), encoding))

@@ -37,13 +37,9 @@ BLOCK_BYTES = 1024 * 1024
 # Rows of a sparse matrix multiplied at a time by `product`.
 PRODUCT_ROWS = 64
 
-# One read-only descriptor per artifact file, opened on first use and kept: a refit writes a new
-# file and never modifies this one, and an open descriptor still reads a file pruned later.
-_descriptors: dict[str, int] = {}
 
-
-def _file_position(array: np.ndarray) -> tuple[int, int] | None:
-    """(descriptor, byte offset of the array's first element) of a C-contiguous array
+def _file_position(array: np.ndarray) -> tuple[str, int] | None:
+    """(file name, byte offset of the array's first element) of a C-contiguous array
     memory-mapped from a file, or None for any other array (then it is indexed directly)."""
     if not isinstance(array, np.memmap) or not array.flags.c_contiguous:
         return None
@@ -54,15 +50,17 @@ def _file_position(array: np.ndarray) -> tuple[int, int] | None:
     # view (a slice of rows) starts further in, found from the two addresses.
     mapping_start = np.frombuffer(mapping, dtype=np.uint8).ctypes.data
     mapped_from = array.offset - array.offset % mmap.ALLOCATIONGRANULARITY
-    position = mapped_from + (array.ctypes.data - mapping_start)
-    descriptor = _descriptors.get(array.filename)
-    if descriptor is None:
-        try:
-            descriptor = os.open(array.filename, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        except OSError:
-            return None  # the file is gone: the mapping still reads it
-        _descriptors[array.filename] = descriptor
-    return descriptor, position
+    return array.filename, mapped_from + (array.ctypes.data - mapping_start)
+
+
+def _open(name: str) -> int | None:
+    """A read-only descriptor of the artifact, opened per read and closed after it (a kept one
+    would hold a pruned artifact on disk for the life of the worker); None when the file is
+    gone (then the mapping, which still reads it, is used)."""
+    try:
+        return os.open(name, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
 
 
 def _read_into(descriptor: int, target: np.ndarray, position: int) -> None:
@@ -79,13 +77,21 @@ def rows(array: np.ndarray, ids) -> np.ndarray:
     """`array[ids]` as a new in-memory array (ids in any order, repeats allowed)."""
     ids = np.asarray(ids, dtype=np.int64)
     located = _file_position(array) if len(ids) else None
-    if located is None:
+    descriptor = _open(located[0]) if located is not None else None
+    if descriptor is None:
         return np.array(array[ids])
+    try:
+        return _read_rows(array, ids, descriptor, located[1])
+    finally:
+        os.close(descriptor)
+
+
+def _read_rows(array: np.ndarray, ids: np.ndarray, descriptor: int, position: int) -> np.ndarray:
+    """`array[ids]` read from the open artifact, the array starting at byte `position`."""
     if ids.min() < 0 or ids.max() >= array.shape[0]:
         raise IndexError(f"row ids outside 0..{array.shape[0] - 1}")
     wanted, back = np.unique(ids, return_inverse=True)
     out = np.empty((len(wanted), array.shape[1]), dtype=array.dtype)
-    descriptor, position = located
     row_bytes = array.strides[0]
     max_gap = max(1, MAX_GAP_BYTES // row_bytes)
     # Runs of wanted rows no further apart than max_gap, each read with one call, and none

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import re
+from email.charset import Charset
 
 import pytest
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
@@ -68,6 +69,10 @@ SHAPES = {
     "empty text only": email(text="", html=None),
     "cc and reply-to": email(cc=["bob@example.com"], reply_to=["editors@example.org"]),
     "To given as a header": email(headers={"To": "Ada <ada@example.com>"}),
+    "To as a header, only Bcc": email(
+        to=[], bcc=["cy@example.com"], headers={"To": "undisclosed-recipients:;"}
+    ),
+    "Reply-To as a header only": email(headers={"Reply-To": "editors@example.org"}),
     "lines at the limit": email(text="x" * 998 + "\n", html="é" * 499),
 }
 
@@ -104,10 +109,14 @@ def test_other_shapes_go_djangos_way():
     two_alternatives.attach_alternative("# hi", "text/markdown")
     latin = email()
     latin.encoding = "iso-8859-1"
+    upper = email()  # Django sends any spelling but "utf-8" base64
+    upper.encoding = "UTF-8"
+    charset = email()
+    charset.encoding = Charset("utf-8")
     html_body = email(html=None)
     html_body.content_subtype = "html"
     too_long = email(html="<p>" + "x" * 996 + "</p>")  # 1,003 bytes: Django sends QP
-    for message in (with_file, two_alternatives, latin, html_body, too_long):
+    for message in (with_file, two_alternatives, latin, upper, charset, html_body, too_long):
         assert wire.message_bytes(message) is None
 
 

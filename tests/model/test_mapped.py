@@ -108,3 +108,17 @@ def test_reading_rows_does_not_map_the_file_but_indexing_the_mapping_does(tmp_pa
     _ = np.asarray(loaded[scattered]).sum()
     # Indexing the mapping itself maps at least the 512 pages it touches.
     assert _resident_kib(path) >= 512 * 4
+
+
+def _open_descriptors() -> int:
+    return len(list(Path("/proc/self/fd").iterdir()))
+
+
+def test_no_descriptor_is_kept_and_a_deleted_file_is_read_through_the_mapping(tmp_path, terms):
+    loaded = _stored(tmp_path, terms=terms)["terms"]
+    before = _open_descriptors()
+    np.testing.assert_array_equal(mapped.rows(loaded, [3, 4000]), terms[[3, 4000]])
+    # A kept descriptor would hold an artifact pruned after a refit on disk for good.
+    assert _open_descriptors() == before
+    Path(loaded.filename).unlink()
+    np.testing.assert_array_equal(mapped.rows(loaded, [3, 4000]), terms[[3, 4000]])

@@ -66,7 +66,9 @@ def paper_vectors(
     transformed once however many chunks a worker scores (the scoring rows' word-context
     half read 20,000 word vectors per chunk when it was not).
     """
-    keys = [(model.version, paper_key(p), hash((p.title, p.abstract))) for p in papers]
+    # (Whether the model has the word-context space is part of the key: the scoring rows differ.)
+    space = (model.version, model.has_context)
+    keys = [(space, paper_key(p), hash((p.title, p.abstract))) for p in papers]
     missing = [i for i, key in enumerate(keys) if key not in _vectors]
     if missing:
         if len(_vectors) + len(missing) > _VECTOR_CACHE_SIZE:
@@ -80,11 +82,10 @@ def paper_vectors(
         rows = sparse.csr_matrix((0, len(model.feature_names())), dtype=np.float32)
         dense = np.zeros((0, model.dim), np.float32)
         return rows, dense, model.scoring_rows(rows, dense)
-    return (
-        sparse.vstack([row for row, _, _ in cached]).tocsr(),
-        np.stack([d for _, d, _ in cached]),
-        np.stack([s for _, _, s in cached]),
-    )
+    dense = np.stack([d for _, d, _ in cached])
+    # Without the word-context space the scoring rows are the LSA rows themselves.
+    scoring = np.stack([s for _, _, s in cached]) if model.has_context else dense
+    return sparse.vstack([row for row, _, _ in cached]).tocsr(), dense, scoring
 
 
 def trending_scores(papers: Sequence[Paper], weights: dict) -> np.ndarray:

@@ -17,7 +17,28 @@ from . import wire
 
 
 class EmailBackend(smtp.EmailBackend):
+    # Whether the last message's content had started going to the server (its DATA command was
+    # issued): a send cut off after that may have been delivered (sending.py says so).
+    content_sent = False
+
     def _send(self, email_message) -> bool:
+        self.content_sent = False
+        connection = self.connection
+        if connection is None:
+            return super()._send(email_message)
+        data = connection.data
+
+        def data_then_content(msg):
+            self.content_sent = True
+            return data(msg)
+
+        connection.data = data_then_content  # sendmail calls self.data(msg)
+        try:
+            return self._send_bytes(email_message)
+        finally:
+            del connection.data
+
+    def _send_bytes(self, email_message) -> bool:
         raw = wire.message_bytes(email_message) if email_message.recipients() else None
         if raw is None:
             return super()._send(email_message)

@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 # What happened to one digest in a chunk.
 SENT, SKIPPED, RETRY, FAILED, ALREADY = "sent", "skipped", "retry", "failed", "already"
 
+# The ledger's note on a digest cut off by the time limit while the server was receiving it.
+MAYBE_DELIVERED = "time limit while the mail server was receiving it: may have been delivered"
+
 # enqueue(digest_ids, countdown=None): hands digests to the workers (the Celery task's
 # publisher in production); passed in, so this module never imports the tasks module.
 Enqueue = Callable[..., None]
@@ -317,11 +320,13 @@ def _send(
         except Exception as error:
             return _refused(digest, subscriber, error, record)
     except SoftTimeLimitExceeded:
-        # Out of time mid-send: most likely the server had not taken it yet, so it goes back
-        # to BUILT with the chunk's remainder (accepted-but-unanswered is the documented
-        # at-least-once window).
+        # Out of time mid-send: it goes back to BUILT with the chunk's remainder. Before the
+        # server had the message it was not delivered; once the server was receiving it, it
+        # may have been (the documented at-least-once window), and the ledger says so.
+        maybe = getattr(session.connection, "content_sent", False)
+        note = {"last_error": MAYBE_DELIVERED} if maybe else {}
         Digest.objects.filter(pk=digest.pk, status=Digest.Status.SENDING).update(
-            status=Digest.Status.BUILT, attempts=F("attempts") - 1, lease_until=None
+            status=Digest.Status.BUILT, attempts=F("attempts") - 1, lease_until=None, **note
         )
         raise
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import smtplib
 from datetime import UTC, date, datetime, timedelta
+from typing import ClassVar
 from unittest import mock
 
 import pytest
@@ -351,6 +352,8 @@ def test_the_soft_time_limit_stops_the_chunk_and_requeues_the_rest(due, papers, 
 
     assert [m.to[0] for m in mail.outbox] == ["r0@example.com"]
     assert status_of("r1@example.com") == (Digest.Status.BUILT, 0)
+    # Cut off before the server had it (Scripted raises before sending): no note.
+    assert Digest.objects.get(subscriber__email="r1@example.com").last_error == ""
     rest = Digest.objects.exclude(subscriber__email="r0@example.com")
     ((requeued, countdown),) = queue.handed
     assert (sorted(requeued), countdown) == (sorted(rest.values_list("pk", flat=True)), None)
@@ -419,3 +422,41 @@ def test_the_at_least_once_window_is_a_send_the_server_took_but_the_ledger_never
     assert (digest.status, digest.attempts) == (Digest.Status.SENT, 2)
     assert "send lease expired" in digest.last_error  # the ledger marks the window
     assert [m.to[0] for m in mail.outbox] == ["reader@example.com"] * 2  # the documented copy
+
+
+class CutOffWhileReceiving(Scripted):
+    """The time limit strikes r1's send after its DATA command went out, as the SMTP backend
+    reports it (content_sent)."""
+
+    cut: ClassVar[set[str]] = set()
+
+    def send_messages(self, messages):
+        self.content_sent = False
+        to = messages[0].to[0]
+        if to == "r1@example.com" and to not in self.cut:
+            self.cut.add(to)
+            self.content_sent = True
+            raise SoftTimeLimitExceeded()
+        return super().send_messages(messages)
+
+
+def test_a_send_cut_off_while_the_server_was_receiving_it_is_noted_as_maybe_delivered(
+    due, papers, settings
+):
+    settings.EMAIL_BACKEND = "tests.delivery.test_ledger.CutOffWhileReceiving"
+    CutOffWhileReceiving.cut = set()
+    for n in range(3):
+        due(f"r{n}@example.com")
+    queue = Queue()
+
+    with pytest.raises(SoftTimeLimitExceeded):
+        sending.deliver_chunk(dispatched(), enqueue=queue)
+
+    cut = Digest.objects.get(subscriber__email="r1@example.com")
+    assert (cut.status, cut.attempts) == (Digest.Status.BUILT, 0)
+    assert cut.last_error == sending.MAYBE_DELIVERED
+    ((requeued, _countdown),) = queue.handed
+    assert sending.deliver_chunk(requeued, enqueue=queue)["sent"] == 2
+    # Sent again (at least once), and the ledger still shows it may have gone twice.
+    cut.refresh_from_db()
+    assert (cut.status, cut.last_error) == (Digest.Status.SENT, sending.MAYBE_DELIVERED)

@@ -152,6 +152,7 @@ def test_the_backend_delivers_the_same_bytes_through_a_real_smtp_server(digests)
             password="",
         )
         assert connection.send_messages([*messages, digest_mail, fallback]) == 4
+        assert connection.content_sent  # the last message's DATA went out
     received = sink.handler.received
     assert [rcpts for rcpts, _raw in received] == [
         ["ada@example.com"],

@@ -148,3 +148,54 @@ def test_it_counts_how_many_terms_a_profiles_weights_amount_to(sample_model):
     assert lexical.effective_terms(one) == pytest.approx(1.0)
     assert 5 < lexical.effective_terms(many) <= many.nnz
     assert lexical.effective_terms(None) == 0.0
+
+
+IN_PASSING = "Robot grasping with tactile sensing. A gripper that could also take speech commands."
+THROUGHOUT = "Speech synthesis for speech. Speech vocoders turn speech features into speech audio."
+
+
+def test_its_paper_rows_are_presence_by_default(sample_model):
+    rows = sample_model.sparse([IN_PASSING, THROUGHOUT])
+    default = lexical.paper_rows(sample_model, rows)
+    assert set(default.data.tolist()) == {1.0}
+    assert (lexical.paper_rows(sample_model, rows, saturation=0.0) != default).nnz == 0
+    folded = (rows @ lexical.space(sample_model).folding).tocsr()
+    assert np.array_equal(default.indptr, folded.indptr)
+    assert np.array_equal(default.indices, folded.indices)
+
+
+def test_saturation_counts_a_word_used_throughout_more_than_one_in_passing(sample_model):
+    rows = sample_model.sparse([IN_PASSING, THROUGHOUT])
+    presence = lexical.paper_rows(sample_model, rows)
+    graded = lexical.paper_rows(sample_model, rows, saturation=1.0)
+    # The same keys, each between 0 and 1.
+    assert ((graded != 0) != (presence != 0)).nnz == 0
+    assert graded.data.min() > 0
+    assert graded.data.max() <= 1.0
+    speech = lexical.space(sample_model).key("speech")
+    once, five_times = graded[0, speech], graded[1, speech]
+    assert once == pytest.approx(1 / (1 + 1.0))  # one mention: 1 / (1 + k)
+    mentions = 1 + np.log(5)  # the vectorizer's sublinear tf
+    assert five_times == pytest.approx(mentions / (mentions + 1.0), rel=1e-4)
+    # A profile of that one word: a tie on presence, the paper about it first when graded.
+    profile = lexical.profile_vector(
+        sample_model, "", ["speech"], idf_power=1, phrase_weight=1, max_terms=64
+    )
+    tied = lexical.BatchTerms.of(presence).scores([profile])[0]
+    assert tied[0] == tied[1] == pytest.approx(1.0)
+    scores = lexical.BatchTerms.of(graded).scores([profile])[0]
+    assert scores[1] > scores[0]
+
+
+def test_its_reference_sample_is_read_on_the_same_scale(sample_model):
+    """Calibration compares a batch's lexical scores with the reference sample's: both must
+    be read with the same saturation."""
+    rows = sample_model.reference_rows
+    for saturation in (0.0, 0.5, 0.0):
+        reference = lexical.reference_rows(sample_model, saturation)
+        expected = lexical.paper_rows(sample_model, rows, saturation)
+        assert (reference != expected).nnz == 0
+    spec = profiles.ProfileSpec(keywords=["speech synthesis", "vocoder"])
+    presence = profiles.build_profile(sample_model, spec).calibration
+    graded = profiles.build_profile(sample_model, spec, weights={"lexical_saturation": 0.5})
+    assert graded.calibration.lexical != presence.lexical

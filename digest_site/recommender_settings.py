@@ -118,10 +118,6 @@ PROFILE_WEIGHTS = {
     # the profile's meaning (its LSA cosine, relative to the profile's closest word): head nouns
     # keep their weight, a sentence's filler ("realistic", "complete") loses up to t of it.
     "lexical_topical": env.float("PROFILE_LEXICAL_TOPICAL", default=0.5),
-    # A paper's stem key counts m / (m + k) on the lexical side, m its mentions on the sublinear
-    # scale 1 + ln(tf) (lexical.paper_rows): k = 0 is presence (1 or 0), a larger k lets a
-    # paper that uses the person's word throughout count more than one that mentions it once.
-    "lexical_saturation": env.float("PROFILE_LEXICAL_SATURATION", default=0.0),
     "lexical_idf_power": env.float("PROFILE_LEXICAL_IDF_POWER", default=1.0),
     "lexical_phrase_weight": env.float("PROFILE_LEXICAL_PHRASE_WEIGHT", default=1.0),
     "lexical_max_terms": env.int("PROFILE_LEXICAL_MAX_TERMS", default=64),

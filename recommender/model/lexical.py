@@ -16,9 +16,8 @@ wrote:
 * words are matched through a light stemmer on top of the plural folding ("localizing",
   "localization", "localized" meet), applied to the model's vocabulary once per loaded model, so
   neither the artifact nor the papers' rows change;
-* a paper's lexical score is its row over stem keys (which keys it contains, or with
-  `saturation` how often, saturating at 1: `paper_rows`) dotted with the profile's unit term
-  vector, pruned to its `max_terms` strongest terms: one sparse product per chunk.
+* a paper's lexical score is its TF-IDF row (folded to stems) dotted with the profile's unit
+  term vector, pruned to its `max_terms` strongest terms: one sparse product per chunk.
 
 How the two parts are put on one scale is in `calibrate` (profiles.py applies it).
 """
@@ -182,58 +181,28 @@ def _hashes_collide(names, vocabulary, inverse: np.ndarray, first: np.ndarray) -
     return False
 
 
-def paper_rows(
-    model: FittedModel, rows: sparse.spmatrix, saturation: float = 0.0
-) -> sparse.csr_matrix:
-    """How much each paper contains each stem key, from its TF-IDF rows.
+def paper_rows(model: FittedModel, rows: sparse.spmatrix) -> sparse.csr_matrix:
+    """Which stem keys each paper contains (1 or 0), from its TF-IDF rows.
 
-    With `saturation` k = 0, presence (1 or 0): a profile's lexical score is then the share of
-    the weight of its own terms that the paper contains (a coverage in [0, 1]). On the topic
-    set this beat the TF-IDF-weighted dot product once fused with the semantic part
-    (docs/benchmarks.md). With k > 0 a key weighs m / (m + k), BM25's saturation, where m is
-    how often the paper uses it (`mentions`): one mention in passing counts 1 / (1 + k), eight
-    3.1 / (3.1 + k), never more than 1, so the score stays a graded coverage.
+    Presence, not TF-IDF weight: a profile's lexical score is then the share of the weight of
+    its own terms that the paper contains (a coverage in [0, 1]). On the topic set this beat
+    the TF-IDF-weighted dot product once fused with the semantic part (docs/benchmarks.md).
     """
-    rows = sparse.csr_matrix(rows)
-    if saturation > 0:
-        rows = mentions(model, rows)
-    folded = (rows @ space(model).folding).tocsr()
-    if saturation > 0:
-        folded.data /= folded.data + np.float32(saturation)
-    else:
-        folded.data[:] = 1.0
+    folded = (sparse.csr_matrix(rows) @ space(model).folding).tocsr()
+    folded.data[:] = 1.0
     return folded
 
 
-def mentions(model: FittedModel, rows: sparse.csr_matrix) -> sparse.csr_matrix:
-    """TF-IDF rows turned back into mention counts on the vectorizer's sublinear scale,
-    1 + ln(tf): each value divided by its term's idf, then by the row's smallest such value.
-
-    That smallest value is a term the paper uses once (every abstract has one), so the division
-    also undoes the row's L2 length normalisation: a long abstract's terms are not worth less.
-    Title words count at least 1 + ln 2, the title being read twice (features.TITLE_REPEAT).
-    """
-    counts = sparse.csr_matrix(rows @ sparse.diags(1.0 / model.vectorizer.idf_.astype(np.float32)))
-    counts.eliminate_zeros()
-    lengths = np.diff(counts.indptr)
-    weakest = np.ones(len(lengths), np.float32)
-    filled = lengths > 0
-    weakest[filled] = np.minimum.reduceat(counts.data, counts.indptr[:-1][filled])
-    counts.data /= np.repeat(weakest, lengths)
-    return counts
-
-
-def reference_rows(model: FittedModel, saturation: float = 0.0) -> sparse.csr_matrix | None:
-    """The model's reference sample folded to stem keys as `paper_rows` folds a batch's papers
-    (None for artifacts without one), so the calibration reads the same scale."""
+def reference_rows(model: FittedModel) -> sparse.csr_matrix | None:
+    """The model's reference sample folded to stem keys (None for artifacts without one)."""
     cached = getattr(model, "_lexical_reference", None)
-    # (A tuple of the saturation and the rows; anything else is a stale cache.)
-    if not isinstance(cached, tuple) or cached[0] != saturation:
+    if cached is None:
         rows = getattr(model, "reference_rows", None)
         if rows is None:
             return None
-        cached = model._lexical_reference = (saturation, paper_rows(model, rows, saturation))
-    return cached[1]
+        cached = paper_rows(model, rows)
+        model._lexical_reference = cached
+    return cached
 
 
 @dataclass(frozen=True)

@@ -136,8 +136,7 @@ def calibrate_profile(
     chosen one by one, and are never damped away ("protein design, AlphaFold")."""
     if scoring is None:
         return None
-    saturation = weights.get("lexical_saturation", 0.0)
-    lexical_rows = lexical.reference_rows(model, saturation) if own is not None else None
+    lexical_rows = lexical.reference_rows(model) if own is not None else None
     lexical_scores = None
     if lexical_rows is not None:
         lexical_scores = np.asarray((lexical_rows @ own.T).todense()).ravel()

@@ -111,13 +111,8 @@ def prepare_candidates(
     featured = np.array([p.curation == Paper.Curation.FEATURED for p in papers], bool)
     prior = weights["trending"] * trending_scores(papers, weights) + weights["featured"] * featured
     rows, dense, scoring = paper_vectors(model, papers) if model is not None else (None,) * 3
-    terms = None
-    if model is not None:
-        # Read as the reference sample is for calibration (relevance.calibrate_profile).
-        saturation = settings.PROFILE_WEIGHTS.get("lexical_saturation", 0.0)
-        terms = lexical.BatchTerms.of(lexical.paper_rows(model, rows, saturation))
     return CandidateBatch(
-        terms=terms,
+        terms=lexical.BatchTerms.of(lexical.paper_rows(model, rows)) if model is not None else None,
         papers=papers,
         keys=[paper_key(p) for p in papers],
         sparse=rows,

@@ -145,12 +145,7 @@ def test_it_drops_near_duplicates(installed_model, make_subscriber, make_paper, 
     assert len(copies) == 5
 
 
-@pytest.mark.parametrize("saturation", [0.0, 1.0])
-def test_it_explains_picks_with_matching_words(
-    installed_model, make_subscriber, papers, settings, saturation
-):
-    # Papers read by how often they use a word (lexical.paper_rows) explain the same way.
-    settings.PROFILE_WEIGHTS = {**settings.PROFILE_WEIGHTS, "lexical_saturation": saturation}
+def test_it_explains_picks_with_matching_words(installed_model, make_subscriber, papers):
     subscriber = _robotics_reader(make_subscriber, keywords=["legged"])
     ranked = subscribers.rank_papers(subscriber.profile, Paper.objects.all(), limit=10)
     reasons = {pick.paper.title: pick.reason for pick in ranked}

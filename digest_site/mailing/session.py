@@ -2,6 +2,10 @@
 session), opened on the first send, kept across per-message refusals, reopened after the
 connection itself failed.
 
+`start()` sends a message but leaves the server's final answer to `finish()` where the backend
+can (our SMTP backend: the worker renders the next digest while the server stores this one);
+any other backend sends the whole message in `start()`, and `finish()` has nothing to read.
+
 Each message is handed to the backend on its own (`message.send()` over the shared
 connection), so every send still raises its own error for the caller to sort (a refused
 recipient, a 4xx, a 5xx): Django's SMTP backend re-raises per-message errors when
@@ -53,6 +57,31 @@ class MailSession:
         except BaseException as error:
             if not self._survives(error):
                 self.close()  # the next send reconnects
+            raise
+
+    def start(self, message: EmailMessage) -> None:
+        """Send `message`, raising what the backend raised before the server's final answer;
+        that answer is read (and a refusal in it raised) by `finish()`, which must come before
+        the next send."""
+        defers = hasattr(self.connection, "finish_pending")
+        if defers:
+            self.connection.defer_reply = True
+        try:
+            self.send(message)
+        finally:
+            if defers:
+                self.connection.defer_reply = False
+
+    def finish(self) -> None:
+        """Read the final answer to the message `start()` sent; raise if it was a refusal."""
+        finish_pending = getattr(self.connection, "finish_pending", None)
+        if finish_pending is None:
+            return
+        try:
+            finish_pending()
+        except BaseException as error:
+            if not self._survives(error):
+                self.close()
             raise
 
     def close(self) -> None:

@@ -152,20 +152,27 @@ def claim_for_sending(
     `after`, the digest sent just before, is recorded SENT in the same transaction: one commit
     per digest instead of two (a durable commit is the costliest step of a send on a disk that
     syncs slowly), with the same window as recording it on its own right after its send, since
-    nothing else happens in between."""
+    nothing else happens in between. On PostgreSQL both are one statement (the record as a
+    data-modifying WITH before the claim), so the pair costs one round trip, not four (BEGIN,
+    two UPDATEs, COMMIT); SQLite has no UPDATE inside WITH and runs them in a transaction."""
     if after is None:
         return _claim(digest_id, subscriber_id, lease_until)
+    if connection.vendor == "postgresql":
+        return _claim(digest_id, subscriber_id, lease_until, after=after)
     with transaction.atomic():
         record_sent(after)
         return _claim(digest_id, subscriber_id, lease_until)
 
 
-def _claim(digest_id: int, subscriber_id: int, lease_until: datetime) -> int | None:
+def _claim(
+    digest_id: int, subscriber_id: int, lease_until: datetime, *, after: Sent | None = None
+) -> int | None:
     mailable, mailable_params = mailable_subscriber_sql(subscriber_id)
+    status, table = _column("status"), _table()
     sql = (
-        f"UPDATE {_table()} SET {_column('status')} = %s,"  # noqa: S608 (names from _meta)
+        f"UPDATE {table} SET {status} = %s,"  # noqa: S608 (names from _meta)
         f" {_column('attempts')} = {_column('attempts')} + 1, {_column('lease_until')} = %s"
-        f" WHERE {_column('id')} = %s AND {_column('status')} = %s"
+        f" WHERE {_column('id')} = %s AND {status} = %s"
         f" AND {mailable}"
         f" RETURNING {_column('attempts')}"
     )
@@ -176,6 +183,20 @@ def _claim(digest_id: int, subscriber_id: int, lease_until: datetime) -> int | N
         Digest.Status.BUILT.value,
         *mailable_params,
     ]
+    if after is not None:  # PostgreSQL: the record runs whether or not the claim wins a row
+        record = (
+            f"WITH sent AS (UPDATE {table} SET {status} = %s, {_column('sent_at')} = %s,"  # noqa: S608
+            f" {_column('message_id')} = %s, {_column('lease_until')} = NULL"
+            f" WHERE {_column('id')} = %s) "
+        )
+        sql = record + sql
+        params = [
+            Digest.Status.SENT.value,
+            _when(after.sent_at),
+            after.message_id,
+            after.digest_id,
+            *params,
+        ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()

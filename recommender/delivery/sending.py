@@ -16,14 +16,11 @@ FAILED at once, and a refused recipient is suppressed.
 from __future__ import annotations
 
 import logging
-import random
-import smtplib
 import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
-from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import make_msgid
@@ -36,11 +33,12 @@ from digest_site.mailing.messages import compose_message
 from digest_site.mailing.policy import may_mail, suppress
 from digest_site.mailing.session import MailSession
 
-from ..models import DeliveryEvent, Digest, DigestItem, Suppression
+from ..models import Digest, DigestItem, Suppression
 from ..ranking.candidates import candidate_window
 from ..ranking.scoring import RankingResult
 from ..ranking.subscribers import rank_many
 from . import digest_email, digests, ledger
+from .outcomes import Record, backoff_seconds, classify, describe
 
 log = logging.getLogger(__name__)
 
@@ -53,51 +51,6 @@ MAYBE_DELIVERED = "time limit while the mail server was receiving it: may have b
 # enqueue(digest_ids, countdown=None): hands digests to the workers (the Celery task's
 # publisher in production); passed in, so this module never imports the tasks module.
 Enqueue = Callable[..., None]
-
-
-class Refusal:
-    """How to treat a failed send: retry later, or give up now (and suppress the recipient)."""
-
-    def __init__(self, *, permanent: bool, recipient: bool = False) -> None:
-        self.permanent = permanent
-        self.recipient = recipient
-
-
-def classify(error: Exception) -> Refusal:
-    """Transient or permanent, and whether the recipient's own address was refused."""
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _ in error.recipients.values()]
-        return Refusal(permanent=all(code >= 500 for code in codes), recipient=True)
-    if isinstance(error, AnymailRecipientsRefused):
-        return Refusal(permanent=True, recipient=True)
-    if isinstance(error, AnymailAPIError):
-        code = error.status_code
-        return Refusal(permanent=code is not None and code < 500 and code != 429)
-    if isinstance(error, smtplib.SMTPSenderRefused):
-        # Our own sender address refused: not the reader's fault, and perhaps fixed soon.
-        return Refusal(permanent=False)
-    if isinstance(error, smtplib.SMTPResponseException):
-        return Refusal(permanent=error.smtp_code >= 500)
-    # Connection refused or reset, timeouts, a server that hung up, anything unforeseen: retry.
-    return Refusal(permanent=False)
-
-
-def describe(error: BaseException) -> str:
-    """The error's type and message; never raises (some exceptions' str() does)."""
-    try:
-        return f"{type(error).__name__}: {error}"
-    except Exception:
-        return f"{type(error).__name__}: {error.args!r}"
-
-
-def backoff_seconds(attempts: int) -> float:
-    """Delay before attempt `attempts + 1`: exponential, capped, with "equal jitter" (half of
-    it fixed, half random) so the retries of a chunk that failed together spread out."""
-    full = min(
-        settings.DIGEST_RETRY_MAX_SECONDS,
-        settings.DIGEST_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0),
-    )
-    return full / 2 + random.uniform(0, full / 2)  # noqa: S311 (jitter, not a secret)
 
 
 def deliver_chunk(digest_ids: list[int], *, enqueue: Enqueue | None = None) -> Counter[str]:
@@ -128,12 +81,16 @@ def deliver_chunk(digest_ids: list[int], *, enqueue: Enqueue | None = None) -> C
     try:
         with MailSession() as session, Record() as record:
             prepared = _build_chunk(chunk, record)
+            sender = Sender(session, record)
             for digest in chunk:
-                outcome = _deliver_one(digest, prepared, session, record)
-                counts[outcome] += 1
-                done += 1
-                if outcome == RETRY:
-                    retries.append((digest.pk, _seconds_until(digest)))
+                finished = _deliver_one(digest, prepared, sender)
+                if digest is chunk[-1]:
+                    finished += sender.land()
+                for settled, outcome in finished:
+                    counts[outcome] += 1
+                    done += 1
+                    if outcome == RETRY:
+                        retries.append((settled.pk, _seconds_until(settled)))
                 if time.monotonic() - renewed > lease.total_seconds() / 3:
                     # Still alive: keep reconciliation off the rest of this chunk.
                     rest = [d.pk for d in chunk[done:]]
@@ -142,7 +99,8 @@ def deliver_chunk(digest_ids: list[int], *, enqueue: Enqueue | None = None) -> C
                     )
                     renewed = time.monotonic()
     except SoftTimeLimitExceeded:
-        rest = [d.pk for d in chunk[done:]]
+        # The unsettled rest, less the digest that was in flight if its answer was read since.
+        rest = [d.pk for d in chunk[done:] if d.status in Digest.OPEN]
         log.warning("soft time limit: %d digests of the chunk re-queued", len(rest))
         _hand_back(rest, enqueue)
         raise
@@ -238,23 +196,42 @@ def rank_chunk(pending: list[Digest]) -> dict[int, RankingResult]:
     return {d.pk: result for d, result in zip(pending, results, strict=True)}
 
 
-def _deliver_one(digest: Digest, prepared: Prepared, session: MailSession, record: Record) -> str:
+def _deliver_one(digest: Digest, prepared: Prepared, sender: Sender) -> list[Settled]:
+    """Render `digest`'s email while the server stores the one before, then settle that one and
+    claim and send this one. Returns the digests settled, in chunk order (this one too unless it
+    is now in flight)."""
+    settled: list[Settled] = []
     try:
-        if digest.pk not in prepared.build_errors and digest.status == Digest.Status.BUILT:
-            subscriber = prepared.subscribers.get(digest.subscriber_id)
-            if subscriber is not None:  # (None: deleted since the chunk started)
-                return _send(digest, prepared.items.get(digest.pk, []), subscriber, session, record)
-        record.flush_sent()  # no claim follows to carry the last send's record
+        message, error = None, None
+        sendable = digest.pk not in prepared.build_errors and digest.status == Digest.Status.BUILT
+        subscriber = prepared.subscribers.get(digest.subscriber_id) if sendable else None
+        if subscriber is not None:  # (None: deleted since the chunk started)
+            try:
+                message = digest_message(digest, prepared.items.get(digest.pk, []), subscriber)
+            except SoftTimeLimitExceeded:
+                raise
+            except Exception as failed:  # one bad profile or template must not cost the others
+                error = failed
+        settled += sender.land()
+        if error is not None:
+            log.error("digest %s could not be rendered", digest.pk, exc_info=error)
+            return [*settled, (digest, _transient(digest, error, status=digest.status))]
+        if message is not None:
+            outcome = sender.launch(digest, subscriber, message)
+            return settled if outcome is None else [*settled, (digest, outcome)]
+        sender.record.flush_sent()  # no claim follows to carry the last send's record
         if digest.pk in prepared.build_errors:
-            return _transient(digest, prepared.build_errors[digest.pk], status=digest.status)
-        if digest.status != Digest.Status.BUILT:
-            return SKIPPED if digest.status == Digest.Status.SKIPPED else ALREADY
-        return ALREADY
+            error = prepared.build_errors[digest.pk]
+            return [*settled, (digest, _transient(digest, error, status=digest.status))]
+        if digest.status == Digest.Status.SKIPPED:
+            return [*settled, (digest, SKIPPED)]
+        return [*settled, (digest, ALREADY)]
     except SoftTimeLimitExceeded:
+        sender.land()  # the one before is settled by its answer, if the server gives it now
         raise
-    except Exception as error:  # one bad profile or template must not cost the others
-        log.exception("digest %s could not be built or sent", digest.pk)
-        return _transient(digest, error, status=digest.status)
+    except Exception as error:  # the claim or the ledger failed: this digest is retried
+        log.exception("digest %s could not be sent", digest.pk)
+        return [*settled, (digest, _transient(digest, error, status=digest.status))]
 
 
 def send_digest(digest: Digest) -> bool:
@@ -271,8 +248,10 @@ def send_one(digest: Digest) -> str:
     subscriber = Subscriber.objects.select_related("profile").get(pk=digest.subscriber_id)
     items = list(digest.items.select_related("paper"))
     with MailSession() as session, Record() as record:
+        sender = Sender(session, record)
         try:
-            return _send(digest, items, subscriber, session, record)
+            outcome = sender.launch(digest, subscriber, digest_message(digest, items, subscriber))
+            return outcome or sender.land()[0][1]
         except SoftTimeLimitExceeded:
             raise
         except Exception as error:
@@ -296,50 +275,80 @@ def digest_message(digest: Digest, items: list[DigestItem], subscriber: Subscrib
     )
 
 
-def _send(
-    digest: Digest,
-    items: list[DigestItem],
-    subscriber: Subscriber,
-    session: MailSession,
-    record: Record,
-) -> str:
-    lease_until = timezone.now() + timedelta(seconds=settings.DIGEST_SENDING_LEASE_SECONDS)
-    attempts = ledger.claim_for_sending(
-        digest.pk, digest.subscriber_id, lease_until=lease_until, after=record.unrecorded
-    )
-    record.unrecorded = None  # committed with the claim (kept for later if the claim failed)
-    if attempts is None:
-        return _not_claimed(digest)
-    digest.status, digest.attempts = Digest.Status.SENDING, attempts
-    try:
-        message = digest_message(digest, items, subscriber)
+# A digest and what became of it.
+Settled = tuple[Digest, str]
+
+
+class Sender:
+    """Claims and sends digests one at a time over one mail session.
+
+    A digest is claimed right before its send. The server's final answer to its message is
+    read by `land()`, which the caller runs after rendering the next digest, so the worker
+    renders while the server stores the message; nothing else goes on the connection until
+    then, and the next claim (which records this digest SENT) comes after it. So, as before,
+    one digest at most is SENDING in a process, and a killed process leaves only that one in
+    doubt (the at-least-once window)."""
+
+    def __init__(self, session: MailSession, record: Record) -> None:
+        self.session, self.record = session, record
+        self.flight: tuple[Digest, Subscriber, object] | None = None  # sent, answer unread
+
+    def launch(self, digest: Digest, subscriber: Subscriber, message) -> str | None:
+        """Claim `digest` and send `message`: None once it is on its way (land() settles
+        it), or the outcome when it was not claimed or refused before its content went out."""
+        lease_until = timezone.now() + timedelta(seconds=settings.DIGEST_SENDING_LEASE_SECONDS)
+        record = self.record
+        attempts = ledger.claim_for_sending(
+            digest.pk, digest.subscriber_id, lease_until=lease_until, after=record.unrecorded
+        )
+        record.unrecorded = None  # committed with the claim (kept for later if it failed)
+        if attempts is None:
+            return _not_claimed(digest)
+        digest.status, digest.attempts = Digest.Status.SENDING, attempts
         try:
-            session.send(message)
+            self.session.start(message)
         except SoftTimeLimitExceeded:
+            self._cut_off(digest)
             raise
         except Exception as error:
             return _refused(digest, subscriber, error, record)
-    except SoftTimeLimitExceeded:
-        # Out of time mid-send: it goes back to BUILT with the chunk's remainder. Before the
-        # server had the message it was not delivered; once the server was receiving it, it
-        # may have been (the documented at-least-once window), and the ledger says so.
-        maybe = getattr(session.connection, "content_sent", False)
+        self.flight = (digest, subscriber, message)
+        return None
+
+    def land(self) -> list[Settled]:
+        """Read the server's answer to the message in flight, if any, and record it."""
+        if self.flight is None:
+            return []
+        digest, subscriber, message = self.flight
+        self.flight = None
+        try:
+            self.session.finish()
+        except SoftTimeLimitExceeded:
+            self._cut_off(digest)
+            raise
+        except Exception as error:
+            return [(digest, _refused(digest, subscriber, error, self.record))]
+        # Anymail backends report the provider's own id, which its webhooks will quote back.
+        provider_status = getattr(message, "anymail_status", None)
+        message_id = (
+            getattr(provider_status, "message_id", None) or message.extra_headers["Message-ID"]
+        )
+        # Recorded SENT with the next digest's claim, before that send (or when the chunk
+        # ends): if this process dies, only this digest is left SENDING (the at-least-once
+        # window); the event and last_digest_at follow in bulk.
+        digest.status = Digest.Status.SENT
+        self.record.sent(digest, subscriber, str(message_id)[:300])
+        return [(digest, SENT)]
+
+    def _cut_off(self, digest: Digest) -> None:
+        """Out of time mid-send: back to BUILT with the chunk's remainder. Before the server
+        had the message it was not delivered; once the server was receiving it, it may have
+        been (the documented at-least-once window), and the ledger says so."""
+        maybe = getattr(self.session.connection, "content_sent", False)
         note = {"last_error": MAYBE_DELIVERED} if maybe else {}
         Digest.objects.filter(pk=digest.pk, status=Digest.Status.SENDING).update(
             status=Digest.Status.BUILT, attempts=F("attempts") - 1, lease_until=None, **note
         )
-        raise
-
-    # Anymail backends report the provider's own id, which its webhooks will quote back.
-    provider_status = getattr(message, "anymail_status", None)
-    message_id = getattr(provider_status, "message_id", None) or message.extra_headers["Message-ID"]
-    message_id = str(message_id)[:300]
-    # Recorded SENT with the next digest's claim, before that send (or when the chunk ends):
-    # if this process dies, only the digest it was sending is left SENDING (the at-least-once
-    # window); the event and last_digest_at follow in bulk.
-    digest.status = Digest.Status.SENT
-    record.sent(digest, subscriber, message_id)
-    return SENT
 
 
 def _not_claimed(digest: Digest) -> str:
@@ -357,71 +366,6 @@ def _not_claimed(digest: Digest) -> str:
         status=Digest.Status.SKIPPED, skip_reason=reason, last_error="", lease_until=None
     )
     return SKIPPED if skipped else ALREADY
-
-
-class Record:
-    """The chunk's SENT and FAILED events and the subscribers' last_digest_at, written in bulk
-    when the chunk ends (even by an exception); the digests' own statuses are written as
-    each outcome happens, since those are what keep a digest from being sent twice: a SENT
-    status with the next claim (`unrecorded` until then), or on its own when no claim follows."""
-
-    def __init__(self) -> None:
-        self.events: list[DeliveryEvent] = []
-        self.mailed: list[int] = []
-        self.unrecorded: ledger.Sent | None = None
-
-    def flush_sent(self) -> None:
-        if self.unrecorded is not None:
-            ledger.record_sent(self.unrecorded)
-            self.unrecorded = None
-
-    def __enter__(self) -> Record:
-        return self
-
-    def __exit__(self, kind, error, trace) -> None:
-        if kind is None:
-            self.flush_sent()
-            self.flush()
-            return
-        try:  # never hide the exception that ended the chunk (a time limit must propagate)
-            self.flush_sent()
-        except Exception:
-            log.exception("could not record the last digest sent as SENT")
-        try:
-            self.flush()
-        except Exception:
-            log.exception("could not record the chunk's delivery events")
-
-    def sent(self, digest: Digest, subscriber: Subscriber, message_id: str) -> None:
-        self.flush_sent()  # never two waiting (a caller that did not claim through _send)
-        self.unrecorded = ledger.Sent(digest.pk, timezone.now(), message_id)
-        self.mailed.append(subscriber.pk)
-        self.events.append(
-            DeliveryEvent(
-                kind=DeliveryEvent.Kind.SENT,
-                email=subscriber.email,
-                digest=digest,
-                message_id=message_id,
-            )
-        )
-
-    def failed(self, digest: Digest, subscriber: Subscriber, error: Exception, refusal) -> None:
-        self.events.append(
-            DeliveryEvent(
-                kind=DeliveryEvent.Kind.FAILED,
-                email=subscriber.email,
-                digest=digest,
-                permanent=refusal.permanent,
-                detail=describe(error)[:2000],
-            )
-        )
-
-    def flush(self) -> None:
-        if self.mailed:
-            Subscriber.objects.filter(pk__in=self.mailed).update(last_digest_at=timezone.now())
-        if self.events:
-            DeliveryEvent.objects.bulk_create(self.events)
-        self.events, self.mailed = [], []
 
 
 def _refused(digest: Digest, subscriber: Subscriber, error: Exception, record: Record) -> str:

@@ -159,11 +159,14 @@ def candidate_window(subscribers: list[Subscriber]) -> tuple[list[Paper], list[n
         digest__subscriber__in=subscribers, paper_id__in=[p.pk for p in candidates]
     ).values_list("digest__subscriber_id", "paper_id"):
         received.setdefault(subscriber_id, set()).add(paper_id)
+    # Per subscriber as array operations: a chunk is 500 readers x about a thousand papers.
+    days = np.array([p.first_seen.toordinal() for p in candidates], dtype=np.int64)
+    ids = np.array([p.pk for p in candidates], dtype=np.int64)
     allowed = []
     for subscriber, lookback in zip(subscribers, lookbacks, strict=True):
-        start = newest - timedelta(days=lookback) if newest else None
-        sent = received.get(subscriber.pk, set())
-        allowed.append(
-            np.array([p.first_seen > start and p.pk not in sent for p in candidates], bool)
-        )
+        mask = days > newest.toordinal() - lookback if newest else np.zeros(0, bool)
+        sent = received.get(subscriber.pk)
+        if sent:
+            mask &= ~np.isin(ids, np.fromiter(sent, dtype=np.int64, count=len(sent)))
+        allowed.append(mask)
     return candidates, allowed

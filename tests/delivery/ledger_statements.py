@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Subscriber
@@ -71,6 +72,29 @@ def exercise() -> dict:
     ]
     out["taken_row"] = [taken.status, taken.skip_reason, taken.note]
     out["empty"] = sorted(ledger.store_built([], built_at=NEXT)) + sorted(ledger.move_due([]))
+
+    # A claim that records the digest sent before it: both happen, in one statement on
+    # PostgreSQL; the record stands when the claim wins nothing.
+    sending = Digest.objects.create(
+        subscriber=moved_on, period_start=date(2026, 7, 1), status=Digest.Status.SENDING
+    )
+    later = Digest.objects.create(
+        subscriber=lone, period_start=date(2026, 7, 1), status=Digest.Status.BUILT
+    )
+    lease = datetime(2026, 7, 1, 7, 30, tzinfo=UTC)
+    with CaptureQueriesContext(connection) as queries:
+        won = ledger.claim_for_sending(
+            later.pk, lone.pk, lease_until=lease, after=ledger.Sent(sending.pk, NEXT, "<m1@x>")
+        )
+    out["claim_statements"] = len(queries.captured_queries)
+    lost = ledger.claim_for_sending(  # no longer BUILT: the claim wins nothing
+        sending.pk, moved_on.pk, lease_until=lease, after=ledger.Sent(later.pk, NEXT, "<m2@x>")
+    )
+    out["claimed"] = [won, lost]
+    out["claim_rows"] = [
+        [d.status, d.attempts, d.message_id, str(d.sent_at), str(d.lease_until)]
+        for d in Digest.objects.filter(pk__in=[sending.pk, later.pk]).order_by("pk")
+    ]
     return out
 
 
@@ -83,4 +107,13 @@ EXPECTED = {
     "pending_row": ["built", "model-v1", "a note & 'quotes'", str(NEXT)],
     "taken_row": ["built", "", ""],
     "empty": [],
+    "claimed": [1, None],
+    "claim_rows": [
+        ["sent", 0, "<m1@x>", str(NEXT), "None"],
+        ["sent", 1, "<m2@x>", str(NEXT), "None"],
+    ],
 }
+# Statements a claim with the record before it costs: on SQLite two UPDATEs in a transaction
+# (inside the test's own transaction: a savepoint, the two UPDATEs and its release), on
+# PostgreSQL one, in autocommit as the worker runs it.
+CLAIM_STATEMENTS = {"sqlite": 4, "postgresql": 1}

@@ -16,7 +16,7 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.models import Subscriber
-from recommender.delivery import scheduling, sending
+from recommender.delivery import outcomes, scheduling, sending
 from recommender.models import DeliveryEvent, Digest, Paper, Suppression
 from tests.mail_backends import FlakyProvider, Scripted
 
@@ -313,7 +313,7 @@ def test_backoff_doubles_from_the_base_with_jitter_and_is_capped(settings):
     settings.DIGEST_RETRY_BASE_SECONDS = 10
     settings.DIGEST_RETRY_MAX_SECONDS = 100
     for attempts, full in ((1, 10), (2, 20), (3, 40), (4, 80), (5, 100), (9, 100)):
-        delays = {sending.backoff_seconds(attempts) for _ in range(50)}
+        delays = {outcomes.backoff_seconds(attempts) for _ in range(50)}
         assert all(full / 2 <= d <= full for d in delays)
         assert len(delays) > 1  # jittered
 

@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from tests.delivery.ledger_statements import EXPECTED
+from tests.delivery.ledger_statements import CLAIM_STATEMENTS, EXPECTED
 from tests.services import PROJECT_ROOT, fresh_postgres_database, manage, production_env
 
 SCRIPT = """
@@ -33,4 +33,6 @@ def test_the_bulk_ledger_statements_on_postgresql(tmp_path):
             check=False,
         )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == EXPECTED
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out.pop("claim_statements") == CLAIM_STATEMENTS["postgresql"]  # one round trip
+    assert out == EXPECTED

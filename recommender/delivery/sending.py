@@ -38,6 +38,7 @@ from ..ranking.candidates import candidate_window
 from ..ranking.scoring import RankingResult
 from ..ranking.subscribers import rank_many
 from . import digest_email, digests, ledger
+from .collector import fewer_collections
 from .outcomes import Record, backoff_seconds, classify, describe
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def deliver_chunk(digest_ids: list[int], *, enqueue: Enqueue | None = None) -> C
     renewed = time.monotonic()
     done = 0
     try:
-        with MailSession() as session, Record() as record:
+        with fewer_collections(), MailSession() as session, Record() as record:
             prepared = _build_chunk(chunk, record)
             sender = Sender(session, record)
             for digest in chunk:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Callable
 
 from django.core.mail import EmailMessage, get_connection
 
@@ -45,32 +46,38 @@ class MailSession:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def send(self, message: EmailMessage) -> None:
-        """Send `message`, raising whatever the backend raised for it."""
+    def send(self, message: EmailMessage) -> bool:
+        """Send `message`, raising whatever the backend raised for it; False if the backend
+        sent nothing (our SMTP backend when `ready` said no)."""
         if not self._open:
             self.connection.open()
             self._open = True
             self.opened += 1
         message.connection = self.connection
         try:
-            message.send()
+            return bool(message.send()) or not message.recipients()
         except BaseException as error:
             if not self._survives(error):
                 self.close()  # the next send reconnects
             raise
 
-    def start(self, message: EmailMessage) -> None:
+    def start(self, message: EmailMessage, ready: Callable[[], bool] | None = None) -> bool:
         """Send `message`, raising what the backend raised before the server's final answer;
         that answer is read (and a refusal in it raised) by `finish()`, which must come before
-        the next send."""
-        defers = hasattr(self.connection, "finish_pending")
-        if defers:
-            self.connection.defer_reply = True
+        the next send. `ready()`, if given, is asked right before the content goes out (our
+        SMTP backend: once the envelope is accepted) and can still say no: then nothing is
+        sent and this returns False."""
+        connection = self.connection
+        ours = hasattr(connection, "finish_pending")  # our SMTP backend: both waits given back
+        if not ours and ready is not None and not ready():
+            return False
+        if ours:
+            connection.defer_reply, connection.ready = True, ready
         try:
-            self.send(message)
+            return self.send(message)
         finally:
-            if defers:
-                self.connection.defer_reply = False
+            if ours:
+                connection.defer_reply, connection.ready = False, None
 
     def finish(self) -> None:
         """Read the final answer to the message `start()` sent; raise if it was a refusal."""

@@ -1,15 +1,23 @@
-"""Django's SMTP backend, sending the bytes wire.py writes for the messages it knows, and able to
-leave a message's final reply on the socket for later.
+"""Django's SMTP backend, sending the bytes wire.py writes for the messages it knows, with two
+waits of each send given back to the caller.
 
 Everything else is Django's: the connection, TLS, authentication, envelope addresses and the
 errors raised. Turning a message into bytes is replaced where wire.py returns bytes (it returns
 None for any message of another shape, which then goes Django's way).
 
-The final reply: once a message's content and its closing "." are written, the server takes a
-while to store it before it answers. With `defer_reply` set, the send returns right after the
-content is written and `finish_pending()` reads the answer later, raising what smtplib's
-sendmail would have raised; the caller does its next piece of work (rendering the next digest)
-in between. Nothing else is written on the connection before that answer is read.
+The two waits, for the messages wire.py writes:
+
+- `ready`, when the caller sets it, is called once the envelope (MAIL FROM and RCPT TO) is
+  accepted and before DATA: the caller's own wait (the ledger's claim, sent to the database
+  before the send) overlaps the envelope's round trips. If it returns False the envelope is
+  reset and nothing is sent; nothing is delivered before the content's end, so nothing was.
+- With `defer_reply` set, the send returns right after the content and its closing "." are
+  written, and `finish_pending()` reads the server's final answer later, raising what smtplib's
+  sendmail would have raised; the caller renders the next digest in between. Nothing else is
+  written on the connection before that answer is read.
+
+The envelope and the refusals are handled as smtplib's sendmail handles them (a 421 closes the
+session, any other refusal resets it for the next message).
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import re
 import smtplib
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.mail.backends import smtp
@@ -32,8 +41,9 @@ class EmailBackend(smtp.EmailBackend):
     # Whether the last message's content had started going to the server (its DATA command was
     # issued): a send cut off after that may have been delivered (sending.py says so).
     content_sent = False
-    # Set by the caller (MailSession.start) for the next send: return before the final reply.
+    # Set by the caller (MailSession.start) for the next send; see the module's docstring.
     defer_reply = False
+    ready: Callable[[], bool] | None = None
     # A message whose content went out and whose final reply has not been read yet.
     reply_pending = False
 
@@ -42,68 +52,114 @@ class EmailBackend(smtp.EmailBackend):
             self.finish_pending()
         self.content_sent = False
         connection = self.connection
-        if connection is None:
-            return super()._send(email_message)
-        raw = wire.message_bytes(email_message) if email_message.recipients() else None
-        defer = self.defer_reply and raw is not None  # Django's way reads its answer itself
-        data = connection.data
-
-        def data_then_content(msg):
-            self.content_sent = True
-            return self._content_without_reply(msg) if defer else data(msg)
-
-        connection.data = data_then_content  # sendmail calls self.data(msg)
-        try:
-            if raw is None:
-                return super()._send(email_message)
-            return self._send_bytes(email_message, raw)
-        finally:
-            del connection.data
-
-    def _content_without_reply(self, content: bytes) -> tuple[int, bytes]:
-        """DATA, then the content and its end; the final reply is finish_pending()'s to read."""
-        connection = self.connection
-        code, reply = connection.docmd("data")
-        if code != 354:
-            raise smtplib.SMTPDataError(code, reply)
-        quoted = _LEADING_DOT.sub(b"..", content)
-        if not quoted.endswith(b"\r\n"):
-            quoted += b"\r\n"
-        connection.send(quoted + b".\r\n")
-        self.reply_pending = True
-        return 250, b"reply not read yet"  # what sendmail needs to return normally
-
-    def finish_pending(self) -> None:
-        """Read the final reply to the message sent with `defer_reply`; raise as sendmail
-        would have for a refusal (SMTPDataError; the session closed on a 421, reset otherwise),
-        or SMTPServerDisconnected when the connection broke before the answer."""
-        if not self.reply_pending:
-            return
-        self.reply_pending = False
-        connection = self.connection
-        code, reply = connection.getreply()
-        if code == 250:
-            return
-        if code == 421:
-            connection.close()
-        else:
-            # Ready for the next message, as sendmail leaves it after a refusal.
-            with contextlib.suppress(smtplib.SMTPServerDisconnected):
-                connection.rset()
-        raise smtplib.SMTPDataError(code, reply)
-
-    def close(self) -> None:
-        self.reply_pending = False  # an answer never read: the caller treats it as unknown
-        super().close()
-
-    def _send_bytes(self, email_message, raw: bytes) -> bool:
+        if connection is None or not email_message.recipients():
+            return self._send_django_way(email_message)
+        raw = wire.message_bytes(email_message)
+        if raw is None:
+            return self._send_django_way(email_message)
         encoding = email_message.encoding or settings.DEFAULT_CHARSET
-        from_email = sanitize_address(email_message.from_email, encoding)
+        sender = sanitize_address(email_message.from_email, encoding)
         recipients = [sanitize_address(a, encoding) for a in email_message.recipients()]
         try:
-            self.connection.sendmail(from_email, recipients, raw)
+            self._envelope(sender, recipients, len(raw))
+            if not self._go_ahead():
+                return False
+            self.content_sent = True
+            self._content(raw)
         except smtplib.SMTPException:
             if not self.fail_silently:
                 raise
             return False
         return True
+
+    def _send_django_way(self, email_message) -> bool:
+        if self.ready is not None and not self.ready():
+            return False
+        connection = self.connection
+        if connection is None:
+            return super()._send(email_message)
+        data = connection.data
+
+        def data_then_content(msg):
+            self.content_sent = True
+            return data(msg)
+
+        connection.data = data_then_content  # sendmail calls self.data(msg)
+        try:
+            return super()._send(email_message)
+        finally:
+            del connection.data
+
+    def _envelope(self, sender: str, recipients: list[str], size: int) -> None:
+        """MAIL FROM and RCPT TO, refused as sendmail refuses them."""
+        connection = self.connection
+        connection.ehlo_or_helo_if_needed()
+        options = [f"size={size}"] if connection.does_esmtp and connection.has_extn("size") else []
+        code, reply = connection.mail(sender, options)
+        if code != 250:
+            self._after_refusal(code)
+            raise smtplib.SMTPSenderRefused(code, reply, sender)
+        refused = {}
+        for recipient in recipients:
+            code, reply = connection.rcpt(recipient)
+            if code not in (250, 251):
+                refused[recipient] = (code, reply)
+            if code == 421:
+                connection.close()
+                raise smtplib.SMTPRecipientsRefused(refused)
+        if len(refused) == len(recipients):
+            self._after_refusal(0)
+            raise smtplib.SMTPRecipientsRefused(refused)
+
+    def _go_ahead(self) -> bool:
+        """Ask the caller (ready) whether to send; a no, or an error, resets the envelope."""
+        if self.ready is None:
+            return True
+        try:
+            go = self.ready()
+        except BaseException:
+            self._after_refusal(0)
+            raise
+        if not go:
+            self._after_refusal(0)
+        return go
+
+    def _content(self, raw: bytes) -> None:
+        """DATA, the content and its end; the final answer read now, or left to
+        finish_pending() with defer_reply."""
+        connection = self.connection
+        code, reply = connection.docmd("data")
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        quoted = _LEADING_DOT.sub(b"..", raw)
+        if not quoted.endswith(b"\r\n"):
+            quoted += b"\r\n"
+        connection.send(quoted + b".\r\n")
+        self.reply_pending = True
+        if not self.defer_reply:
+            self.finish_pending()
+
+    def finish_pending(self) -> None:
+        """Read the final answer to the message whose content went out last; raise as sendmail
+        would have for a refusal (SMTPDataError), or SMTPServerDisconnected when the connection
+        broke before the answer."""
+        if not self.reply_pending:
+            return
+        self.reply_pending = False
+        code, reply = self.connection.getreply()
+        if code != 250:
+            self._after_refusal(code)
+            raise smtplib.SMTPDataError(code, reply)
+
+    def _after_refusal(self, code: int) -> None:
+        """A 421 means the server is closing the session; otherwise reset the transaction so
+        the session is ready for the next message (a server that hung up is noticed then)."""
+        if code == 421:
+            self.connection.close()
+            return
+        with contextlib.suppress(smtplib.SMTPServerDisconnected):
+            self.connection.rset()
+
+    def close(self) -> None:
+        self.reply_pending = False  # an answer never read: the caller treats it as unknown
+        super().close()

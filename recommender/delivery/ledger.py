@@ -10,6 +10,7 @@ checks its condition again on their new values, so each row is won by exactly on
 
 from __future__ import annotations
 
+import select
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -164,9 +165,112 @@ def claim_for_sending(
         return _claim(digest_id, subscriber_id, lease_until)
 
 
+def begin_claim(
+    digest_id: int, subscriber_id: int, *, lease_until: datetime, after: Sent | None = None
+) -> PendingClaim:
+    """claim_for_sending, sent now and answered later: on PostgreSQL the statement goes to
+    the server at once and `result()` reads its answer, so the caller can do other waiting
+    in between (the SMTP envelope of the message the claim is for). Nothing else may use the
+    database connection until `result()` has returned. Elsewhere the claim runs here."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return PendingClaim.done(
+            lambda: claim_for_sending(
+                digest_id, subscriber_id, lease_until=lease_until, after=after
+            )
+        )
+    sql, params = _claim_statement(digest_id, subscriber_id, lease_until, after=after)
+    return PendingClaim.sent(sql, params)
+
+
+class PendingClaim:
+    """A claim whose answer has not been read yet (see begin_claim)."""
+
+    def __init__(self) -> None:
+        self._answered = False
+        self._attempts: int | None = None
+        self._error: BaseException | None = None
+        self._pgconn = None
+
+    @classmethod
+    def done(cls, run) -> PendingClaim:
+        claim = cls()
+        try:
+            claim._attempts = run()
+        except Exception as error:  # raised by result(), where the caller expects it
+            claim._error = error
+        claim._answered = True
+        return claim
+
+    @classmethod
+    def sent(cls, sql: str, params: list) -> PendingClaim:
+        import psycopg  # the PostgreSQL driver, only needed where this runs
+
+        claim = cls()
+        connection.ensure_connection()
+        raw = connection.connection
+        with connection.wrap_database_errors:
+            text = psycopg.ClientCursor(raw).mogrify(sql, params)
+            if connection.queries_logged:  # as Django's cursor logs it (DEBUG, tests)
+                connection.queries_log.append({"sql": text, "time": "0.000"})
+            pgconn = raw.pgconn
+            pgconn.send_query(text.encode())
+            while pgconn.flush():  # the connection is non-blocking: wait until it is all out
+                select.select([], [pgconn.socket], [])
+        claim._pgconn = pgconn
+        return claim
+
+    def result(self) -> int | None:
+        """The digest's attempts counting this one, or None when not claimed (as
+        claim_for_sending); raises what the statement raised. May be called again after an
+        interruption (a time limit) while waiting: it goes on waiting."""
+        if not self._answered:
+            self._read()
+        if self._error is not None:
+            with connection.wrap_database_errors:  # as Django's cursor would raise it
+                raise self._error
+        return self._attempts
+
+    def _read(self) -> None:
+        from psycopg import errors, pq
+
+        pgconn = self._pgconn
+        try:
+            pgconn.consume_input()
+            while pgconn.is_busy():
+                select.select([pgconn.socket], [], [])
+                pgconn.consume_input()
+            results = []
+            while (result := pgconn.get_result()) is not None:
+                results.append(result)
+        except errors.Error as error:  # the connection broke: it answers nothing more
+            self._answered, self._error = True, error
+            return
+        self._answered = True
+        statuses = [r.status for r in results]
+        if statuses != [pq.ExecStatus.TUPLES_OK]:
+            failed = [r for r in results if r.status != pq.ExecStatus.TUPLES_OK]
+            self._error = (
+                errors.error_from_result(failed[0])
+                if failed
+                else errors.InterfaceError(f"unexpected answer to a claim: {statuses}")
+            )
+        elif results[0].ntuples:
+            self._attempts = int(results[0].get_value(0, 0))
+
+
 def _claim(
     digest_id: int, subscriber_id: int, lease_until: datetime, *, after: Sent | None = None
 ) -> int | None:
+    sql, params = _claim_statement(digest_id, subscriber_id, lease_until, after=after)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
+def _claim_statement(
+    digest_id: int, subscriber_id: int, lease_until: datetime, *, after: Sent | None = None
+) -> tuple[str, list]:
     mailable, mailable_params = mailable_subscriber_sql(subscriber_id)
     status, table = _column("status"), _table()
     sql = (
@@ -197,7 +301,4 @@ def _claim(
             after.digest_id,
             *params,
         ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return None if row is None else row[0]
+    return sql, params

@@ -296,23 +296,41 @@ class Sender:
 
     def launch(self, digest: Digest, subscriber: Subscriber, message) -> str | None:
         """Claim `digest` and send `message`: None once it is on its way (land() settles
-        it), or the outcome when it was not claimed or refused before its content went out."""
+        it), or the outcome when it was not claimed or refused before its content went out.
+
+        The claim goes to the database first and its answer is read when the mail server has
+        accepted the envelope, right before the content (so the two waits overlap); a claim
+        lost by then resets the envelope, and nothing was sent."""
         lease_until = timezone.now() + timedelta(seconds=settings.DIGEST_SENDING_LEASE_SECONDS)
         record = self.record
-        attempts = ledger.claim_for_sending(
+        claim = ledger.begin_claim(
             digest.pk, digest.subscriber_id, lease_until=lease_until, after=record.unrecorded
         )
-        record.unrecorded = None  # committed with the claim (kept for later if it failed)
-        if attempts is None:
-            return _not_claimed(digest)
-        digest.status, digest.attempts = Digest.Status.SENDING, attempts
+
+        def claimed() -> bool:
+            attempts = claim.result()
+            record.unrecorded = None  # committed with the claim (kept if the claim failed)
+            if attempts is not None:
+                digest.status, digest.attempts = Digest.Status.SENDING, attempts
+            return attempts is not None
+
         try:
-            self.session.start(message)
+            self.session.start(message, ready=claimed)
         except SoftTimeLimitExceeded:
-            self._cut_off(digest)
+            try:  # the claim's answer is read before anything else uses the database
+                won = claimed()
+            except Exception:  # never in place of the time limit, which must propagate
+                log.exception("digest %s: the claim's answer could not be read", digest.pk)
+                won = False
+            if won:
+                self._cut_off(digest)
             raise
         except Exception as error:
+            if not claimed():
+                return _not_claimed(digest)
             return _refused(digest, subscriber, error, record)
+        if not claimed():  # (read already: the backend asked before the content)
+            return _not_claimed(digest)
         self.flight = (digest, subscriber, message)
         return None
 

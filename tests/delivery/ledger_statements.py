@@ -117,3 +117,65 @@ EXPECTED = {
 # (inside the test's own transaction: a savepoint, the two UPDATEs and its release), on
 # PostgreSQL one, in autocommit as the worker runs it.
 CLAIM_STATEMENTS = {"sqlite": 4, "postgresql": 1}
+
+
+def exercise_pending() -> dict:
+    """begin_claim on PostgreSQL, outside any transaction as the worker runs it: the claim is
+    sent at once and answered later, with its record before it; an error in it is raised by
+    result() as Django raises database errors, and leaves the connection usable."""
+    from django.db import DatabaseError
+
+    now = timezone.now()
+    reader = Subscriber.objects.create(
+        email="pending@example.org",
+        status=Subscriber.Status.ACTIVE,
+        confirmed_at=now,
+        consent_at=now,
+        consent_source="test",
+    )
+    sent = Digest.objects.create(
+        subscriber=reader, period_start=date(2026, 7, 1), status=Digest.Status.SENDING
+    )
+    built = Digest.objects.create(
+        subscriber=reader, period_start=date(2026, 7, 2), status=Digest.Status.BUILT
+    )
+    lease = datetime(2026, 7, 2, 7, 30, tzinfo=UTC)
+    with CaptureQueriesContext(connection) as queries:
+        pending = ledger.begin_claim(
+            built.pk, reader.pk, lease_until=lease, after=ledger.Sent(sent.pk, NEXT, "<p1@x>")
+        )
+        answered_before = pending._answered  # sent, not waited for
+        attempts = [pending.result(), pending.result()]  # read once, then remembered
+    rows = [
+        [d.status, d.attempts, d.message_id]
+        for d in Digest.objects.filter(pk__in=[sent.pk, built.pk]).order_by("pk")
+    ]
+    again = ledger.begin_claim(built.pk, reader.pk, lease_until=lease).result()  # lost
+    broken = ledger.begin_claim(  # a message id longer than its column: the statement fails
+        built.pk, reader.pk, lease_until=lease, after=ledger.Sent(sent.pk, NEXT, "x" * 400)
+    )
+    try:
+        broken.result()
+        error = ""
+    except DatabaseError as failed:
+        error = type(failed).__name__
+    return {
+        "answered_before": answered_before,
+        "attempts": attempts,
+        "logged": len(queries.captured_queries),
+        "rows": rows,
+        "again": again,
+        "error": error,
+        "usable_after": Digest.objects.filter(pk=built.pk).values_list("status", flat=True)[0],
+    }
+
+
+EXPECTED_PENDING = {
+    "answered_before": False,
+    "attempts": [1, 1],
+    "logged": 1,
+    "rows": [["sent", 0, "<p1@x>"], ["sending", 1, ""]],
+    "again": None,
+    "error": "DataError",
+    "usable_after": "sending",
+}

@@ -162,3 +162,34 @@ def test_the_session_sends_the_content_as_written_and_reads_each_answer_in_turn(
     stored = sink.handler.contents[0]
     assert stored == same_boundary(stored, wire.message_bytes(messages[0]))
     assert b"\r\n.A line that starts" in stored
+
+
+def test_a_claim_lost_while_the_envelope_is_open_sends_nothing(server):
+    asked: list[str] = []
+    messages = [
+        EmailMultiAlternatives(
+            subject=f"Message {n}", body="Hi\n", from_email="d@example.org", to=[f"r{n}@x.org"]
+        )
+        for n in range(3)
+    ]
+
+    def answer(value: bool):
+        def ready() -> bool:
+            asked.append("asked")
+            return value
+
+        return ready
+
+    def broken() -> bool:
+        raise RuntimeError("the database went away")
+
+    with server() as sink, MailSession() as session:
+        assert session.start(messages[0], ready=answer(False)) is False  # lost: reset, not sent
+        with pytest.raises(RuntimeError):
+            session.start(messages[1], ready=broken)  # the claim failed: reset as well
+        assert session.start(messages[2], ready=answer(True)) is True
+        session.finish()
+        # A lost claim keeps the session; an error it does not know closes it (reopened).
+        assert session.opened == 2
+    assert asked == ["asked", "asked"]  # asked after the envelope, once per send
+    assert sink.handler.delivered == ["r2@x.org"]

@@ -7,15 +7,15 @@ import json
 import subprocess
 import sys
 
-from tests.delivery.ledger_statements import CLAIM_STATEMENTS, EXPECTED
+from tests.delivery.ledger_statements import CLAIM_STATEMENTS, EXPECTED, EXPECTED_PENDING
 from tests.services import PROJECT_ROOT, fresh_postgres_database, manage, production_env
 
 SCRIPT = """
 import json
 import django
 django.setup()
-from tests.delivery.ledger_statements import exercise
-print(json.dumps(exercise()))
+from tests.delivery.ledger_statements import exercise, exercise_pending
+print(json.dumps({**exercise(), "pending": exercise_pending()}))
 """
 
 
@@ -35,4 +35,5 @@ def test_the_bulk_ledger_statements_on_postgresql(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert out.pop("claim_statements") == CLAIM_STATEMENTS["postgresql"]  # one round trip
+    assert out.pop("pending") == EXPECTED_PENDING
     assert out == EXPECTED

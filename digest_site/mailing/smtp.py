@@ -23,7 +23,6 @@ session, any other refusal resets it for the next message).
 from __future__ import annotations
 
 import contextlib
-import re
 import smtplib
 from collections.abc import Callable
 
@@ -33,8 +32,13 @@ from django.core.mail.message import sanitize_address
 
 from . import wire
 
-# A line of the content starting with "." is sent with the dot doubled (RFC 5321 4.5.2).
-_LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
+
+def dot_stuffed(content: bytes) -> bytes:
+    """`content` with the dot doubled at the start of every line that starts with one (RFC
+    5321 4.5.2; a line starts at the start or after a "\\n", as smtplib reads it), by plain
+    replaces: smtplib's regular expression took a tenth of a millisecond per digest."""
+    quoted = content.replace(b"\n.", b"\n..")
+    return b"." + quoted if quoted.startswith(b".") else quoted
 
 
 class EmailBackend(smtp.EmailBackend):
@@ -131,7 +135,7 @@ class EmailBackend(smtp.EmailBackend):
         code, reply = connection.docmd("data")
         if code != 354:
             raise smtplib.SMTPDataError(code, reply)
-        quoted = _LEADING_DOT.sub(b"..", raw)
+        quoted = dot_stuffed(raw)
         if not quoted.endswith(b"\r\n"):
             quoted += b"\r\n"
         connection.send(quoted + b".\r\n")

@@ -5,6 +5,8 @@ in between settles the message in flight by its answer instead of leaving it in 
 
 from __future__ import annotations
 
+import random
+import re
 from unittest import mock
 
 import pytest
@@ -13,6 +15,7 @@ from django.core.mail import EmailMultiAlternatives
 
 from digest_site.mailing import wire
 from digest_site.mailing.session import MailSession
+from digest_site.mailing.smtp import dot_stuffed
 from recommender.delivery import sending
 from recommender.models import Digest, Suppression
 from tests.delivery.test_chunk_batching import dispatched, due, papers  # noqa: F401
@@ -193,3 +196,11 @@ def test_a_claim_lost_while_the_envelope_is_open_sends_nothing(server):
         assert session.opened == 2
     assert asked == ["asked", "asked"]  # asked after the envelope, once per send
     assert sink.handler.delivered == ["r2@x.org"]
+
+
+def test_dots_are_doubled_at_line_starts_exactly_as_smtplib_reads_lines():
+    line_start_dot = re.compile(rb"(?m)^\.")  # smtplib's own rule
+    rng = random.Random(5)
+    for _ in range(5000):
+        content = bytes(rng.choice(b".\r\nab") for _ in range(rng.randint(0, 40)))
+        assert dot_stuffed(content) == line_start_dot.sub(b"..", content), content

@@ -78,7 +78,7 @@ def fill_digests(pending: list[Digest], ranked: dict[int, RankingResult]) -> lis
                 digest.status, digest.skip_reason = built.status, built.skip_reason
                 digest.ranker, digest.note, digest.built_at = built.ranker, built.note, now
                 rows.extend(_items(digest, ranked[digest.pk]))
-        DigestItem.objects.bulk_create(rows)
+        ledger.insert_items(rows)
     return rows
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Subscriber
 from recommender.delivery import ledger
-from recommender.models import Digest
+from recommender.models import Digest, DigestItem, Paper
 
 DUE = datetime(2026, 7, 1, 7, 0, tzinfo=UTC)
 NEXT = datetime(2026, 7, 2, 7, 0, tzinfo=UTC)
@@ -95,6 +95,30 @@ def exercise() -> dict:
         [d.status, d.attempts, d.message_id, str(d.sent_at), str(d.lease_until)]
         for d in Digest.objects.filter(pk__in=[sending.pk, later.pk]).order_by("pk")
     ]
+
+    # A chunk's items inserted at once, their ids set; reasons with what an array quotes.
+    papers = [
+        Paper.objects.create(
+            arxiv_id=f"2607.0000{n}", title=f"P{n}", abstract="A.", first_seen=date(2026, 7, 1)
+        )
+        for n in range(3)
+    ]
+    reasons = ['matches your words: "video", {long} clips', "", "NULL, \\ back\\slash; é ✓"]
+    items = [
+        DigestItem(digest=digest, paper=paper, rank=rank, score=0.25 * rank, reason=reason)
+        for digest in (pending, later)
+        for rank, (paper, reason) in enumerate(zip(papers, reasons, strict=True), start=1)
+    ]
+    ledger.insert_items(items)
+    stored = {i.pk: i for i in DigestItem.objects.filter(digest__in=[pending, later])}
+    out["items_ids_set"] = all(i.pk in stored for i in items) and len(stored) == len(items)
+    out["items_match"] = all(
+        (stored[i.pk].digest_id, stored[i.pk].paper_id, stored[i.pk].rank, stored[i.pk].reason)
+        == (i.digest_id, i.paper_id, i.rank, i.reason)
+        and stored[i.pk].score == i.score
+        for i in items
+    )
+    out["items_saved"] = all(not i._state.adding for i in items)
     return out
 
 
@@ -113,6 +137,8 @@ EXPECTED = {
         ["sent", 1, "<m2@x>", str(NEXT), "None"],
     ],
 }
+EXPECTED.update(items_ids_set=True, items_match=True, items_saved=True)
+
 # Statements a claim with the record before it costs: on SQLite two UPDATEs in a transaction
 # (inside the test's own transaction: a savepoint, the two UPDATEs and its release), on
 # PostgreSQL one, in autocommit as the worker runs it.

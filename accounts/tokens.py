@@ -306,6 +306,8 @@ def unsubscribe_url(subscriber: Subscriber, *, signer: LinkSigner | None = None)
     return absolute(reverse("accounts:unsubscribe", args=[token]))
 
 
-def one_click_unsubscribe_url(subscriber: Subscriber) -> str:
+def one_click_unsubscribe_url(subscriber: Subscriber, *, signer: LinkSigner | None = None) -> str:
+    if signer is not None:  # a digest's header, signed with the rest of its email's links
+        return signer.url("accounts:unsubscribe-one-click", "unsubscribe")
     token = make_token(subscriber, "unsubscribe")
     return absolute(reverse("accounts:unsubscribe-one-click", args=[token]))

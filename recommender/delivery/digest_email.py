@@ -306,10 +306,16 @@ def email_context(
 
 
 def render_digest(
-    digest: Digest, items: list[DigestItem], subscriber: Subscriber, *, web: bool = False
+    digest: Digest,
+    items: list[DigestItem],
+    subscriber: Subscriber,
+    *,
+    web: bool = False,
+    signer: tokens.LinkSigner | None = None,
 ) -> RenderedEmail:
-    """The finished email (subject, text, html) of `digest`, by the shared renderer."""
-    return _SHARED.render(digest, items, subscriber, web=web)
+    """The finished email (subject, text, html) of `digest`, by the shared renderer (its links
+    signed by `signer`, or by a signer of its own)."""
+    return _SHARED.render(digest, items, subscriber, web=web, signer=signer)
 
 
 def template_context(

@@ -27,6 +27,7 @@ from django.core.mail import make_msgid
 from django.db.models import F
 from django.utils import timezone
 
+from accounts import tokens
 from accounts.models import Subscriber
 from digest_site.mailing.headers import list_unsubscribe_headers
 from digest_site.mailing.messages import compose_message
@@ -266,12 +267,13 @@ def digest_message(digest: Digest, items: list[DigestItem], subscriber: Subscrib
     Rendered by the worker's shared DigestRenderer: each paper's block is made once and then
     reused by every email that lists the paper, in this chunk and the next ones (blocks are
     keyed by everything they show, so an edited paper is rendered afresh)."""
+    signer = tokens.LinkSigner(subscriber)  # the body's links and the one-click header's
     return compose_message(
-        digest_email.render_digest(digest, items, subscriber),
+        digest_email.render_digest(digest, items, subscriber, signer=signer),
         subscriber.email,
         headers={
             "Message-ID": make_msgid(domain="paper-digest"),
-            **list_unsubscribe_headers(subscriber),
+            **list_unsubscribe_headers(subscriber, signer=signer),
         },
     )
 

@@ -120,7 +120,7 @@ def explain(
         if len(own) < 3:
             said = {word for label in own for word in label.lower().split()}
             row = _paper(batch, index).row
-            loadings = _term_loadings(model, batch, row) if model.svd is not None else None
+            loadings = _term_loadings(model, batch, index, row) if model.svd is not None else None
             related = [
                 t
                 for t in matching_terms(model, profile, row, loadings=loadings)
@@ -168,17 +168,21 @@ def _paper(batch: CandidateBatch, index: int) -> _PaperWords:
     return known
 
 
-def _term_loadings(model: FittedModel, batch: CandidateBatch, row: _Row) -> np.ndarray:
+def _term_loadings(model: FittedModel, batch: CandidateBatch, index: int, row: _Row) -> np.ndarray:
     """The LSA loadings of a paper's terms, cut from those of every term of the batch, read once
     per batch: read per reader and paper, the scattered reads of the memory-mapped components
-    (mapped.rows) were most of the chunk's ranking time."""
-    # Kept beside the per-paper entries (keyed by the paper's position) under a name of its own.
+    (mapped.rows) were most of the chunk's ranking time. Where a paper's terms sit among them
+    is found once per paper (a chunk explains each paper for a dozen readers on average)."""
+    # Kept beside the per-paper entries (keyed by the paper's position) under names of their own.
     union = batch.explained.get("term_loadings")
     if union is None:
         used = np.unique(batch.sparse.indices)
         union = batch.explained["term_loadings"] = (used, model.term_rows(used))
     used, rows = union
-    return rows[np.searchsorted(used, row.indices)]
+    positions = batch.explained.get(("term_positions", index))
+    if positions is None:
+        positions = batch.explained[("term_positions", index)] = np.searchsorted(used, row.indices)
+    return rows[positions]
 
 
 def _most_similar(profile: profiles.Profile, vector: np.ndarray) -> str:

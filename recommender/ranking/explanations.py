@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import weakref
 from typing import NamedTuple
 
 import numpy as np
@@ -176,13 +177,32 @@ def _term_loadings(model: FittedModel, batch: CandidateBatch, index: int, row: _
     # Kept beside the per-paper entries (keyed by the paper's position) under names of their own.
     union = batch.explained.get("term_loadings")
     if union is None:
-        used = np.unique(batch.sparse.indices)
-        union = batch.explained["term_loadings"] = (used, model.term_rows(used))
+        union = batch.explained["term_loadings"] = _batch_loadings(model, batch)
     used, rows = union
     positions = batch.explained.get(("term_positions", index))
     if positions is None:
         positions = batch.explained[("term_positions", index)] = np.searchsorted(used, row.indices)
     return rows[positions]
+
+
+# The last batch's terms and their loadings: the chunks of one morning share their candidates,
+# so a worker reads them once, not once per chunk. One entry, so no more memory is held than
+# while a chunk is explained.
+# (Keyed by the model object itself, weakly, as unsaved models all have the version "".)
+_last_loadings: tuple[weakref.ref, np.ndarray, np.ndarray] | None = None
+
+
+def _batch_loadings(model: FittedModel, batch: CandidateBatch) -> tuple[np.ndarray, np.ndarray]:
+    """Every term of the batch's papers (sorted) and their LSA loadings."""
+    global _last_loadings
+    used = np.unique(batch.sparse.indices)
+    last = _last_loadings
+    if last is not None and last[0]() is model and np.array_equal(last[1], used):
+        return last[1], last[2]
+    _last_loadings = None  # let the old rows go before the new ones are read
+    rows = model.term_rows(used)
+    _last_loadings = (weakref.ref(model), used, rows)
+    return used, rows
 
 
 def _most_similar(profile: profiles.Profile, vector: np.ndarray) -> str:

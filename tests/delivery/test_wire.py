@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import random
 import re
+import string
 from email.charset import Charset
 
 import pytest
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
-from django.core.mail.message import forbid_multi_line_headers
+from django.core.mail.message import forbid_multi_line_headers, sanitize_address
 
-from digest_site.mailing import wire
+from digest_site.mailing import smtp, wire
 from recommender.delivery import sending
 from tests.delivery.test_digest_render import digests, items_of, papers  # noqa: F401
 from tests.smtp import SMTPSink
@@ -187,3 +188,36 @@ def test_short_plain_header_values_are_written_as_folding_would_write_them():
             assert wire._header(name, value, "utf-8") == slow, (name, value)
             checked += 1
     assert checked > 2000
+
+
+def test_envelope_addresses_are_what_django_makes_of_them():
+    """smtp.envelope_address skips Django's sanitize_address for bare ASCII addresses; on random
+    addresses, near-misses included, it must give what sanitize_address gives, or raise where
+    it raises."""
+    rng = random.Random(11)
+    atom = string.ascii_letters + string.digits + "!#$%&'*+/=?^_`{|}~-"
+    odd = ' "(),:;<>@[\\]é.\n'
+
+    def part(alphabet: str, longest: int) -> str:
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, longest)))
+
+    fast = 0
+    for _ in range(4000):
+        local = ".".join(part(atom, 8) for _ in range(rng.randint(1, 3)))
+        labels = [part(string.ascii_letters + string.digits + "-", 70) for _ in range(3)]
+        domain = ".".join(labels[: rng.randint(1, 3)])
+        address = f"{local}@{domain}"
+        if rng.random() < 0.2:  # a character the fast path must not take
+            at = rng.randint(0, len(address))
+            address = address[:at] + rng.choice(odd) + address[at:]
+        try:
+            expected = sanitize_address(address, "utf-8")
+        except Exception as error:  # whatever Django raises, ours raises too
+            with pytest.raises(type(error)):
+                smtp.envelope_address(address, "utf-8")
+        else:
+            assert smtp.envelope_address(address, "utf-8") == expected, address
+        fast += bool(smtp._BARE_ADDRESS.fullmatch(address))
+    assert fast > 1000  # the fast path was exercised, not only the fallback
+    named = "Paper Digest <digest@localhost>"
+    assert smtp.envelope_address(named, "utf-8") == sanitize_address(named, "utf-8")

@@ -56,6 +56,17 @@ def envelope_address(address, encoding: str) -> str:
 _sanitized = functools.lru_cache(maxsize=64)(sanitize_address)
 
 
+def _quoted(address: str) -> str:
+    """smtplib.quoteaddr(address): a bare address in angle brackets as it is, the rest (the
+    sender's, the same each time) parsed by smtplib and remembered."""
+    if _BARE_ADDRESS.fullmatch(address):
+        return f"<{address}>"
+    return _quoted_parsed(address)
+
+
+_quoted_parsed = functools.lru_cache(maxsize=64)(smtplib.quoteaddr)
+
+
 def dot_stuffed(content: bytes) -> bytes:
     """`content` with the dot doubled at the start of every line that starts with one (RFC
     5321 4.5.2; a line starts at the start or after a "\\n", as smtplib reads it), by plain
@@ -122,13 +133,17 @@ class EmailBackend(smtp.EmailBackend):
         connection = self.connection
         connection.ehlo_or_helo_if_needed()
         options = [f"size={size}"] if connection.does_esmtp and connection.has_extn("size") else []
-        code, reply = connection.mail(sender, options)
+        # As smtplib's mail() and rcpt() write them, addresses quoted without a parse where
+        # quoting is only the angle brackets.
+        connection.putcmd("mail", f"FROM:{_quoted(sender)}{''.join(' ' + o for o in options)}")
+        code, reply = connection.getreply()
         if code != 250:
             self._after_refusal(code)
             raise smtplib.SMTPSenderRefused(code, reply, sender)
         refused = {}
         for recipient in recipients:
-            code, reply = connection.rcpt(recipient)
+            connection.putcmd("rcpt", f"TO:{_quoted(recipient)}")
+            code, reply = connection.getreply()
             if code not in (250, 251):
                 refused[recipient] = (code, reply)
             if code == 421:

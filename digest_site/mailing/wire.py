@@ -123,6 +123,8 @@ def _has_long_lines(text: str) -> bool:
 def _lines(text: str) -> str:
     """The text with CRLF line ends, as the generator writes a body."""
     # CRLF, a lone CR and a lone LF all end a line (the generator's NLCRE).
+    if "\r" not in text:  # (the usual case: one pass instead of three)
+        return text.replace("\n", "\r\n")
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
 
 

@@ -67,8 +67,10 @@ class _Words(NamedTuple):
 
     def holds(self, phrase: tuple[str, ...]) -> bool:
         """Whether the words of `phrase` appear in a row."""
-        if not phrase or any(word not in self.present for word in phrase):
+        if not phrase or not self.present.issuperset(phrase):
             return False
+        if len(phrase) == 1:
+            return True
         size, start = len(phrase), 0
         while True:
             try:

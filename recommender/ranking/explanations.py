@@ -23,6 +23,7 @@ def matching_terms(
     *,
     limit: int = 3,
     loadings: np.ndarray | None = None,
+    specific: np.ndarray | None = None,
 ) -> list[str]:
     """The words shared by profile and paper that contribute most, the subscriber's own first.
 
@@ -30,7 +31,8 @@ def matching_terms(
     subscriber's own words (text, keywords) count fully, the terms the expanded profile leans on
     (its LSA loadings) count `explain_related_terms`, so "robotics" can explain a paper with
     "manipulation" and "grasping". `loadings` are the row's terms' LSA loadings when the caller
-    has them (a batch reads its papers' terms once: _term_loadings).
+    has them (a batch reads its papers' terms once: _term_loadings), and `specific` which of
+    them are not generic (specific_terms), when known.
     """
     indices, values = row.indices, row.data
     if len(indices) == 0:
@@ -53,10 +55,9 @@ def matching_terms(
     contribution = values * (
         own / max(own.max(), 1e-9) + weights["explain_related_terms"] * related
     )
-    # Words in more than a tenth of all papers ("learning", "training") explain nothing: the
-    # smoothed idf of a word in that share of papers is 1 + ln(1 / share).
-    generic_idf = 1 + math.log(1 / min(max(weights["explain_max_paper_share"], 1e-6), 1.0))
-    contribution[model.vectorizer.idf_[indices] < generic_idf] = 0.0
+    if specific is None:
+        specific = specific_terms(model, indices)
+    contribution[~specific] = 0.0
     names = model.feature_names()
     terms: list[str] = []
     covered: set[str] = set()
@@ -71,6 +72,15 @@ def matching_terms(
         terms.append(term)
         covered |= words
     return terms
+
+
+def specific_terms(model: FittedModel, indices: np.ndarray) -> np.ndarray:
+    """Which of the terms `indices` may explain a pick: words in more than a tenth of all
+    papers ("learning", "training") explain nothing. (The smoothed idf of a word in that share
+    of papers is 1 + ln(1 / share).)"""
+    share = settings.RANKING_WEIGHTS["explain_max_paper_share"]
+    generic_idf = 1 + math.log(1 / min(max(share, 1e-6), 1.0))
+    return np.asarray(model.vectorizer.idf_)[indices] >= generic_idf
 
 
 def own_matches(profile: profiles.Profile, batch: CandidateBatch, index: int) -> list[str]:
@@ -122,9 +132,12 @@ def explain(
             said = {word for label in own for word in label.lower().split()}
             row = _paper(batch, index).row
             loadings = _term_loadings(model, batch, index, row) if model.svd is not None else None
+            specific = batch.explained.get(("specific", index))
+            if specific is None:  # the same for every reader of the paper
+                specific = batch.explained[("specific", index)] = specific_terms(model, row.indices)
             related = [
                 t
-                for t in matching_terms(model, profile, row, loadings=loadings)
+                for t in matching_terms(model, profile, row, loadings=loadings, specific=specific)
                 if not set(t.split()) <= said
             ]
             if related:

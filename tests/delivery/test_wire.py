@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import re
+import smtplib
 import string
 from email.charset import Charset
 
@@ -217,7 +218,9 @@ def test_envelope_addresses_are_what_django_makes_of_them():
                 smtp.envelope_address(address, "utf-8")
         else:
             assert smtp.envelope_address(address, "utf-8") == expected, address
+            assert smtp._quoted(expected) == smtplib.quoteaddr(expected), address
         fast += bool(smtp._BARE_ADDRESS.fullmatch(address))
     assert fast > 1000  # the fast path was exercised, not only the fallback
     named = "Paper Digest <digest@localhost>"
     assert smtp.envelope_address(named, "utf-8") == sanitize_address(named, "utf-8")
+    assert smtp._quoted(named) == smtplib.quoteaddr(named) == "<digest@localhost>"

@@ -10,6 +10,7 @@ checks its condition again on their new values, so each row is won by exactly on
 
 from __future__ import annotations
 
+import functools
 import select
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -244,11 +245,13 @@ class PendingClaim:
         connection.ensure_connection()
         raw = connection.connection
         with connection.wrap_database_errors:
-            text = psycopg.ClientCursor(raw).mogrify(sql, params)
             if connection.queries_logged:  # as Django's cursor logs it (DEBUG, tests)
+                text = psycopg.ClientCursor(raw).mogrify(sql, params)
                 connection.queries_log.append({"sql": text, "time": "0.000"})
             pgconn = raw.pgconn
-            pgconn.send_query(text.encode())
+            # The values travel beside the statement, as text the server types by where they
+            # go: no quoting of them into it on the client (a twentieth of a send's CPU).
+            pgconn.send_query_params(_numbered(sql), [_text(value) for value in params])
             while pgconn.flush():  # the connection is non-blocking: wait until it is all out
                 select.select([], [pgconn.socket], [])
         claim._pgconn = pgconn
@@ -291,6 +294,28 @@ class PendingClaim:
             )
         elif results[0].ntuples:
             self._attempts = int(results[0].get_value(0, 0))
+
+
+@functools.lru_cache(maxsize=8)
+def _numbered(sql: str) -> bytes:
+    """A statement with %s placeholders (and no other %) numbered for the server: $1, $2..."""
+    pieces = sql.split("%s")
+    numbered = [piece + f"${n}" for n, piece in enumerate(pieces[:-1], start=1)] + pieces[-1:]
+    return "".join(numbered).encode()
+
+
+def _text(value) -> bytes | None:
+    """A claim's parameter in PostgreSQL's text form: numbers and strings as written, an aware
+    datetime in ISO 8601 (with its offset, as timestamptz reads it), None as NULL."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("a claim's times are aware")
+        return value.isoformat().encode()
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError(f"a claim parameter of type {type(value).__name__}")
+    return str(value).encode()
 
 
 def _claim(

@@ -16,7 +16,7 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.models import Subscriber
-from recommender.delivery import outcomes, scheduling, sending
+from recommender.delivery import ledger, outcomes, scheduling, sending
 from recommender.models import DeliveryEvent, Digest, Paper, Suppression
 from tests.mail_backends import FlakyProvider, Scripted
 
@@ -460,3 +460,22 @@ def test_a_send_cut_off_while_the_server_was_receiving_it_is_noted_as_maybe_deli
     # Sent again (at least once), and the ledger still shows it may have gone twice.
     cut.refresh_from_db()
     assert (cut.status, cut.last_error) == (Digest.Status.SENT, sending.MAYBE_DELIVERED)
+
+
+def test_a_claim_sent_beside_its_values_numbers_its_placeholders_and_writes_them_as_text():
+    """PendingClaim.sent hands the server the statement and its values apart (no quoting on
+    the client): placeholders become $1, $2...; values their text form, None a NULL."""
+    assert ledger._numbered("UPDATE t SET a = %s WHERE b = %s AND c") == (
+        b"UPDATE t SET a = $1 WHERE b = $2 AND c"
+    )
+    moment = datetime(2026, 7, 2, 7, 30, 5, 120, tzinfo=UTC)
+    assert [ledger._text(v) for v in (12, "sending", moment, None)] == [
+        b"12",
+        b"sending",
+        b"2026-07-02T07:30:05.000120+00:00",
+        None,
+    ]
+    with pytest.raises(ValueError, match="aware"):
+        ledger._text(datetime(2026, 7, 2))
+    with pytest.raises(TypeError):
+        ledger._text(1.5)

@@ -61,6 +61,14 @@ class MailSession:
                 self.close()  # the next send reconnects
             raise
 
+    def prepare(self, message: EmailMessage) -> None:
+        """Work out now what the backend would at the send (our SMTP backend: the message's
+        bytes and envelope), so a caller can do it while the server is busy with the message
+        before. Other backends have nothing to prepare."""
+        prepare = getattr(self.connection, "prepare", None)
+        if prepare is not None:
+            prepare(message)
+
     def start(self, message: EmailMessage, ready: Callable[[], bool] | None = None) -> bool:
         """Send `message`, raising what the backend raised before the server's final answer;
         that answer is read (and a refusal in it raised) by `finish()`, which must come before

@@ -27,6 +27,7 @@ import functools
 import re
 import smtplib
 from collections.abc import Callable
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.mail.backends import smtp
@@ -75,6 +76,15 @@ def dot_stuffed(content: bytes) -> bytes:
     return b"." + quoted if quoted.startswith(b".") else quoted
 
 
+class Prepared(NamedTuple):
+    """A message as it goes on the wire: envelope addresses, size and the DATA content."""
+
+    sender: str
+    recipients: list[str]
+    size: int  # of the message before dot-stuffing, as smtplib's sendmail gives SIZE
+    content: bytes  # dot-stuffed, ending with CRLF "." CRLF
+
+
 class EmailBackend(smtp.EmailBackend):
     # Whether the last message's content had started going to the server (its DATA command was
     # issued): a send cut off after that may have been delivered (sending.py says so).
@@ -92,23 +102,42 @@ class EmailBackend(smtp.EmailBackend):
         connection = self.connection
         if connection is None or not email_message.recipients():
             return self._send_django_way(email_message)
-        raw = wire.message_bytes(email_message)
-        if raw is None:
+        prepared = self.prepare(email_message)
+        if prepared is None:
             return self._send_django_way(email_message)
-        encoding = email_message.encoding or settings.DEFAULT_CHARSET
-        sender = envelope_address(email_message.from_email, encoding)
-        recipients = [envelope_address(a, encoding) for a in email_message.recipients()]
         try:
-            self._envelope(sender, recipients, len(raw))
+            self._envelope(prepared.sender, prepared.recipients, prepared.size)
             if not self._go_ahead():
                 return False
             self.content_sent = True
-            self._content(raw)
+            self._content(prepared.content)
         except smtplib.SMTPException:
             if not self.fail_silently:
                 raise
             return False
         return True
+
+    def prepare(self, email_message) -> Prepared | None:
+        """What goes on the wire for `email_message` (None: it goes Django's way), worked out
+        now and kept on the message for its send: the caller prepares the next message while
+        the server stores the one before, so none of this waits between the two. The message
+        must not change after this."""
+        prepared = getattr(email_message, "wire_prepared", None)
+        if prepared is not None:
+            return prepared
+        raw = wire.message_bytes(email_message)
+        if raw is None:
+            return None
+        encoding = email_message.encoding or settings.DEFAULT_CHARSET
+        quoted = dot_stuffed(raw)
+        prepared = Prepared(
+            sender=envelope_address(email_message.from_email, encoding),
+            recipients=[envelope_address(a, encoding) for a in email_message.recipients()],
+            size=len(raw),
+            content=quoted + (b".\r\n" if quoted.endswith(b"\r\n") else b"\r\n.\r\n"),
+        )
+        email_message.wire_prepared = prepared
+        return prepared
 
     def _send_django_way(self, email_message) -> bool:
         if self.ready is not None and not self.ready():
@@ -166,17 +195,14 @@ class EmailBackend(smtp.EmailBackend):
             self._after_refusal(0)
         return go
 
-    def _content(self, raw: bytes) -> None:
-        """DATA, the content and its end; the final answer read now, or left to
-        finish_pending() with defer_reply."""
+    def _content(self, content: bytes) -> None:
+        """DATA, then the content (dot-stuffed, with its end); the final answer read now, or
+        left to finish_pending() with defer_reply."""
         connection = self.connection
         code, reply = connection.docmd("data")
         if code != 354:
             raise smtplib.SMTPDataError(code, reply)
-        quoted = dot_stuffed(raw)
-        if not quoted.endswith(b"\r\n"):
-            quoted += b"\r\n"
-        connection.send(quoted + b".\r\n")
+        connection.send(content)
         self.reply_pending = True
         if not self.defer_reply:
             self.finish_pending()

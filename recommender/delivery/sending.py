@@ -210,6 +210,7 @@ def _deliver_one(digest: Digest, prepared: Prepared, sender: Sender) -> list[Set
         if subscriber is not None:  # (None: deleted since the chunk started)
             try:
                 message = digest_message(digest, prepared.items.get(digest.pk, []), subscriber)
+                sender.session.prepare(message)  # its bytes too, before the wait below
             except SoftTimeLimitExceeded:
                 raise
             except Exception as failed:  # one bad profile or template must not cost the others

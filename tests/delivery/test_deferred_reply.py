@@ -13,7 +13,7 @@ import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.mail import EmailMultiAlternatives
 
-from digest_site.mailing import wire
+from digest_site.mailing import smtp, wire
 from digest_site.mailing.session import MailSession
 from digest_site.mailing.smtp import dot_stuffed
 from recommender.delivery import sending
@@ -204,3 +204,34 @@ def test_dots_are_doubled_at_line_starts_exactly_as_smtplib_reads_lines():
     for _ in range(5000):
         content = bytes(rng.choice(b".\r\nab") for _ in range(rng.randint(0, 40)))
         assert dot_stuffed(content) == line_start_dot.sub(b"..", content), content
+
+
+def test_each_message_is_made_into_bytes_before_the_answer_to_the_one_before(
+    due,  # noqa: F811
+    papers,  # noqa: F811
+    server,
+):
+    """The next message's bytes (the costliest step of a send after rendering) are written
+    while the server stores the message before, not after its answer."""
+    addresses = due("reader", 4)
+    events: list[str] = []
+    make_bytes, finish = wire.message_bytes, smtp.EmailBackend.finish_pending
+
+    def recorded_bytes(message):
+        events.append(f"bytes {message.to[0]}")
+        return make_bytes(message)
+
+    def recorded_finish(backend):
+        if backend.reply_pending:
+            events.append("answer")
+        return finish(backend)
+
+    with (
+        server() as sink,
+        mock.patch.object(wire, "message_bytes", recorded_bytes),
+        mock.patch.object(smtp.EmailBackend, "finish_pending", recorded_finish),
+    ):
+        assert sending.deliver_chunk(dispatched())["sent"] == 4
+    assert sink.handler.delivered == addresses
+    made = [f"bytes {a}" for a in addresses]
+    assert events == [made[0], made[1], "answer", made[2], "answer", made[3], "answer", "answer"]

@@ -61,4 +61,9 @@ def mailable_subscriber_sql(subscriber_id: int) -> tuple[str, list]:
         f" AND NOT EXISTS (SELECT 1 FROM {quote(suppressed.db_table)} x"
         f" WHERE x.{column(suppressed, 'email')} = s.{column(people, 'email')}))"
     )
-    return sql, [subscriber_id, Subscriber.Status.ACTIVE.value]
+    return sql, mailable_subscriber_params(subscriber_id)
+
+
+def mailable_subscriber_params(subscriber_id: int) -> list:
+    """The parameters of mailable_subscriber_sql's condition (which is the same for everyone)."""
+    return [subscriber_id, Subscriber.Status.ACTIVE.value]

@@ -19,7 +19,7 @@ from typing import NamedTuple
 from django.db import connection, transaction
 
 from accounts.models import Subscriber
-from digest_site.mailing.policy import mailable_subscriber_sql
+from digest_site.mailing.policy import mailable_subscriber_params, mailable_subscriber_sql
 
 from ..models import Digest, DigestItem
 
@@ -331,7 +331,29 @@ def _claim(
 def _claim_statement(
     digest_id: int, subscriber_id: int, lease_until: datetime, *, after: Sent | None = None
 ) -> tuple[str, list]:
-    mailable, mailable_params = mailable_subscriber_sql(subscriber_id)
+    params = [
+        Digest.Status.SENDING.value,
+        _when(lease_until),
+        digest_id,
+        Digest.Status.BUILT.value,
+        *mailable_subscriber_params(subscriber_id),
+    ]
+    if after is not None:  # PostgreSQL: the record runs whether or not the claim wins a row
+        params = [
+            Digest.Status.SENT.value,
+            _when(after.sent_at),
+            after.message_id,
+            after.digest_id,
+            *params,
+        ]
+    return _claim_sql(connection.vendor, after is not None), params
+
+
+@functools.lru_cache(maxsize=8)
+def _claim_sql(vendor: str, record_first: bool) -> str:
+    """The claim's statement (with the record of the digest sent before it, first), written
+    once per process and database (`vendor` keys the names' quoting): only its values vary."""
+    mailable, _params = mailable_subscriber_sql(0)
     status, table = _column("status"), _table()
     sql = (
         f"UPDATE {table} SET {status} = %s,"  # noqa: S608 (names from _meta)
@@ -340,25 +362,11 @@ def _claim_statement(
         f" AND {mailable}"
         f" RETURNING {_column('attempts')}"
     )
-    params = [
-        Digest.Status.SENDING.value,
-        _when(lease_until),
-        digest_id,
-        Digest.Status.BUILT.value,
-        *mailable_params,
-    ]
-    if after is not None:  # PostgreSQL: the record runs whether or not the claim wins a row
+    if record_first:
         record = (
             f"WITH sent AS (UPDATE {table} SET {status} = %s, {_column('sent_at')} = %s,"  # noqa: S608
             f" {_column('message_id')} = %s, {_column('lease_until')} = NULL"
             f" WHERE {_column('id')} = %s) "
         )
         sql = record + sql
-        params = [
-            Digest.Status.SENT.value,
-            _when(after.sent_at),
-            after.message_id,
-            after.digest_id,
-            *params,
-        ]
-    return sql, params
+    return sql

@@ -41,11 +41,11 @@ def suppress(address: str, reason: str, detail: str) -> bool:
     return created
 
 
-def mailable_subscriber_sql(subscriber_id: int) -> tuple[str, list]:
+def mailable_subscriber_sql() -> str:
     """The SQL condition "this subscriber may be mailed a digest now" (active, not paused, the
     address not on the suppression list): what may_mail and Subscriber.receives_digests say,
     for a statement that must check it in the same step as it claims (see delivery.ledger).
-    Returns the condition and its parameters."""
+    The same for everyone; its parameters are mailable_subscriber_params."""
     quote = connection.ops.quote_name
     people, suppressed = Subscriber._meta, Suppression._meta
 
@@ -61,9 +61,9 @@ def mailable_subscriber_sql(subscriber_id: int) -> tuple[str, list]:
         f" AND NOT EXISTS (SELECT 1 FROM {quote(suppressed.db_table)} x"
         f" WHERE x.{column(suppressed, 'email')} = s.{column(people, 'email')}))"
     )
-    return sql, mailable_subscriber_params(subscriber_id)
+    return sql
 
 
 def mailable_subscriber_params(subscriber_id: int) -> list:
-    """The parameters of mailable_subscriber_sql's condition (which is the same for everyone)."""
+    """The parameters of mailable_subscriber_sql's condition, for one subscriber."""
     return [subscriber_id, Subscriber.Status.ACTIVE.value]

@@ -353,7 +353,7 @@ def _claim_statement(
 def _claim_sql(vendor: str, record_first: bool) -> str:
     """The claim's statement (with the record of the digest sent before it, first), written
     once per process and database (`vendor` keys the names' quoting): only its values vary."""
-    mailable, _params = mailable_subscriber_sql(0)
+    mailable = mailable_subscriber_sql()
     status, table = _column("status"), _table()
     sql = (
         f"UPDATE {table} SET {status} = %s,"  # noqa: S608 (names from _meta)

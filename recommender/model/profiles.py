@@ -207,7 +207,12 @@ def _expand_terms(
 
 
 def _damp_common_words(
-    model: FittedModel, row: sparse.csr_matrix, share: float, weight: float, min_specific: int
+    model: FittedModel,
+    row: sparse.csr_matrix,
+    share: float,
+    weight: float,
+    min_specific: int,
+    topical_ridf: float = 0.0,
 ) -> sparse.csr_matrix:
     """The TF-IDF row of a text with its common terms (in more than `share` of the stored
     papers) scaled by `weight`, when at least `min_specific` of its single words are rarer.
@@ -218,6 +223,10 @@ def _damp_common_words(
     specific: in "audio and speech processing" the rare phrases "audio speech" and "speech
     processing" are made of the common words, which are the topic, not filler, so a text like
     that, or one made only of common words, is kept whole.
+
+    A common word that is bursty (its stem's residual idf, `burstiness`, at least
+    `topical_ridf` bits; 0 turns this off) is not damped: "video", "agent", "medical" cluster
+    in the papers about them, "work", "including", "efficiently" are spread like filler.
     """
     if weight >= 1.0 or row.nnz == 0:
         return row
@@ -227,8 +236,11 @@ def _damp_common_words(
     single_words = np.char.find(model.feature_names()[row.indices].astype(str), " ") < 0
     if (single_words & ~common).sum() < min_specific:
         return row
+    filler = common
+    if topical_ridf > 0 and (ridf := burstiness(model)) is not None:
+        filler = common & (ridf[row.indices] < topical_ridf)
     damped = row.copy()
-    damped.data = damped.data * np.where(common, weight, 1.0).astype(damped.data.dtype)
+    damped.data = damped.data * np.where(filler, weight, 1.0).astype(damped.data.dtype)
     damped.eliminate_zeros()
     return damped
 
@@ -241,6 +253,46 @@ def _document_frequencies(model: FittedModel) -> np.ndarray:
         n = len(model.corpus_ids)
         cached = (1 + n) * np.exp(1 - model.vectorizer.idf_.astype(np.float64)) - 1
         model._document_frequencies = cached
+    return cached
+
+
+def burstiness(model: FittedModel) -> np.ndarray | None:
+    """Each vocabulary term's residual idf (Church and Gale): how much rarer its stem is in
+    papers than a word used as often but spread at random (Poisson) would be, in bits, measured
+    on the model's reference sample (None for artifacts without one); once per loaded model.
+
+        ridf = -log2(df / n) + log2(1 - exp(-cf / n))
+
+    df: the sample papers containing a form of the stem, cf: its uses in them. A topic word
+    comes in bursts (a video paper says "video" five times, most papers never): high ridf,
+    whatever the corpus size. Filler ("including", "efficiently", "work") is spread one use
+    per paper: near 0. A word's uses are read back from the sample's TF-IDF rows: each value
+    over its idf is (1 + ln tf) / the row's norm, and the row's smallest such value is a word
+    used once, so dividing by it gives 1 + ln tf exactly when the paper has one (nearly all do).
+    """
+    cached = getattr(model, "_burstiness", None)
+    if cached is not None:
+        return cached
+    rows = getattr(model, "reference_rows", None)
+    if rows is None or rows.shape[0] == 0:
+        return None
+    rows = sparse.csr_matrix(rows, dtype=np.float64, copy=True)
+    rows.data /= model.vectorizer.idf_[rows.indices]
+    lengths = np.diff(rows.indptr)
+    smallest = np.minimum.reduceat(rows.data, rows.indptr[:-1][lengths > 0])
+    rows.data /= np.repeat(smallest, lengths[lengths > 0])
+    rows.data = np.exp(rows.data - 1.0)  # uses of the term in the paper
+    folding = lexical.space(model).folding
+    uses = np.asarray((rows @ folding).sum(axis=0)).ravel()
+    rows.data[:] = 1.0
+    present = rows @ folding
+    present.data[:] = 1.0
+    papers = np.asarray(present.sum(axis=0)).ravel()
+    n = rows.shape[0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        by_stem = -np.log2(papers / n) + np.log2(-np.expm1(-uses / n))
+    by_stem = np.where(papers > 0, by_stem, 0.0).astype(np.float32)
+    cached = model._burstiness = by_stem[folding.indices]
     return cached
 
 
@@ -332,6 +384,7 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
         "share": weights["text_common_word_share"],
         "weight": weights["text_common_word_weight"],
         "min_specific": weights["text_common_word_min_specific"],
+        "topical_ridf": weights.get("text_topical_word_ridf", 0.0),
     }
 
     text = clean_interest_text(spec.text)

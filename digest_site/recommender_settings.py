@@ -86,10 +86,11 @@ PROFILE_WEIGHTS = {
     "text_common_word_share": env.float("PROFILE_TEXT_COMMON_WORD_SHARE", default=0.02),
     "text_common_word_weight": env.float("PROFILE_TEXT_COMMON_WORD_WEIGHT", default=0.1),
     "text_common_word_min_specific": env.int("PROFILE_TEXT_COMMON_WORD_MIN_SPECIFIC", default=2),
-    # ...except a common word that comes in bursts, a topic word ("video", "agent", "medical"):
-    # one whose stem's residual idf over the reference sample (profiles.burstiness) is at least
-    # this many bits is never damped. 0 turns the exception off.
-    "text_topical_word_ridf": env.float("PROFILE_TEXT_TOPICAL_WORD_RIDF", default=0.0),
+    # With a scale r > 0, a common word keeps (its stem's residual idf over the reference sample,
+    # profiles.burstiness) / r of its weight instead, between the weight above and 1: a topic
+    # word that comes in bursts ("video", "agent", "medical") keeps much of it, filler
+    # ("including", "efficiently") the damped weight. 0 turns this off.
+    "text_common_word_ridf_scale": env.float("PROFILE_TEXT_COMMON_WORD_RIDF_SCALE", default=0.0),
     # Query expansion: the centroid of the N stored papers nearest to the profile is added.
     # Text and keywords may find their neighbours by title instead of full text: +0.015 nDCG on
     # a May validation window of bench/recommender_quality.py but -0.015 on its June test days

@@ -212,7 +212,7 @@ def _damp_common_words(
     share: float,
     weight: float,
     min_specific: int,
-    topical_ridf: float = 0.0,
+    ridf_scale: float = 0.0,
 ) -> sparse.csr_matrix:
     """The TF-IDF row of a text with its common terms (in more than `share` of the stored
     papers) scaled by `weight`, when at least `min_specific` of its single words are rarer.
@@ -224,9 +224,10 @@ def _damp_common_words(
     processing" are made of the common words, which are the topic, not filler, so a text like
     that, or one made only of common words, is kept whole.
 
-    A common word that is bursty (its stem's residual idf, `burstiness`, at least
-    `topical_ridf` bits; 0 turns this off) is not damped: "video", "agent", "medical" cluster
-    in the papers about them, "work", "including", "efficiently" are spread like filler.
+    With `ridf_scale` r > 0, a common word is damped by how spread it is instead: it keeps
+    its stem's residual idf (`burstiness`) / r of its weight, at least `weight`, at most all of
+    it. "video", "agent", "medical" come in bursts in the papers about them and keep much of
+    their weight; "work", "including", "efficiently" are spread like filler and keep `weight`.
     """
     if weight >= 1.0 or row.nnz == 0:
         return row
@@ -236,11 +237,11 @@ def _damp_common_words(
     single_words = np.char.find(model.feature_names()[row.indices].astype(str), " ") < 0
     if (single_words & ~common).sum() < min_specific:
         return row
-    filler = common
-    if topical_ridf > 0 and (ridf := burstiness(model)) is not None:
-        filler = common & (ridf[row.indices] < topical_ridf)
+    kept = np.full(len(row.indices), weight, np.float64)
+    if ridf_scale > 0 and (ridf := burstiness(model)) is not None:
+        kept = np.clip(ridf[row.indices] / ridf_scale, weight, 1.0)
     damped = row.copy()
-    damped.data = damped.data * np.where(filler, weight, 1.0).astype(damped.data.dtype)
+    damped.data = damped.data * np.where(common, kept, 1.0).astype(damped.data.dtype)
     damped.eliminate_zeros()
     return damped
 
@@ -384,7 +385,7 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
         "share": weights["text_common_word_share"],
         "weight": weights["text_common_word_weight"],
         "min_specific": weights["text_common_word_min_specific"],
-        "topical_ridf": weights.get("text_topical_word_ridf", 0.0),
+        "ridf_scale": weights.get("text_common_word_ridf_scale", 0.0),
     }
 
     text = clean_interest_text(spec.text)

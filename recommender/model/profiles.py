@@ -207,12 +207,7 @@ def _expand_terms(
 
 
 def _damp_common_words(
-    model: FittedModel,
-    row: sparse.csr_matrix,
-    share: float,
-    weight: float,
-    min_specific: int,
-    ridf_scale: float = 0.0,
+    model: FittedModel, row: sparse.csr_matrix, share: float, weight: float, min_specific: int
 ) -> sparse.csr_matrix:
     """The TF-IDF row of a text with its common terms (in more than `share` of the stored
     papers) scaled by `weight`, when at least `min_specific` of its single words are rarer.
@@ -223,11 +218,6 @@ def _damp_common_words(
     specific: in "audio and speech processing" the rare phrases "audio speech" and "speech
     processing" are made of the common words, which are the topic, not filler, so a text like
     that, or one made only of common words, is kept whole.
-
-    With `ridf_scale` r > 0, a common word is damped by how spread it is instead: it keeps
-    its stem's residual idf (`burstiness`) / r of its weight, at least `weight`, at most all of
-    it. "video", "agent", "medical" come in bursts in the papers about them and keep much of
-    their weight; "work", "including", "efficiently" are spread like filler and keep `weight`.
     """
     if weight >= 1.0 or row.nnz == 0:
         return row
@@ -237,11 +227,8 @@ def _damp_common_words(
     single_words = np.char.find(model.feature_names()[row.indices].astype(str), " ") < 0
     if (single_words & ~common).sum() < min_specific:
         return row
-    kept = np.full(len(row.indices), weight, np.float64)
-    if ridf_scale > 0 and (ridf := burstiness(model)) is not None:
-        kept = np.clip(ridf[row.indices] / ridf_scale, weight, 1.0)
     damped = row.copy()
-    damped.data = damped.data * np.where(common, kept, 1.0).astype(damped.data.dtype)
+    damped.data = damped.data * np.where(common, weight, 1.0).astype(damped.data.dtype)
     damped.eliminate_zeros()
     return damped
 
@@ -254,46 +241,6 @@ def _document_frequencies(model: FittedModel) -> np.ndarray:
         n = len(model.corpus_ids)
         cached = (1 + n) * np.exp(1 - model.vectorizer.idf_.astype(np.float64)) - 1
         model._document_frequencies = cached
-    return cached
-
-
-def burstiness(model: FittedModel) -> np.ndarray | None:
-    """Each vocabulary term's residual idf (Church and Gale): how much rarer its stem is in
-    papers than a word used as often but spread at random (Poisson) would be, in bits, measured
-    on the model's reference sample (None for artifacts without one); once per loaded model.
-
-        ridf = -log2(df / n) + log2(1 - exp(-cf / n))
-
-    df: the sample papers containing a form of the stem, cf: its uses in them. A topic word
-    comes in bursts (a video paper says "video" five times, most papers never): high ridf,
-    whatever the corpus size. Filler ("including", "efficiently", "work") is spread one use
-    per paper: near 0. A word's uses are read back from the sample's TF-IDF rows: each value
-    over its idf is (1 + ln tf) / the row's norm, and the row's smallest such value is a word
-    used once, so dividing by it gives 1 + ln tf exactly when the paper has one (nearly all do).
-    """
-    cached = getattr(model, "_burstiness", None)
-    if cached is not None:
-        return cached
-    rows = getattr(model, "reference_rows", None)
-    if rows is None or rows.shape[0] == 0:
-        return None
-    rows = sparse.csr_matrix(rows, dtype=np.float64, copy=True)
-    rows.data /= model.vectorizer.idf_[rows.indices]
-    lengths = np.diff(rows.indptr)
-    smallest = np.minimum.reduceat(rows.data, rows.indptr[:-1][lengths > 0])
-    rows.data /= np.repeat(smallest, lengths[lengths > 0])
-    rows.data = np.exp(rows.data - 1.0)  # uses of the term in the paper
-    folding = lexical.space(model).folding
-    uses = np.asarray((rows @ folding).sum(axis=0)).ravel()
-    rows.data[:] = 1.0
-    present = rows @ folding
-    present.data[:] = 1.0
-    papers = np.asarray(present.sum(axis=0)).ravel()
-    n = rows.shape[0]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        by_stem = -np.log2(papers / n) + np.log2(-np.expm1(-uses / n))
-    by_stem = np.where(papers > 0, by_stem, 0.0).astype(np.float32)
-    cached = model._burstiness = by_stem[folding.indices]
     return cached
 
 
@@ -385,7 +332,6 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
         "share": weights["text_common_word_share"],
         "weight": weights["text_common_word_weight"],
         "min_specific": weights["text_common_word_min_specific"],
-        "ridf_scale": weights.get("text_common_word_ridf_scale", 0.0),
     }
 
     text = clean_interest_text(spec.text)

@@ -108,6 +108,8 @@ class Profile:
     own_terms: list[lexical.OwnTerm] = field(default_factory=list)
     # How the two parts make one relevance, and the floor of a match (relevance.py).
     calibration: relevance.Calibration | None = None
+    # The interest text as the person wrote it (spaces folded): how a digest's note names it.
+    text: str = ""
 
     @property
     def empty(self) -> bool:
@@ -409,6 +411,7 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
         calibration=relevance.calibrate_profile(
             model, scoring, own, weights, keywords=bool(keywords)
         ),
+        text=" ".join(spec.text.split()),
         user_terms=user_terms,
         keywords=keywords,
         liked=[(doc.title, v) for doc, v in zip(spec.liked, liked_vectors, strict=True)],

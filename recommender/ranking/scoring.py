@@ -259,13 +259,30 @@ def select_with_floor(
     return picks
 
 
+# The longest interest text a digest's note quotes whole; a longer one is cut at a word.
+LABEL_CHARS = 60
+
+
 def profile_label(profile: profiles.Profile) -> str:
-    """How a digest's note names the interest: the person's keywords, else their own words."""
+    """How a digest's note names the interest: the person's keywords, else the start of the
+    text they wrote, in their words and order (the analyzer's terms, sorted by specificity,
+    read as "ct ultrasound microscopy delineating organ lesion mri deep l")."""
     if profile.keywords:
         shown = ", ".join(profile.keywords[:3])
         return shown + (", ..." if len(profile.keywords) > 3 else "")
-    words = " ".join(term.label for term in profile.own_terms if " " not in term.label)
-    return words[:60] or "your interests"
+    text = getattr(profile, "text", "")  # (profiles cached before the text was kept: none)
+    if text:
+        return _clipped(text, LABEL_CHARS)
+    return "your interests"
+
+
+def _clipped(text: str, limit: int) -> str:
+    """`text` whole when short enough, else its first words within `limit` characters and an
+    ellipsis (the first word cut only when it alone is longer)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit + 1].rsplit(" ", 1)[0] if " " in text[: limit + 1] else text[:limit]
+    return cut.rstrip(" ,;:.-") + "…"
 
 
 def thin_note(profile: profiles.Profile, matched: int, others: int) -> str:

@@ -166,9 +166,10 @@ def profiles_for(model: FittedModel, interests: Sequence) -> list[Profile | None
     return built
 
 
-# Bumped whenever build_profile turns the same inputs into a different vector, so a deploy
-# does not keep serving profiles built by the old code until the next refit.
-PROFILE_BUILD = 4
+# Bumped whenever build_profile turns the same inputs into a different profile (its vectors,
+# or the text a digest's note quotes), so a deploy does not keep serving profiles built by the
+# old code until the next refit.
+PROFILE_BUILD = 5
 
 
 def _built_by() -> str:

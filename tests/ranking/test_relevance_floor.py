@@ -145,3 +145,33 @@ def test_nothing_below_min_relevance_is_sent(
     subscriber = make_subscriber(keywords=["protein design"])
     digest, _ = digests.build_digest(subscriber, moment=MOMENT)
     assert not any(item.reason.startswith("nearest") for item in digest.items.all())
+
+
+def test_a_thin_day_quotes_a_written_interest_as_the_person_wrote_it(
+    installed_model, make_subscriber, make_paper, settings
+):
+    """A sentence-only interest is named by its own opening words, in the person's order and
+    cut at a word, never by the model's terms sorted by specificity ("ct ultrasound
+    microscopy delineating organ lesion mri deep l", as a note once read)."""
+    settings.RANKING_WEIGHTS = {**settings.RANKING_WEIGHTS, "near_misses": 2, "min_relevance": -10}
+    make_paper(
+        title="Diffusion models design protein backbones",
+        abstract="A diffusion model generates protein structures for protein design.",
+    )
+    for title, abstract in OTHER_TOPICS:
+        make_paper(title=title, abstract=abstract)
+    text = (
+        "I'm interested in diffusion models that generate protein structures, "
+        "especially backbone design and docking."
+    )
+    subscriber = make_subscriber(interests_text=text)
+    digest, _ = digests.build_digest(subscriber, moment=MOMENT)
+    assert "matched “I'm interested in diffusion models that generate protein…” this time" in (
+        digest.note
+    )
+
+
+def test_a_label_is_cut_at_a_word():
+    assert scoring._clipped("robot grasping", 60) == "robot grasping"
+    assert scoring._clipped("new methods, benchmarks and datasets", 20) == "new methods…"
+    assert scoring._clipped("a" * 80, 60) == "a" * 60 + "…"

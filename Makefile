@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint check clean
+.PHONY: demo test lint check clean embeddings
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	bash scripts/install-system-packages.sh
 	$(BIN)/python -m pytest
+
+## The optional sentence-embedding part of relevance (torch CPU, ~1 GB); then set
+## RECOMMENDER_EMBEDDINGS=minilm and refit (docs/recommender.md).
+embeddings: $(STAMP)
+	$(BIN)/pip install --quiet -r requirements-embeddings.txt
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -42,7 +42,7 @@ def complete(model, records: list[dict]):
     """A cached model brought up to what a fit now keeps: the reference sample's TF-IDF rows,
     from the records it was fitted on, for pickles written before the fit kept them. The rows
     are the ones the fit would keep."""
-    from recommender.model import features
+    from recommender.model import embeddings, features
 
     if getattr(model, "reference_rows", None) is None:
         model.reference_index = features.reference_sample(len(records))
@@ -52,7 +52,45 @@ def complete(model, records: list[dict]):
                 for i in model.reference_index
             ]
         )
+    if embeddings.enabled() and getattr(model, "reference_embeddings", None) is None:
+        # As the fit embeds them with the optional encoder on (features.fit_model).
+        model.reference_embeddings = embeddings.embed(
+            [
+                embeddings.paper_text(clean(records[i]["title"]), clean(records[i]["summary"]))
+                for i in model.reference_index
+            ]
+        ).astype("float16")
     return model
+
+
+class EmbeddingCache:
+    """The optional encoder's embeddings kept in a pickle between bench runs (each paper costs
+    ~75 ms to embed): `with EmbeddingCache(path):` loads it, and saves it back on the way out.
+    Does nothing with the encoder off or no path."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+
+    def __enter__(self):
+        import pickle
+
+        from recommender.model import embeddings
+
+        if self.path is not None and embeddings.enabled() and self.path.exists():
+            with self.path.open("rb") as handle:
+                embeddings.remember(pickle.load(handle))
+        return self
+
+    def __exit__(self, *exc):
+        import pickle
+
+        from recommender.model import embeddings
+
+        if self.path is not None and embeddings.enabled():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("wb") as handle:
+                pickle.dump(embeddings.memo_items(), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        return False
 
 
 def fit_cached(records: list[dict], *, components: int, cache: Path | None):

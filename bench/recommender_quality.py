@@ -250,7 +250,17 @@ def main() -> None:
     parser.add_argument(
         "--profile-weights", type=json.loads, default={}, help="PROFILE_WEIGHTS overrides (JSON)"
     )
+    parser.add_argument(
+        "--embedding-cache",
+        type=Path,
+        help="pickle of the optional encoder's embeddings (RECOMMENDER_EMBEDDINGS=minilm)",
+    )
     args = parser.parse_args()
+    with dump.EmbeddingCache(args.embedding_cache):
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
     settings.PROFILE_WEIGHTS = {**settings.PROFILE_WEIGHTS, **args.profile_weights}
     if args.quick:
         args.categories = args.categories[:5]

@@ -173,7 +173,17 @@ def main() -> None:
         choices=("A", "B"),
         help="only this half of the topics (A: even positions, the tuning half; B: odd)",
     )
+    parser.add_argument(
+        "--embedding-cache",
+        type=Path,
+        help="pickle of the optional encoder's embeddings (RECOMMENDER_EMBEDDINGS=minilm)",
+    )
     args = parser.parse_args()
+    with dump.EmbeddingCache(args.embedding_cache):
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
     # In settings too, as bench/recommender_quality.py does: code that reads PROFILE_WEIGHTS
     # from settings rather than from build_profile's argument (scoring.calibration_of's
     # fallback floor) then sees the same overrides.
@@ -209,6 +219,9 @@ def main() -> None:
     model, fit_seconds = load_model(train, args.model_cache)
     source = f"fitted in {fit_seconds:.0f} s" if fit_seconds else "from cache"
     log(f"model {features.describe(model)} ({source})")
+    if getattr(model, "reference_embeddings", None) is not None:
+        share = settings.PROFILE_WEIGHTS["embedding"]
+        log(f"ours: with the optional sentence-embedding part (RECOMMENDER_EMBEDDINGS), {share}")
 
     ids = [r["id"] for r in pool]
     papers = [

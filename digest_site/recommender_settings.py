@@ -30,6 +30,7 @@ __all__ = [
     "PROFILE_CACHE_SECONDS",
     "PROFILE_WEIGHTS",
     "RANKING_WEIGHTS",
+    "RECOMMENDER_EMBEDDINGS",
     "RECOMMENDER_FIT_MAX_PAPERS",
     "RECOMMENDER_MIN_CORPUS",
     "RECOMMENDER_MODEL_DIR",
@@ -63,6 +64,9 @@ RECOMMENDER_MIN_CORPUS = env.int("RECOMMENDER_MIN_CORPUS", default=50)
 RECOMMENDER_FIT_MAX_PAPERS = env.int("RECOMMENDER_FIT_MAX_PAPERS", default=150_000)
 RECOMMENDER_SVD_COMPONENTS = env.int("RECOMMENDER_SVD_COMPONENTS", default=128)
 RECOMMENDER_REFIT_HOUR_UTC = env.int("RECOMMENDER_REFIT_HOUR_UTC", default=3)
+# The optional sentence-embedding part of relevance: "minilm" (needs `make embeddings`) or ""
+# (off). Takes effect from the next refit (recommender/model/embeddings.py).
+RECOMMENDER_EMBEDDINGS = env.str("RECOMMENDER_EMBEDDINGS", default="")
 # How a profile is built from its parts (relative weights; each part is L2-normalised first).
 PROFILE_WEIGHTS = {
     "text": env.float("PROFILE_TEXT_WEIGHT", default=1.0),
@@ -121,6 +125,10 @@ PROFILE_WEIGHTS = {
     "lexical_idf_power": env.float("PROFILE_LEXICAL_IDF_POWER", default=1.0),
     "lexical_phrase_weight": env.float("PROFILE_LEXICAL_PHRASE_WEIGHT", default=1.0),
     "lexical_max_terms": env.int("PROFILE_LEXICAL_MAX_TERMS", default=64),
+    # With the optional sentence encoder on (RECOMMENDER_EMBEDDINGS), relevance =
+    # (1 - e) x the blend above + e x the calibrated embedding cosine of the interest text and
+    # keywords (recommender/model/embeddings.py); unused when it is off.
+    "embedding": env.float("PROFILE_EMBEDDING_WEIGHT", default=0.5),
     "reference_quantile": env.float("PROFILE_REFERENCE_QUANTILE", default=0.99),
     # A paper matches a profile when its calibrated relevance reaches the higher of `floor` and
     # the relevance of the profile's top `floor_share` of the reference sample; fewer matches

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 
-from . import mapped
+from . import embeddings, mapped
 from .tfidf import Projection, TermWeights
 
 FEATURES_NAME = "tfidf-lsa"
@@ -199,6 +199,9 @@ class FittedModel:
     # corpus papers and their positions in corpus_ids (None in artifacts from before it).
     reference_rows: sparse.csr_matrix | None = None
     reference_index: np.ndarray | None = None
+    # The same papers' sentence embeddings (float16), when the optional encoder is on at fit time
+    # (embeddings.py); None otherwise, and relevance then has no embedding part.
+    reference_embeddings: np.ndarray | None = None
 
     @property
     def dim(self) -> int:
@@ -327,6 +330,10 @@ def fit_model(
     model.category_centroids = category_centroids(dense, [cats for *_r, cats in papers])
     model.reference_index = reference_sample(len(papers))
     model.reference_rows = tfidf[model.reference_index]
+    if embeddings.enabled():
+        model.reference_embeddings = embeddings.embed(
+            [embeddings.paper_text(papers[i][1], papers[i][2]) for i in model.reference_index]
+        ).astype(np.float16)
     model.title_matrix = model.dense([title for _id, title, *_rest in papers]).astype(np.float16)
     if len(papers) >= LARGE_CORPUS:
         fit_context_space(model, texts, tfidf)

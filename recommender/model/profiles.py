@@ -35,7 +35,7 @@ import numpy as np
 from django.conf import settings
 from scipy import sparse
 
-from . import lexical, mapped, relevance
+from . import embeddings, lexical, mapped, relevance
 from .features import FittedModel, english_words, l2_normalise, paper_text
 
 log = logging.getLogger(__name__)
@@ -110,6 +110,8 @@ class Profile:
     calibration: relevance.Calibration | None = None
     # The interest text as the person wrote it (spaces folded): how a digest's note names it.
     text: str = ""
+    # Its text and keywords read by the optional sentence encoder (embeddings.py), else None.
+    embedding: np.ndarray | None = None
 
     @property
     def empty(self) -> bool:
@@ -403,14 +405,18 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
             vector=vector,
             topical=weights["lexical_topical"],
         )
+    embedding = None
+    if vector is not None and (text or keywords) and _embeds(model, weights):
+        embedding = embeddings.embed([embeddings.interest_text(spec.text, keywords)])[0]
     return Profile(
         vector=vector,
         scoring=scoring,
         lexical=own,
         own_terms=lexical.own_terms(model, text, keywords) if (text or keywords) else [],
         calibration=relevance.calibrate_profile(
-            model, scoring, own, weights, keywords=bool(keywords)
+            model, scoring, own, weights, keywords=bool(keywords), embedding=embedding
         ),
+        embedding=embedding,
         text=" ".join(spec.text.split()),
         user_terms=user_terms,
         keywords=keywords,
@@ -419,6 +425,16 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
         known_keys=spec.known_keys,
         parts=names,
         messages=messages,
+    )
+
+
+def _embeds(model: FittedModel, weights: dict) -> bool:
+    """Whether profiles get the optional embedding part: the encoder is on, the model was
+    fitted with it (its reference sample embedded) and the part has a weight."""
+    return (
+        embeddings.enabled()
+        and getattr(model, "reference_embeddings", None) is not None
+        and weights.get("embedding", 0.0) > 0
     )
 
 

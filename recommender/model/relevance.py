@@ -40,12 +40,16 @@ MIN_SPREAD = 1e-3
 
 @dataclass(frozen=True)
 class Calibration:
-    """relevance = semantic x (semantic dot) + lexical x (lexical dot) + offset."""
+    """relevance = semantic x (semantic dot) + lexical x (lexical dot)
+    + embedding x (embedding cosine) + offset."""
 
     semantic: float
     lexical: float
     offset: float
     floor: float
+    # The optional sentence-embedding part (embeddings.py); 0 when off. A default, so profiles
+    # cached before it existed still load.
+    embedding: float = 0.0
 
     @classmethod
     def identity(cls, floor: float) -> Calibration:
@@ -77,12 +81,15 @@ def calibrate(
     *,
     weights: dict,
     effective_terms: float = float("inf"),
+    embedding_reference: np.ndarray | None = None,
 ) -> Calibration:
     """The calibration of one profile from its raw scores over the reference sample.
 
     `lexical_reference` is None for a profile without words of its own (seeds, categories,
     feedback only): relevance is then its calibrated semantic score alone. `effective_terms`
     (of its lexical weights) sets the lexical part's share (`lexical_share`).
+    `embedding_reference` (the optional encoder's cosines, embeddings.py) takes the share
+    `embedding` of the whole, the other two keeping theirs of the rest.
     """
     if semantic_reference is None or len(semantic_reference) == 0:
         return Calibration.identity(weights["floor"])
@@ -98,19 +105,35 @@ def calibrate(
         l_centre, l_spread = _centre_and_spread(lexical_reference, quantile)
         b = share / l_spread
         offset -= b * l_centre
+    e = 0.0
+    embedding_share = min(max(weights.get("embedding", 0.0), 0.0), 1.0)
+    if embedding_reference is not None and len(embedding_reference) and embedding_share > 0:
+        e_centre, e_spread = _centre_and_spread(embedding_reference, quantile)
+        a, b, offset = (
+            (1 - embedding_share) * a,
+            (1 - embedding_share) * b,
+            (1 - embedding_share) * offset,
+        )
+        e = embedding_share / e_spread
+        offset -= e * e_centre
     reference = a * semantic_reference + offset
     if share > 0:
         reference = reference + b * lexical_reference
+    if e > 0:
+        reference = reference + e * embedding_reference
     top = float(np.quantile(reference, 1 - weights["floor_share"]))
-    return Calibration(semantic=a, lexical=b, offset=offset, floor=max(weights["floor"], top))
+    return Calibration(
+        semantic=a, lexical=b, offset=offset, floor=max(weights["floor"], top), embedding=e
+    )
 
 
 def combine(
     semantic: np.ndarray,
     lexical: np.ndarray | sparse.spmatrix | None,
     calibrations: list[Calibration],
+    embedding: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Relevance of a chunk: (profiles x papers) raw scores of both parts -> calibrated sum."""
+    """Relevance of a chunk: (profiles x papers) raw scores of the parts -> calibrated sum."""
     a = np.array([c.semantic for c in calibrations], np.float32)[:, None]
     c = np.array([c.offset for c in calibrations], np.float32)[:, None]
     relevance = a * semantic + c
@@ -118,6 +141,10 @@ def combine(
         b = np.array([c.lexical for c in calibrations], np.float32)[:, None]
         lexical = lexical.toarray() if sparse.issparse(lexical) else lexical
         relevance += b * lexical
+    if embedding is not None:
+        # (getattr: profiles cached before the part existed have no such field.)
+        e = np.array([getattr(c, "embedding", 0.0) for c in calibrations], np.float32)
+        relevance += e[:, None] * embedding
     return relevance.astype(np.float32, copy=False)
 
 
@@ -128,9 +155,11 @@ def calibrate_profile(
     weights: dict,
     *,
     keywords: bool = False,
+    embedding: np.ndarray | None = None,
 ) -> Calibration | None:
     """A built profile's calibration against its scores over the model's reference sample
-    (`scoring`: its semantic scoring vector; `own`: its lexical term weights, if any).
+    (`scoring`: its semantic scoring vector; `own`: its lexical term weights, if any;
+    `embedding`: its sentence embedding, when the optional encoder is on).
 
     A profile with keywords gets the full lexical share however few its terms: keywords were
     chosen one by one, and are never damped away ("protein design, AlphaFold")."""
@@ -145,7 +174,16 @@ def calibrate_profile(
         lexical_scores,
         weights=weights,
         effective_terms=float("inf") if keywords else lexical.effective_terms(own),
+        embedding_reference=embedding_reference(model, embedding),
     )
+
+
+def embedding_reference(model: FittedModel, embedding: np.ndarray | None) -> np.ndarray | None:
+    """The profile's embedding cosines over the reference sample (None without that part)."""
+    rows = getattr(model, "reference_embeddings", None)
+    if embedding is None or rows is None:
+        return None
+    return rows.astype(np.float32) @ embedding
 
 
 def reference_scoring(model: FittedModel) -> np.ndarray:

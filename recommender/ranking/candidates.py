@@ -20,7 +20,7 @@ from scipy import sparse
 
 from accounts.models import Subscriber
 
-from ..model import lexical
+from ..model import embeddings, lexical
 from ..model.features import FittedModel
 from ..models import DigestItem, Paper
 
@@ -42,6 +42,9 @@ class CandidateBatch:
     # The papers on the lexical side (model/lexical.BatchTerms): the stem keys each contains,
     # for explanations and for a chunk's lexical product.
     terms: lexical.BatchTerms | None = None
+    # The papers' sentence embeddings, when the optional encoder is on and the model was fitted
+    # with it (model/embeddings.py); None otherwise.
+    embeddings: np.ndarray | None = None
     # Per-paper parts explanations read, filled as they are first needed (explanations.py).
     explained: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -121,7 +124,18 @@ def prepare_candidates(
         prior=prior.astype(np.float32),
         pinned=np.array([p.curation == Paper.Curation.PINNED for p in papers], bool),
         hidden=np.array([p.curation == Paper.Curation.HIDDEN for p in papers], bool),
+        embeddings=paper_embeddings(model, papers),
     )
+
+
+def paper_embeddings(model: FittedModel | None, papers: Sequence[Paper]) -> np.ndarray | None:
+    """The papers' sentence embeddings (cached per process by text), or None when the optional
+    encoder is off or the model was fitted without it."""
+    if model is None or getattr(model, "reference_embeddings", None) is None:
+        return None
+    if not embeddings.enabled():
+        return None
+    return embeddings.embed([embeddings.paper_text(p.title, p.abstract) for p in papers])
 
 
 def recent_papers(*, days: int, today: date | None = None) -> QuerySet[Paper]:

@@ -172,7 +172,20 @@ def relevance_many(built: Sequence[profiles.Profile], batch: CandidateBatch) -> 
     own = [getattr(p, "lexical", None) for p in built]
     if batch.terms is not None and any(row is not None for row in own):
         lexical_part = batch.terms.scores(own)
-    return relevance.combine(semantic, lexical_part, [calibration_of(p) for p in built])
+    return relevance.combine(
+        semantic, lexical_part, [calibration_of(p) for p in built], embedding_part(built, batch)
+    )
+
+
+def embedding_part(built: Sequence[profiles.Profile], batch: CandidateBatch) -> np.ndarray | None:
+    """(profiles x papers) cosines of the optional sentence embeddings (zero rows for profiles
+    without one), or None when no profile of the chunk has one."""
+    vectors = [getattr(p, "embedding", None) for p in built]
+    if batch.embeddings is None or all(v is None for v in vectors):
+        return None
+    width = batch.embeddings.shape[1]
+    stacked = np.stack([v if v is not None else np.zeros(width, np.float32) for v in vectors])
+    return stacked @ batch.embeddings.T
 
 
 def relevance_of(profile: profiles.Profile, batch: CandidateBatch) -> np.ndarray:

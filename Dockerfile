@@ -8,8 +8,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DIGEST_VAR_DIR=/var/lib/digest
 
 WORKDIR /app
-COPY requirements.txt .
+COPY requirements.txt requirements-embeddings.txt ./
 RUN pip install -r requirements.txt
+# The optional sentence-embedding part (RECOMMENDER_EMBEDDINGS=minilm): build with
+# `--build-arg EMBEDDINGS=1` (docker-compose: EMBEDDINGS=1 in .env); torch's CPU build, ~1 GB.
+ARG EMBEDDINGS=""
+RUN if [ -n "$EMBEDDINGS" ]; then \
+        pip install --extra-index-url https://download.pytorch.org/whl/cpu \
+            -r requirements-embeddings.txt; \
+    fi
 
 COPY . .
 RUN python manage.py collectstatic --noinput \

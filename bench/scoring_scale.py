@@ -11,7 +11,8 @@ Measured in one run, on the same matrices:
   already received) and scoring.select_with_floor (the vectorised pinned-first MMR selection
   of the papers above each profile's floor, with near-duplicate removal, then the nearest
   others in rows with room left), over the subscribers in chunks of --chunk rows (the Celery
-  task size);
+  task size), and the same with the optional sentence-embedding part (one more 384-d dense
+  product per chunk; random unit vectors, since the cost does not depend on what they say);
 * the arxiv-sanity-lite approach (one LinearSVC per subscriber on the TF-IDF corpus, C=0.01,
   class_weight="balanced"), timed on a sample and extrapolated to all subscribers.
 
@@ -27,6 +28,7 @@ the papers actually sent; their cost per chunk is reported separately.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import resource
 import sys
@@ -53,6 +55,7 @@ from threadpoolctl import threadpool_limits
 from bench import dump
 from bench.dump import clean
 from recommender.model import (
+    embeddings,
     features,
     lexical,
     profiles,
@@ -183,15 +186,33 @@ def main() -> None:
     allowed[rng.choice(m, 5, replace=False)] = False  # some papers already received
     open_mask = ~batch.hidden & known_mask & allowed
 
-    def ours() -> np.ndarray:
+    # The optional sentence-embedding part (model/embeddings.py): one more dense product per
+    # chunk, profiles x 384 by 384 x papers. Random unit vectors: the cost does not depend on
+    # what they say, and the encoder itself is not needed to time it.
+    embedding_profiles = features.l2_normalise(
+        rng.standard_normal((n, embeddings.DIMENSIONS)).astype(np.float32)
+    )
+    paper_embeddings = features.l2_normalise(
+        rng.standard_normal((m, embeddings.DIMENSIONS)).astype(np.float32)
+    )
+    embedding_calibrations = [
+        dataclasses.replace(c, embedding=float(e))
+        for c, e in zip(calibrations, rng.uniform(2, 4, n), strict=True)
+    ]
+
+    def ours(with_embeddings: bool = False) -> np.ndarray:
         out = np.empty((n, settings.DIGEST_MAX_ITEMS), np.int64)
         for start in range(0, n, args.chunk):
             stop = min(start + args.chunk, n)
             block = profile_matrix[start:stop]
+            extra = None
+            if with_embeddings:
+                extra = embedding_profiles[start:stop] @ paper_embeddings.T
             scored = relevance.combine(
                 block @ batch.scoring.T,
                 batch.terms.scores(lexical_rows[start:stop]),
-                calibrations[start:stop],
+                (embedding_calibrations if with_embeddings else calibrations)[start:stop],
+                extra,
             )
             scores = weights["relevance"] * scored + batch.prior
             out[start:stop] = scoring.select_with_floor(
@@ -235,6 +256,7 @@ def main() -> None:
     filled = float((top >= 0).sum(axis=1).mean())
     with threadpool_limits(limits=1, user_api="blas"):
         semantic_seconds, _ = timed(semantic_only)
+        embedding_seconds, _ = timed(lambda: ours(with_embeddings=True))
 
     # One big block instead of chunks (what a single worker holding everything would do).
     def one_block() -> np.ndarray:
@@ -303,6 +325,7 @@ def main() -> None:
         (f"floor: bare sparse TF-IDF product ({nnz:.0f} nnz/profile)", sparse_floor),
         (f"ours: semantic + lexical + floor + MMR, chunks of {args.chunk}", ours_seconds),
         ("  before: semantic only, fixed floor, same chunks", semantic_seconds),
+        (f"  + the optional {embeddings.DIMENSIONS}-d sentence embeddings", embedding_seconds),
         ("ours: same, one block of all subscribers", block_seconds),
         (
             f"arxiv-sanity SVM per subscriber (extrapolated, {svm_each:.2f} s each)",

@@ -130,6 +130,20 @@ def interest_text(text: str, keywords: Sequence[str]) -> str:
     return ". ".join(parts)
 
 
+def profile_embedding(
+    model, text: str, keywords: Sequence[str], weights: dict
+) -> np.ndarray | None:
+    """The embedding of a profile's interest text and keywords, or None when the part is not
+    used: the encoder is off, the model was fitted without it (no reference embeddings to
+    calibrate against), the part has no weight, or the profile has no words of its own."""
+    if not enabled() or getattr(model, "reference_embeddings", None) is None:
+        return None
+    if weights.get("embedding", 0.0) <= 0:
+        return None
+    words = interest_text(text, keywords)
+    return embed([words])[0] if words.strip() else None
+
+
 def memo_items() -> dict[str, np.ndarray]:
     """The process' embeddings by text hash (benches save them between runs)."""
     return _memo

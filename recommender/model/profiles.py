@@ -27,7 +27,6 @@ benchmarks build profiles through exactly the code real subscribers go through;
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -37,22 +36,9 @@ from scipy import sparse
 
 from . import embeddings, lexical, mapped, relevance
 from .features import FittedModel, english_words, l2_normalise, paper_text
+from .interest_text import clean_interest_text, language_problem
 
 log = logging.getLogger(__name__)
-
-# Words people use to ask for papers that say nothing about which papers ("I'd like recent
-# papers about ..."); dropped from interest text before it is vectorised.
-REQUEST_WORDS = frozenset(
-    (
-        "paper papers article articles preprint preprints publication publications research "
-        "researcher study studies work works topic topics field fields area areas interested "
-        "interest interests like love want wish need read reading recent latest new newest "
-        "anything stuff things related regarding especially particular particularly please "
-        "digest send follow keen curious enjoy"
-    ).split()
-)
-_WORD = re.compile(r"[^\W\d_][^\W_]*(?:-[^\W_]+)*")
-# New-style arXiv ids (with or without version, inside a URL or after "arXiv:") and old-style.
 
 
 @dataclass(frozen=True)
@@ -116,41 +102,6 @@ class Profile:
     @property
     def empty(self) -> bool:
         return self.vector is None
-
-
-def clean_interest_text(text: str) -> str:
-    return " ".join(word for word in _WORD.findall(text) if word.lower() not in REQUEST_WORDS)
-
-
-# Function words of the languages people most often write in instead of English; a text with
-# more of these than English ones is not English (vocabulary checks fail on small corpora).
-FOREIGN_FUNCTION_WORDS = frozenset(
-    (
-        "le la les des du au aux et est pour dans sur une un avec sans sont qui ces cette "
-        "der die das und ist für mit von zu den dem ein eine auf nicht sich über "
-        "el los las del y para con por que una es lo como más sobre entre "
-        "il della delle degli per che di gli nel alla sono "
-        "os das uma em com não são pelo pela "
-        "het een van voor niet op zijn"
-    ).split()
-)
-
-
-def language_problem(text: str, english: frozenset[str]) -> str | None:
-    """A message when the text does not look like English (our papers are in English);
-    `english`: English function words (english_words)."""
-    words = [w.lower() for w in _WORD.findall(text)]
-    if not words:
-        return None
-    foreign_script = sum(1 for word in words if not word.isascii())
-    foreign_words = sum(1 for word in words if word in FOREIGN_FUNCTION_WORDS)
-    english_count = sum(1 for word in words if word in english)
-    if foreign_script * 2 > len(words) or (foreign_words >= 2 and foreign_words > english_count):
-        return (
-            "Your interest text does not look like English; the papers are in English, so "
-            "describe your interests in English (or add keywords, categories or seed papers)."
-        )
-    return None
 
 
 def _expand(
@@ -406,8 +357,8 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
             topical=weights["lexical_topical"],
         )
     embedding = None
-    if vector is not None and (text or keywords) and _embeds(model, weights):
-        embedding = embeddings.embed([embeddings.interest_text(spec.text, keywords)])[0]
+    if vector is not None:
+        embedding = embeddings.profile_embedding(model, spec.text, keywords, weights)
     return Profile(
         vector=vector,
         scoring=scoring,
@@ -425,16 +376,6 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
         known_keys=spec.known_keys,
         parts=names,
         messages=messages,
-    )
-
-
-def _embeds(model: FittedModel, weights: dict) -> bool:
-    """Whether profiles get the optional embedding part: the encoder is on, the model was
-    fitted with it (its reference sample embedded) and the part has a weight."""
-    return (
-        embeddings.enabled()
-        and getattr(model, "reference_embeddings", None) is not None
-        and weights.get("embedding", 0.0) > 0
     )
 
 

@@ -214,8 +214,16 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # - a pool child whose resident memory passes this (KiB) is replaced once its task is done: a
 #   backstop against a leak, well above the 410 MiB a child holds with the model loaded and a
 #   chunk done on a 70,000-paper corpus (docs/benchmarks.md "Worker memory"; digest_site/celery.py
-#   keeps freed memory from staying in the process).
-CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("CELERY_WORKER_MAX_MEMORY_MIB", default=768) * 1024
+#   keeps freed memory from staying in the process). The optional sentence encoder
+#   (RECOMMENDER_EMBEDDINGS) adds about 440 MiB to a child that ranks (bench/embedding_cost.py):
+#   without more room every child would be replaced after each task and load it again.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = (
+    env.int(
+        "CELERY_WORKER_MAX_MEMORY_MIB",
+        default=1280 if env.str("RECOMMENDER_EMBEDDINGS", default="") else 768,
+    )
+    * 1024
+)
 CELERY_RESULT_BACKEND_ALWAYS_RETRY = True
 CELERY_RESULT_BACKEND_MAX_RETRIES = 10
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

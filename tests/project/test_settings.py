@@ -35,6 +35,8 @@ print(json.dumps({
     "email_port": getattr(settings, "EMAIL_PORT", 0),
     "anymail": settings.ANYMAIL, "outbox": str(settings.EMAIL_OUTBOX_DIR),
     "cache_kept": kept,
+    "child_memory_mib": settings.CELERY_WORKER_MAX_MEMORY_PER_CHILD // 1024,
+    "embeddings": settings.RECOMMENDER_EMBEDDINGS,
 }))
 """
 
@@ -136,3 +138,16 @@ def test_emailed_links_follow_the_port_runserver_listens_on(argv, url):
     from digest_site.settings import _runserver_url
 
     assert _runserver_url(argv) == url
+
+
+def test_the_sentence_encoder_gives_each_worker_child_room_for_itself(tmp_path):
+    """With the optional encoder on, a child ranking digests holds ~440 MiB more: at the
+    default limit it would be replaced after every task and load the encoder again."""
+    assert read_settings(tmp_path)["child_memory_mib"] == 768
+    config = read_settings(tmp_path, RECOMMENDER_EMBEDDINGS="minilm")
+    assert config["embeddings"] == "minilm"
+    assert config["child_memory_mib"] == 1280
+    explicit = read_settings(
+        tmp_path, RECOMMENDER_EMBEDDINGS="minilm", CELERY_WORKER_MAX_MEMORY_MIB="2000"
+    )
+    assert explicit["child_memory_mib"] == 2000

@@ -451,4 +451,8 @@ def category_centroids(
 def describe(model: FittedModel) -> str:
     svd = f"svd{model.svd.n_components}" if model.svd is not None else "nosvd"
     context = f"-ctx{model.context_vectors.shape[1]}" if model.has_context else ""
-    return f"{FEATURES_NAME}-{svd}{context}-{model.vocabulary_size}f-{len(model.corpus_ids)}d"
+    # (The optional sentence encoder's part: its reference sample embedded at the fit.)
+    encoder = "-minilm" if getattr(model, "reference_embeddings", None) is not None else ""
+    return (
+        f"{FEATURES_NAME}-{svd}{context}{encoder}-{model.vocabulary_size}f-{len(model.corpus_ids)}d"
+    )

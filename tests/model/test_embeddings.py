@@ -173,6 +173,8 @@ def test_a_fit_with_the_encoder_on_embeds_its_reference_sample(sample_records, e
     model = features.fit_model(papers, min_papers=50, components=16)
     assert model.reference_embeddings.shape == (len(model.reference_index), embeddings.DIMENSIONS)
     assert model.reference_embeddings.dtype == np.float16
+    # The artifact's version says so (model-<stamp>-<describe>.joblib, the admin dashboard).
+    assert "-minilm-" in features.describe(model)
 
 
 def test_each_text_is_encoded_once_per_process(embedded_model, encoder):

@@ -215,7 +215,7 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 #   backstop against a leak, well above the 410 MiB a child holds with the model loaded and a
 #   chunk done on a 70,000-paper corpus (docs/benchmarks.md "Worker memory"; digest_site/celery.py
 #   keeps freed memory from staying in the process). The optional sentence encoder
-#   (RECOMMENDER_EMBEDDINGS) adds about 440 MiB to a child that ranks (bench/embedding_cost.py):
+#   (RECOMMENDER_EMBEDDINGS) adds about 430 MiB to a child that ranks (bench/embedding_cost.py):
 #   without more room every child would be replaced after each task and load it again.
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = (
     env.int(

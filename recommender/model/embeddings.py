@@ -7,9 +7,10 @@ knows from its pre-training that "clips" and "footage" are video, which a model 
 thousand stored papers cannot learn; on the topic set it lifts the worst interests most
 (docs/benchmarks.md, "The sentence-embedding extra").
 
-It is an extra: it needs torch (CPU) and sentence-transformers (`make embeddings`, or
-`requirements-embeddings.txt`), embedding a paper costs about 75 ms of CPU, and the default
-pipeline reaches its figures without it. When on:
+It is an extra, off by default: it needs torch (CPU) and sentence-transformers (`make
+embeddings`, or `requirements-embeddings.txt`), embedding a paper costs about 110 ms of CPU and
+the encoder about 430 MiB of each process that ranks (bench/embedding_cost.py), and on the
+category protocol's June window it lowers one-line interests ("Papers on Robotics"). When on:
 
 * a fit embeds its reference sample (features.fit_model), which calibrates the part per profile
   as the other two are calibrated (relevance.py);

@@ -141,7 +141,7 @@ def test_emailed_links_follow_the_port_runserver_listens_on(argv, url):
 
 
 def test_the_sentence_encoder_gives_each_worker_child_room_for_itself(tmp_path):
-    """With the optional encoder on, a child ranking digests holds ~440 MiB more: at the
+    """With the optional encoder on, a child ranking digests holds ~430 MiB more: at the
     default limit it would be replaced after every task and load the encoder again."""
     assert read_settings(tmp_path)["child_memory_mib"] == 768
     config = read_settings(tmp_path, RECOMMENDER_EMBEDDINGS="minilm")

@@ -15,19 +15,22 @@ import gzip
 import json
 import re
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
+from recommender.delivery import digests
 from recommender.model import embeddings, features, profiles
+from recommender.model import store as model_store
 from recommender.model.profiles import ProfileSpec
-from recommender.models import Paper
+from recommender.models import Digest, Paper
 from recommender.ranking import candidates, scoring
 from tests.helpers import SAMPLE_PAPERS
 
+MOMENT = datetime(2026, 7, 1, 8, tzinfo=UTC)
 CONCEPTS = {
     "video": {"video", "videos", "clip", "clips", "footage", "frames", "watch"},
     "question": {"question", "questions", "answering", "answer", "answers", "qa"},
@@ -123,6 +126,22 @@ def test_the_encoder_brings_the_topic_words_the_fitted_model_cannot_know(embedde
     # The digest path too: the video paper is picked first.
     ranked = scoring.rank_profile(embedded_model, built, batch, limit=2)
     assert ranked.picks[0].paper is VIDEO
+
+
+def test_a_stored_subscriber_gets_the_video_paper_first_in_the_digest(
+    embedded_model, isolated_model_store, make_subscriber, make_paper, settings
+):
+    """Through the path a real digest takes: the artifact saved and loaded, the subscriber's
+    profile built (and cached) from the database, the day's stored papers embedded."""
+    settings.RANKING_WEIGHTS = {**settings.RANKING_WEIGHTS, "min_relevance": -10}
+    model_store.save(embedded_model)
+    for paper in (QUESTIONS, VIDEO):
+        make_paper(title=paper.title, abstract=paper.abstract, first_seen=date(2026, 6, 30))
+    subscriber = make_subscriber(interests_text=FOOTAGE.text)
+    digest, _ = digests.build_digest(subscriber, moment=MOMENT)
+    assert digest.status == Digest.Status.BUILT
+    items = list(digest.items.select_related("paper").order_by("rank"))
+    assert items[0].paper.title == VIDEO.title
 
 
 def test_the_part_is_calibrated_like_the_others(embedded_model):

@@ -20,7 +20,6 @@ import argparse
 import os
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,15 +60,9 @@ def main() -> None:
     records = dump.load(args.data)
     before = [r for r in records if r["first_seen"] < args.day][-args.fit_papers :]
     day = [r for r in records if r["first_seen"] == args.day][: args.papers]
+    # (Ranking needs only the text of a paper here, and a key: its arXiv id.)
     papers = [
-        Paper(
-            pk=i + 1,
-            arxiv_id=r["id"],
-            title=clean(r["title"]),
-            abstract=clean(r["summary"]),
-            first_seen=date.fromisoformat(r["first_seen"]),
-        )
-        for i, r in enumerate(day)
+        Paper(arxiv_id=r["id"], title=clean(r["title"]), abstract=clean(r["summary"])) for r in day
     ]
     texts = [embeddings.paper_text(p.title, p.abstract) for p in papers]
     # The encoder first, in a process that has not loaded it yet.

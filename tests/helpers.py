@@ -15,6 +15,7 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.locmem import LocMemCache
 
 from accounts.models import Subscriber
+from recommender.models import Paper
 
 TESTS = Path(__file__).resolve().parent
 FIXTURES = TESTS / "fixtures"
@@ -25,6 +26,13 @@ PAGE_EXAMPLE = FIXTURES / "daily-papers-page-example.txt"
 SAMPLE_PAPERS = TESTS.parent / "recommender/fixtures/sample-papers.jsonl.gz"
 
 URL = re.compile(r"https?://[^\s<>\"]+")
+
+
+def unsaved_paper(number: int, title: str, abstract: str) -> Paper:
+    """A paper as ranking sees it, not stored (candidates.prepare_candidates takes these)."""
+    return Paper(
+        arxiv_id=f"2601.{number:05d}", title=title, abstract=abstract, first_seen=date(2026, 1, 5)
+    )
 
 
 class LoopbackAPIs(ThreadingHTTPServer):

@@ -26,9 +26,9 @@ from recommender.delivery import digests
 from recommender.model import embeddings, features, profiles
 from recommender.model import store as model_store
 from recommender.model.profiles import ProfileSpec
-from recommender.models import Digest, Paper
+from recommender.models import Digest
 from recommender.ranking import candidates, scoring
-from tests.helpers import SAMPLE_PAPERS
+from tests.helpers import SAMPLE_PAPERS, unsaved_paper
 
 MOMENT = datetime(2026, 7, 1, 8, tzinfo=UTC)
 CONCEPTS = {
@@ -86,18 +86,12 @@ def embedded_model(sample_model, sample_records, encoder):
     return model
 
 
-def _paper(number: int, title: str, abstract: str) -> Paper:
-    return Paper(
-        arxiv_id=f"2601.{number:05d}", title=title, abstract=abstract, first_seen=date(2026, 1, 5)
-    )
-
-
-VIDEO = _paper(
+VIDEO = unsaved_paper(
     1,
     "Temporal grounding in long videos with multimodal language models",
     "We localize events in long video clips and summarise hours of footage frame by frame.",
 )
-QUESTIONS = _paper(
+QUESTIONS = unsaved_paper(
     2,
     "Answering questions about clinical notes with language models",
     "A language model answers medical questions about patients from their clinical notes.",

@@ -1,30 +1,25 @@
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import numpy as np
 
 from recommender.delivery import digests
 from recommender.model import lexical, profiles
 from recommender.model.profiles import ProfileSpec
-from recommender.models import Digest, Paper
+from recommender.models import Digest
 from recommender.ranking import candidates, scoring
+from tests.helpers import unsaved_paper
 
 MOMENT = datetime(2026, 7, 1, 8, tzinfo=UTC)
 
 
-def _paper(number: int, title: str, abstract: str) -> Paper:
-    return Paper(
-        arxiv_id=f"2601.{number:05d}", title=title, abstract=abstract, first_seen=date(2026, 1, 5)
-    )
-
-
-VIDEO_QA = _paper(
+VIDEO_QA = unsaved_paper(
     1,
     "Answering questions about long videos with multimodal language models",
     "A video language model localizes events in time in long video clips.",
 )
-MEDICAL_QA = _paper(
+MEDICAL_QA = unsaved_paper(
     2,
     "Question answering for medical exams with language models",
     "A language model answers clinical questions in text.",

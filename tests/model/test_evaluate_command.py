@@ -34,9 +34,11 @@ def test_it_prints_one_json_object_with_the_averaged_metrics_and_every_profile(c
         "profiles",
         "skipped",
         "fit_papers",
+        "background",
         "notes",
         "results",
     }
+    assert result["background"] == ["sample-papers.jsonl.gz"]
     # Fitted on the dataset and the bundled sample: far fewer papers than production reads,
     # and the report says so.
     assert result["fit_papers"] < evaluation.SMALL_FIT
@@ -56,13 +58,32 @@ def test_it_prints_one_json_object_with_the_averaged_metrics_and_every_profile(c
 
 
 def test_it_prints_a_table_of_every_profile(capsys):
-    call_command("evaluate", "--dataset", str(DATASET))
+    call_command("evaluate", "--dataset", str(DATASET), "--dataset-only")
     out = capsys.readouterr().out
-    assert "168 dataset papers, 10 profiles, 0 background papers" in out
+    assert "168 dataset papers, 10 profiles, 0 background papers (0 rejected; none)" in out
     assert "skipped (no relevant papers listed): no-labels" in out
     assert "  robotics-keywords " in out
     assert "9 profiles: P@10 " in out
     assert "The model was fitted on 168 papers; production fits on the stored corpus" in out
+
+
+def test_by_default_the_model_is_also_fitted_on_the_bundled_sample(capsys):
+    """A small dataset alone is a fit production never makes; the papers `make demo` stores
+    are added unless --dataset-only (or other --background files) say otherwise."""
+    call_command("evaluate", "--dataset", str(DATASET), "--json")
+    default = json.loads(capsys.readouterr().out)
+    call_command("evaluate", "--dataset", str(DATASET), "--dataset-only", "--json")
+    alone = json.loads(capsys.readouterr().out)
+    sample = len(evaluation.read_background([evaluation.BUNDLED_SAMPLE])[0])
+    assert sample > 900
+    assert alone["fit_papers"] == 168
+    assert alone["background"] == []
+    assert 168 < default["fit_papers"] <= 168 + sample
+    assert default["background"] == ["sample-papers.jsonl.gz"]
+    with pytest.raises(CommandError, match="not allowed with argument"):
+        call_command(
+            "evaluate", "--dataset", str(DATASET), "--dataset-only", "--background", str(DATASET)
+        )
 
 
 def test_a_report_on_a_large_fit_has_no_note():
@@ -158,7 +179,7 @@ def test_it_refuses_a_corpus_too_small_with_a_clear_message(tmp_path):
         )
     )
     with pytest.raises(CommandError, match=r"only 1 papers stored.*--background"):
-        call_command("evaluate", "--dataset", str(path))
+        call_command("evaluate", "--dataset", str(path), "--dataset-only")
 
 
 @pytest.mark.parametrize(

@@ -16,9 +16,10 @@ from accounts.models import InterestProfile, Subscriber
 from recommender.delivery import digests, sending
 from recommender.ingestion import ingest, runs
 from recommender.model import store as model_store
+from recommender.ranking.evaluation import BUNDLED_SAMPLE
 from recommender.ranking.scoring import TRENDING_RANKER
 
-SAMPLE_PAPERS = Path(__file__).resolve().parents[2] / "fixtures" / "sample-papers.jsonl.gz"
+SAMPLE_PAPERS = BUNDLED_SAMPLE
 DEMO_EMAIL = "demo@example.com"
 
 

@@ -1,4 +1,5 @@
-"""`manage.py evaluate --dataset FILE [--background PATH...] [--json]`: offline ranking quality."""
+"""`manage.py evaluate --dataset FILE [--background PATH... | --dataset-only] [--json]`: offline
+ranking quality."""
 
 from __future__ import annotations
 
@@ -19,25 +20,43 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--dataset", type=Path, required=True, help="JSON dataset file")
-        parser.add_argument(
+        fit = parser.add_mutually_exclusive_group()
+        fit.add_argument(
             "--background",
             type=Path,
             nargs="+",
-            default=[],
-            help="papers used only to fit the model (any ingestion format)",
+            help="papers used only to fit the model (any ingestion format); default: the "
+            "bundled sample corpus (recommender/fixtures/sample-papers.jsonl.gz)",
+        )
+        fit.add_argument(
+            "--dataset-only",
+            action="store_true",
+            help="fit the model on the dataset's papers alone (no background)",
         )
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
-    def handle(self, *args, dataset: Path, background: list[Path], json: bool, **options):
+    def handle(
+        self,
+        *args,
+        dataset: Path,
+        background: list[Path] | None,
+        dataset_only: bool,
+        json: bool,
+        **options,
+    ):
+        if background is None:
+            background = [] if dataset_only else [evaluation.BUNDLED_SAMPLE]
         try:
             data = evaluation.load_dataset(dataset)
             extra, problems = evaluation.read_background(background)
             if not json:
+                source = ", ".join(path.name for path in background) or "none"
                 self.stdout.write(
                     f"{len(data.papers)} dataset papers, {len(data.profiles)} profiles, "
-                    f"{len(extra)} background papers ({len(problems)} rejected)"
+                    f"{len(extra)} background papers ({len(problems)} rejected; {source})"
                 )
             report = evaluation.evaluate(data, extra)
+            report.background = [path.name for path in background]
         except evaluation.DatasetError as error:
             raise CommandError(str(error)) from error
         model_store.save_evaluation(

@@ -24,9 +24,10 @@ Protocol (docs/benchmarks.md, "Relevance on specific interests"):
     .venv/bin/python bench/topic_quality.py --half A ...    # a tuning run: half B not scored
     .venv/bin/python bench/topic_quality.py --fit sample    # the small-corpus regime (~10 s)
 
-`--fit sample` is the regime of `manage.py evaluate --background
-recommender/fixtures/sample-papers.jsonl.gz`: the model is fitted on the pool itself plus the
-bundled sample corpus (996 papers), 1,299 papers in all, as on a fresh install; the TF-IDF
+`--fit sample` is the regime of `manage.py evaluate` (its default background is the bundled
+sample): the model is fitted on the pool itself plus the bundled sample corpus
+(recommender/fixtures/sample-papers.jsonl.gz, 996 papers), 1,299 papers in all, as on a fresh
+install; the TF-IDF
 reference is then fitted on the same 1,299 papers. A model fitted on so few papers knows far
 less about which words go together, so this measures how much relevance leans on the corpus.
 """

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from ..model import profiles
+from ..model import embeddings, profiles
 from ..model.features import CorpusTooSmall, fit_model
 from ..models import Paper
 from .candidates import prepare_candidates
@@ -116,6 +116,12 @@ class Report:
             "corpus, tens of thousands. Interests written as sentences rank markedly worse on a "
             "fit this small: add papers with --background (for example a dump of the stream) "
             "to measure what subscribers get."
+            + (
+                ""
+                if embeddings.enabled()
+                else " The optional sentence-embedding part (make embeddings, then "
+                "RECOMMENDER_EMBEDDINGS=minilm) keeps them close to their large-corpus figures."
+            )
         ]
 
 

@@ -43,6 +43,7 @@ def test_it_prints_one_json_object_with_the_averaged_metrics_and_every_profile(c
     # and the report says so.
     assert result["fit_papers"] < evaluation.SMALL_FIT
     assert "add papers with --background" in result["notes"][0]
+    assert "RECOMMENDER_EMBEDDINGS=minilm" in result["notes"][0]  # (the extra is off here)
     assert result["profiles"] == 9  # the profile without relevant papers is skipped
     assert result["skipped"] == ["no-labels"]
     # Far better than chance: about a fifth of the dataset is relevant to each profile.

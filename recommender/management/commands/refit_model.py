@@ -6,6 +6,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from recommender.model import embeddings, features
 from recommender.model import store as model_store
 
 
@@ -21,6 +22,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, fail_if_too_small: bool, **options) -> None:
         self.stdout.write("Fitting the recommender model on the stored papers ...")
+        if embeddings.enabled():
+            self.stdout.write(
+                f"... and embedding its reference sample (up to {features.REFERENCE_PAPERS:,} "
+                "papers) with the sentence encoder: a few minutes of CPU"
+            )
         started = time.monotonic()
         result = model_store.refit_from_corpus()
         took = f" ({time.monotonic() - started:.1f} s)"

@@ -109,11 +109,8 @@ def calibrate(
     embedding_share = min(max(weights.get("embedding", 0.0), 0.0), 1.0)
     if embedding_reference is not None and len(embedding_reference) and embedding_share > 0:
         e_centre, e_spread = _centre_and_spread(embedding_reference, quantile)
-        a, b, offset = (
-            (1 - embedding_share) * a,
-            (1 - embedding_share) * b,
-            (1 - embedding_share) * offset,
-        )
+        keep = 1 - embedding_share  # what the other two parts keep between them
+        a, b, offset = keep * a, keep * b, keep * offset
         e = embedding_share / e_spread
         offset -= e * e_centre
     reference = a * semantic_reference + offset
@@ -180,10 +177,13 @@ def calibrate_profile(
 
 def embedding_reference(model: FittedModel, embedding: np.ndarray | None) -> np.ndarray | None:
     """The profile's embedding cosines over the reference sample (None without that part)."""
-    rows = getattr(model, "reference_embeddings", None)
-    if embedding is None or rows is None:
+    if embedding is None or getattr(model, "reference_embeddings", None) is None:
         return None
-    return rows.astype(np.float32) @ embedding
+    # Widened once per loaded model, not once per profile built (as reference_scoring).
+    rows = getattr(model, "_reference_embeddings32", None)
+    if rows is None:
+        rows = model._reference_embeddings32 = model.reference_embeddings.astype(np.float32)
+    return rows @ embedding
 
 
 def reference_scoring(model: FittedModel) -> np.ndarray:

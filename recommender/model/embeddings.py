@@ -108,7 +108,8 @@ def embed(texts: Sequence[str]) -> np.ndarray:
         if _encoder is None:
             _encoder = _load_minilm()
         if len(_memo) + len(missing) > _MEMO_SIZE:
-            _memo.clear()
+            _memo.clear()  # (then every text of this call is encoded again)
+            missing = sorted({key: i for i, key in enumerate(keys)}.values())
         rows = np.asarray(_encoder([texts[i] for i in missing]), np.float32)
         norms = np.linalg.norm(rows, axis=1, keepdims=True)
         rows = rows / np.where(norms > 0, norms, 1.0)

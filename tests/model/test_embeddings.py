@@ -197,6 +197,14 @@ def test_each_text_is_encoded_once_per_process(embedded_model, encoder):
     assert len(encoder.texts) == 2
 
 
+def test_a_full_memo_is_emptied_without_losing_the_texts_asked_for(encoder, monkeypatch):
+    monkeypatch.setattr(embeddings, "_MEMO_SIZE", 3)
+    first = embeddings.embed(["video clips", "medical questions"])
+    both = embeddings.embed(["video clips", "footage of events", "patients answer"])
+    np.testing.assert_allclose(both[0], first[0], atol=1e-3)
+    assert len(embeddings.memo_items()) == 3
+
+
 def test_asking_for_an_unknown_encoder_or_a_missing_package_fails_at_startup(settings, monkeypatch):
     settings.RECOMMENDER_EMBEDDINGS = "bert"
     with pytest.raises(SystemCheckError, match="'bert' is not an encoder"):

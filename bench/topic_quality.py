@@ -23,6 +23,7 @@ Protocol (docs/benchmarks.md, "Relevance on specific interests"):
     .venv/bin/python bench/topic_quality.py --model-cache /tmp/rel-cache/model-2026-05-22.pkl
     .venv/bin/python bench/topic_quality.py --half A ...    # a tuning run: half B not scored
     .venv/bin/python bench/topic_quality.py --fit sample    # the small-corpus regime (~10 s)
+    .venv/bin/python bench/topic_quality.py --fit pool      # the pool alone (303 papers)
 
 `--fit sample` is the regime of `manage.py evaluate` (its default background is the bundled
 sample): the model is fitted on the pool itself plus the bundled sample corpus
@@ -164,10 +165,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--fit",
-        choices=("stream", "sample"),
+        choices=("stream", "sample", "pool"),
         default="stream",
-        help="fit on the stream before the pool's day (default) or, as `evaluate` with the "
-        "bundled sample does, on the pool plus recommender/fixtures/sample-papers.jsonl.gz",
+        help="fit on the stream before the pool's day (default); or, as `evaluate` does by "
+        "default, on the pool plus recommender/fixtures/sample-papers.jsonl.gz; or, as "
+        "`evaluate --dataset-only` does, on the pool alone",
     )
     parser.add_argument(
         "--half",
@@ -202,8 +204,10 @@ def run(args: argparse.Namespace) -> None:
         sample = [r for r in dump.load(SAMPLE_CORPUS) if r["id"] not in by_id]
         # In evaluate's order: background papers first, then the dataset's.
         background, train = sample, sample + pool
-        if args.model_cache:
-            raise SystemExit("--model-cache is for the stream fit (the sample fit takes seconds)")
+    elif args.fit == "pool":
+        background, train = [], list(pool)
+    if args.fit != "stream" and args.model_cache:
+        raise SystemExit("--model-cache is for the stream fit (the others take seconds)")
     topics = labels["topics"]
     relevant = {
         t["id"]: {pid for pid, ts in labels["labels"].items() if t["id"] in ts} for t in topics
@@ -214,7 +218,11 @@ def run(args: argparse.Namespace) -> None:
         # Tuning runs see the tuning half only; the other half is not scored at all.
         topics = topics[0::2] if args.half == "A" else topics[1::2]
         half_a, half_b = (half_a, []) if args.half == "A" else ([], half_b)
-    fitted_on = "before it" if args.fit == "stream" else "(the pool and the bundled sample)"
+    fitted_on = {
+        "stream": "before it",
+        "sample": "(the pool and the bundled sample)",
+        "pool": "(the pool alone)",
+    }[args.fit]
     log(f"pool: {len(pool)} papers of {day}, {len(topics)} topics; fit on {len(train)} {fitted_on}")
 
     model, fit_seconds = load_model(train, args.model_cache)

@@ -15,8 +15,8 @@ category protocol's June window it lowers one-line interests ("Papers on Robotic
 * a fit embeds its reference sample (features.fit_model), which calibrates the part per profile
   as the other two are calibrated (relevance.py);
 * a profile with interest text or keywords gets one embedding of them (profiles.build_profile);
-* a batch of candidates is embedded once per process and cached like their other rows
-  (ranking/candidates.py).
+* a batch of candidates is embedded once (ranking/candidates.py): kept in the process and in
+  the shared cache, so every worker process reads what one of them encoded.
 
 A model fitted without it, or a process where the package is missing, simply has no embedding
 part: relevance is then the default blend, never an error at ranking time. Asking for it where
@@ -26,10 +26,15 @@ it is not installed is reported at startup (`check_available`, a Django system c
 from __future__ import annotations
 
 import hashlib
+import itertools
+import logging
 from collections.abc import Callable, Sequence
 
 import numpy as np
 from django.conf import settings
+from django.core.cache import cache
+
+log = logging.getLogger(__name__)
 
 # Values of RECOMMENDER_EMBEDDINGS: "" (off) or the one encoder offered.
 MINILM = "minilm"
@@ -38,6 +43,12 @@ DIMENSIONS = 384
 BATCH = 32
 
 _encoder: Callable[[Sequence[str]], np.ndarray] | None = None
+# Embeddings are also kept in the shared cache (Redis in production), so the day's papers are
+# embedded once for all worker processes and survive a restart, not once per process. The
+# namespace names the encoder (a test's encoder gets its own).
+_namespace = MINILM
+SHARED_CACHE_SECONDS = 8 * 24 * 3600  # a weekly reader's window, and a day to spare
+_custom = itertools.count(1)
 # A hash of a text -> its embedding (float16): a day's papers are embedded once per process.
 _memo: dict[str, np.ndarray] = {}
 _MEMO_SIZE = 50_000
@@ -89,9 +100,32 @@ def _load_minilm() -> Callable[[Sequence[str]], np.ndarray]:
 
 def use_encoder(encode: Callable[[Sequence[str]], np.ndarray] | None) -> None:
     """Replace the encoder (tests use a small deterministic one; None reloads the real one)."""
-    global _encoder
+    global _encoder, _namespace
     _encoder = encode
+    _namespace = MINILM if encode is None else f"{MINILM}-custom-{next(_custom)}"
     _memo.clear()
+
+
+def _shared_get(keys: list[str]) -> dict[str, np.ndarray]:
+    """What the shared cache holds of `keys` (nothing when it cannot be reached: the encoder
+    then does the work, ranking never fails for the cache)."""
+    names = {f"embedding:{_namespace}:{key}": key for key in keys}
+    try:
+        found = cache.get_many(list(names))
+    except Exception as error:  # any backend's connection error
+        log.warning("embedding cache unavailable (%s): encoding instead", error)
+        return {}
+    return {names[name]: np.frombuffer(value, np.float16) for name, value in found.items()}
+
+
+def _shared_set(rows: dict[str, np.ndarray]) -> None:
+    try:
+        cache.set_many(
+            {f"embedding:{_namespace}:{key}": row.tobytes() for key, row in rows.items()},
+            timeout=SHARED_CACHE_SECONDS,
+        )
+    except Exception as error:  # any backend's connection error
+        log.warning("embedding cache unavailable (%s): not kept for other processes", error)
 
 
 def _key(text: str) -> str:
@@ -99,24 +133,27 @@ def _key(text: str) -> str:
 
 
 def embed(texts: Sequence[str]) -> np.ndarray:
-    """Unit-length float32 embeddings of `texts`, one row each; texts seen before in this
-    process are not encoded again."""
+    """Unit-length float32 embeddings of `texts`, one row each; texts this process or another
+    (the shared cache) has seen are not encoded again."""
     global _encoder
+    if not texts:
+        return np.zeros((0, DIMENSIONS), np.float32)
     keys = [_key(text) for text in texts]
+    if len(_memo) + len(keys) > _MEMO_SIZE:
+        _memo.clear()  # bounded: a long-lived worker sees new papers every day
     missing = sorted({key: i for i, key in enumerate(keys) if key not in _memo}.values())
+    if missing:
+        _memo.update(_shared_get([keys[i] for i in missing]))
+        missing = [i for i in missing if keys[i] not in _memo]
     if missing:
         if _encoder is None:
             _encoder = _load_minilm()
-        if len(_memo) + len(missing) > _MEMO_SIZE:
-            _memo.clear()  # (then every text of this call is encoded again)
-            missing = sorted({key: i for i, key in enumerate(keys)}.values())
         rows = np.asarray(_encoder([texts[i] for i in missing]), np.float32)
         norms = np.linalg.norm(rows, axis=1, keepdims=True)
         rows = rows / np.where(norms > 0, norms, 1.0)
-        for i, row in zip(missing, rows, strict=True):
-            _memo[keys[i]] = row.astype(np.float16)
-    if not texts:
-        return np.zeros((0, DIMENSIONS), np.float32)
+        fresh = {keys[i]: row.astype(np.float16) for i, row in zip(missing, rows, strict=True)}
+        _memo.update(fresh)
+        _shared_set(fresh)
     return np.stack([_memo[key] for key in keys]).astype(np.float32)
 
 

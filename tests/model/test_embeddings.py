@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 import pytest
+from django.core.cache import caches
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
@@ -195,6 +196,32 @@ def test_each_text_is_encoded_once_per_process(embedded_model, encoder):
     for _ in range(3):
         candidates.prepare_candidates([VIDEO, QUESTIONS, VIDEO], embedded_model)
     assert len(encoder.texts) == 2
+
+
+@pytest.mark.parametrize("shared", ["local", "redis"])
+def test_what_one_process_encoded_another_reads_from_the_shared_cache(
+    embedded_model, encoder, shared, request
+):
+    if shared == "redis":
+        request.getfixturevalue("redis_cache")  # the machine's real Redis, as in production
+        assert type(caches["default"]).__name__ == "RedisCache"
+    batch = candidates.prepare_candidates([VIDEO, QUESTIONS], embedded_model)
+    embeddings.memo_items().clear()  # another worker process: its own memory is empty
+    encoder.texts.clear()
+    again = candidates.prepare_candidates([VIDEO, QUESTIONS], embedded_model)
+    assert encoder.texts == []
+    np.testing.assert_allclose(again.embeddings, batch.embeddings, atol=1e-3)
+
+
+def test_an_unreachable_shared_cache_only_costs_encoding(encoder, monkeypatch):
+    def down(*args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(embeddings.cache, "get_many", down)
+    monkeypatch.setattr(embeddings.cache, "set_many", down)
+    rows = embeddings.embed(["video clips", "medical questions"])
+    assert rows.shape == (2, embeddings.DIMENSIONS)
+    assert encoder.texts == ["video clips", "medical questions"]
 
 
 def test_a_full_memo_is_emptied_without_losing_the_texts_asked_for(encoder, monkeypatch):

@@ -358,7 +358,8 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
         )
     embedding = None
     if vector is not None:
-        embedding = embeddings.profile_embedding(model, spec.text, keywords, weights)
+        seeds = [(doc.title, doc.abstract) for doc in spec.seeds]
+        embedding = embeddings.profile_embedding(model, spec.text, keywords, weights, seeds)
     return Profile(
         vector=vector,
         scoring=scoring,

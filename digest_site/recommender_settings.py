@@ -129,9 +129,6 @@ PROFILE_WEIGHTS = {
     # (1 - e) x the blend above + e x the calibrated embedding cosine of the interest text and
     # keywords (recommender/model/embeddings.py); unused when it is off.
     "embedding": env.float("PROFILE_EMBEDDING_WEIGHT", default=0.5),
-    # ...and the profile's embedding also holds the centroid of its seed papers' embeddings, with
-    # this weight beside the text's (0: text and keywords only).
-    "embedding_seeds": env.float("PROFILE_EMBEDDING_SEEDS_WEIGHT", default=0.0),
     "reference_quantile": env.float("PROFILE_REFERENCE_QUANTILE", default=0.99),
     # A paper matches a profile when its calibrated relevance reaches the higher of `floor` and
     # the relevance of the profile's top `floor_share` of the reference sample; fewer matches

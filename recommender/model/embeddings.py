@@ -170,36 +170,17 @@ def interest_text(text: str, keywords: Sequence[str]) -> str:
 
 
 def profile_embedding(
-    model,
-    text: str,
-    keywords: Sequence[str],
-    weights: dict,
-    seeds: Sequence[tuple[str, str]] = (),
+    model, text: str, keywords: Sequence[str], weights: dict
 ) -> np.ndarray | None:
-    """The embedding of a profile's interest text and keywords, plus (with the weight
-    `embedding_seeds`) the centroid of its seed papers' (title, abstract), each a unit vector
-    first; None when the part is not used: the encoder is off, the model was fitted without it
-    (no reference embeddings to calibrate against), the part has no weight, or the profile has
-    nothing to embed."""
+    """The embedding of a profile's interest text and keywords, or None when the part is not
+    used: the encoder is off, the model was fitted without it (no reference embeddings to
+    calibrate against), the part has no weight, or the profile has no words of its own."""
     if not enabled() or getattr(model, "reference_embeddings", None) is None:
         return None
     if weights.get("embedding", 0.0) <= 0:
         return None
-    parts = []
     words = interest_text(text, keywords)
-    if words.strip():
-        parts.append(embed([words])[0])
-    seed_weight = weights.get("embedding_seeds", 0.0)
-    if seeds and seed_weight > 0:
-        centroid = embed([paper_text(title, abstract) for title, abstract in seeds]).mean(axis=0)
-        norm = np.linalg.norm(centroid)
-        if norm > 0:
-            parts.append(seed_weight * centroid / norm)
-    if not parts:
-        return None
-    total = np.sum(parts, axis=0)
-    norm = np.linalg.norm(total)
-    return (total / norm).astype(np.float32) if norm > 0 else None
+    return embed([words])[0] if words.strip() else None
 
 
 def memo_items() -> dict[str, np.ndarray]:

@@ -358,8 +358,7 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
         )
     embedding = None
     if vector is not None:
-        seeds = [(doc.title, doc.abstract) for doc in spec.seeds]
-        embedding = embeddings.profile_embedding(model, spec.text, keywords, weights, seeds)
+        embedding = embeddings.profile_embedding(model, spec.text, keywords, weights)
     return Profile(
         vector=vector,
         scoring=scoring,

@@ -171,27 +171,6 @@ def test_a_chunk_mixes_profiles_with_and_without_an_embedding(embedded_model, sa
     np.testing.assert_allclose(chunk[1], scoring.relevance_of(by_text, batch), rtol=1e-5)
 
 
-def test_seed_papers_join_the_embedding_with_their_weight(embedded_model):
-    liked = profiles.PaperDoc(
-        key="seed", title="Watching long footage", abstract="Models that watch video clips."
-    )
-    seeds_only = ProfileSpec(seeds=[liked])
-    assert profiles.build_profile(embedded_model, seeds_only).embedding is None  # weight 0
-    built = profiles.build_profile(embedded_model, seeds_only, weights={"embedding_seeds": 1.0})
-    assert built.calibration.embedding > 0
-    video = CONCEPT_INDEX["video"]
-    assert built.embedding.argmax() == video
-    # Beside a text, the seeds move the text's embedding towards them.
-    text = ProfileSpec(text="answering medical questions")
-    alone = profiles.build_profile(embedded_model, text).embedding
-    both = profiles.build_profile(
-        embedded_model,
-        ProfileSpec(text=text.text, seeds=[liked]),
-        weights={"embedding_seeds": 1.0},
-    ).embedding
-    assert both[video] > alone[video]
-
-
 def test_a_model_fitted_without_the_encoder_has_no_embedding_part(sample_model, encoder):
     """Turning the encoder on takes effect from the next refit: until then nothing is embedded
     and relevance is the default blend."""

@@ -54,9 +54,9 @@ def complete(model, records: list[dict]):
         )
     if embeddings.enabled() and getattr(model, "reference_embeddings", None) is None:
         # As the fit embeds them with the optional encoder on (features.fit_model).
-        model.reference_embeddings = embeddings.embed(
+        model.reference_embeddings = embeddings.embed_papers(
             [
-                embeddings.paper_text(clean(records[i]["title"]), clean(records[i]["summary"]))
+                (clean(records[i]["title"]), clean(records[i]["summary"]))
                 for i in model.reference_index
             ]
         ).astype("float16")
@@ -65,8 +65,8 @@ def complete(model, records: list[dict]):
 
 class EmbeddingCache:
     """The optional encoder's embeddings kept in a pickle between bench runs (each paper costs
-    ~75 ms to embed): `with EmbeddingCache(path):` loads it, and saves it back on the way out.
-    Does nothing with the encoder off or no path."""
+    ~110 ms of CPU to embed): `with EmbeddingCache(path):` loads it, and saves it back on the way
+    out. Does nothing with the encoder off or no path."""
 
     def __init__(self, path: Path | None):
         self.path = path

@@ -161,6 +161,12 @@ def paper_text(title: str, abstract: str) -> str:
     return f"{title.strip()}. {abstract.strip()}"
 
 
+def embed_papers(papers: Sequence[tuple[str, str]]) -> np.ndarray:
+    """`embed` of papers given as (title, abstract): the one way a paper is read by the encoder
+    (a fit's reference sample, a batch's candidates)."""
+    return embed([paper_text(title, abstract) for title, abstract in papers])
+
+
 def interest_text(text: str, keywords: Sequence[str]) -> str:
     """What a profile's embedding reads: the interest as typed, then its keywords."""
     parts = [" ".join(text.split())] if text and text.strip() else []

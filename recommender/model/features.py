@@ -331,8 +331,8 @@ def fit_model(
     model.reference_index = reference_sample(len(papers))
     model.reference_rows = tfidf[model.reference_index]
     if embeddings.enabled():
-        model.reference_embeddings = embeddings.embed(
-            [embeddings.paper_text(papers[i][1], papers[i][2]) for i in model.reference_index]
+        model.reference_embeddings = embeddings.embed_papers(
+            [(papers[i][1], papers[i][2]) for i in model.reference_index]
         ).astype(np.float16)
     model.title_matrix = model.dense([title for _id, title, *_rest in papers]).astype(np.float16)
     if len(papers) >= LARGE_CORPUS:

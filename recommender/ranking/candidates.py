@@ -135,7 +135,7 @@ def paper_embeddings(model: FittedModel | None, papers: Sequence[Paper]) -> np.n
         return None
     if not embeddings.enabled():
         return None
-    return embeddings.embed([embeddings.paper_text(p.title, p.abstract) for p in papers])
+    return embeddings.embed_papers([(p.title, p.abstract) for p in papers])
 
 
 def recent_papers(*, days: int, today: date | None = None) -> QuerySet[Paper]:

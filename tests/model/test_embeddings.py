@@ -78,11 +78,8 @@ def sample_records():
 def embedded_model(sample_model, sample_records, encoder):
     """The sample model as a fit with the encoder on leaves it: its reference sample embedded."""
     model = copy.copy(sample_model)
-    model.reference_embeddings = embeddings.embed(
-        [
-            embeddings.paper_text(sample_records[i]["title"], sample_records[i]["summary"])
-            for i in model.reference_index
-        ]
+    model.reference_embeddings = embeddings.embed_papers(
+        [(sample_records[i]["title"], sample_records[i]["summary"]) for i in model.reference_index]
     ).astype(np.float16)
     return model
 

@@ -19,7 +19,6 @@ from recommender.model import store as model_store
 from recommender.ranking.evaluation import BUNDLED_SAMPLE
 from recommender.ranking.scoring import TRENDING_RANKER
 
-SAMPLE_PAPERS = BUNDLED_SAMPLE
 DEMO_EMAIL = "demo@example.com"
 
 
@@ -27,7 +26,7 @@ class Command(BaseCommand):
     help = "Ingest the sample papers, score them for a demo subscriber and write their digest."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--papers", type=Path, default=SAMPLE_PAPERS)
+        parser.add_argument("--papers", type=Path, default=BUNDLED_SAMPLE)
         parser.add_argument("--email", default=DEMO_EMAIL)
 
     def handle(self, *args, papers: Path, email: str, **options) -> None:

@@ -66,12 +66,12 @@ def main() -> None:
 
     from accounts.models import InterestProfile, Subscriber
     from recommender.delivery import sending
-    from recommender.management.commands.demo import SAMPLE_PAPERS
     from recommender.model import store as model_store
     from recommender.models import Paper
+    from recommender.ranking.evaluation import BUNDLED_SAMPLE
 
     call_command("migrate", verbosity=0)
-    call_command("ingest", str(SAMPLE_PAPERS), verbosity=0)
+    call_command("ingest", str(BUNDLED_SAMPLE), verbosity=0)
     model_store.refit_from_corpus()
     rng = random.Random(0)
     titles = list(Paper.objects.values_list("title", flat=True))

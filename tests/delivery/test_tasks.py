@@ -7,10 +7,10 @@ from unittest import mock
 import pytest
 
 from recommender.ingestion import ingest
-from recommender.management.commands.demo import SAMPLE_PAPERS
 from recommender.model import store as model_store
 from recommender.ranking import subscriber_profiles
 from recommender.tasks import fetch_daily_papers, refit_model
+from tests.helpers import SAMPLE_PAPERS
 
 NOTHING_NEW = {"hf 2026-07-01": {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0}}
 

@@ -20,7 +20,7 @@ REQUEST_WORDS = frozenset(
 _WORD = re.compile(r"[^\W\d_][^\W_]*(?:-[^\W_]+)*")
 # Where a run of words the person wrote together ends: punctuation that separates items or
 # clauses, and dashes set off by spaces ("video LLMs - long footage").
-_RUN_BREAK = re.compile(r"[,;:.!?()\[\]{}\"“”/|]+|\s[-–—]+\s|[–—]")
+_RUN_BREAK = re.compile(r"[,;:.!?()\[\]{}\"\u201c\u201d/|]+|\s[-\u2013\u2014]+\s|[\u2013\u2014]")
 
 
 def clean_interest_text(text: str) -> str:

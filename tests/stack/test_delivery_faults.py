@@ -228,9 +228,9 @@ def test_the_soft_time_limit_during_slow_smtp_requeues_the_rest(stack, sink):
     # A send cut off by the limit went back to BUILT and was sent once afterwards: the cut
     # does not count as an attempt. (On a loaded machine a stalled send can also outlive its
     # lease and be taken back by reconciliation, which does count: the ledger says so.)
-    assert all(
-        attempts == 1 or "lease expired" in note for _, attempts, note in ledger.values()
-    ), ledger
+    assert all(attempts == 1 or "lease expired" in note for _, attempts, note in ledger.values()), (
+        ledger
+    )
 
 
 def test_a_451_is_retried_for_that_digest_alone_then_sent(stack, sink):

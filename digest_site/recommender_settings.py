@@ -122,11 +122,6 @@ PROFILE_WEIGHTS = {
     # the profile's meaning (its LSA cosine, relative to the profile's closest word): head nouns
     # keep their weight, a sentence's filler ("realistic", "complete") loses up to t of it.
     "lexical_topical": env.float("PROFILE_LEXICAL_TOPICAL", default=0.5),
-    # Two-word phrases of the interest text only from words written together: "punctuation"
-    # cuts the text at its punctuation (and where a request word was) and reads each keyword
-    # on its own, in both parts (interest_text.interest_runs); "adjacent" also cuts at stop
-    # words ("tasks with tools" makes no "task tool"); "" reads the text as one run of words.
-    "phrase_runs": env.str("PROFILE_PHRASE_RUNS", default=""),
     "lexical_idf_power": env.float("PROFILE_LEXICAL_IDF_POWER", default=1.0),
     "lexical_phrase_weight": env.float("PROFILE_LEXICAL_PHRASE_WEIGHT", default=1.0),
     "lexical_max_terms": env.int("PROFILE_LEXICAL_MAX_TERMS", default=64),

@@ -4,7 +4,6 @@ English at all (the stored papers are). Plain functions of the text; profiles.py
 from __future__ import annotations
 
 import re
-from collections.abc import Container, Sequence
 
 # Words people use to ask for papers that say nothing about which papers ("I'd like recent
 # papers about ..."); dropped from interest text before it is vectorised.
@@ -18,52 +17,10 @@ REQUEST_WORDS = frozenset(
     ).split()
 )
 _WORD = re.compile(r"[^\W\d_][^\W_]*(?:-[^\W_]+)*")
-# Where a run of words the person wrote together ends: punctuation that separates items or
-# clauses, and dashes set off by spaces ("video LLMs - long footage").
-_RUN_BREAK = re.compile(r"[,;:.!?()\[\]{}\"\u201c\u201d/|]+|\s[-\u2013\u2014]+\s|[\u2013\u2014]")
 
 
 def clean_interest_text(text: str) -> str:
     return " ".join(word for word in _WORD.findall(text) if word.lower() not in REQUEST_WORDS)
-
-
-def interest_runs(text: str) -> list[str]:
-    """The interest text as runs of words written together, request words dropped: cut at its
-    punctuation and where a request word was, so that "new benchmarks, environments and
-    evaluation methodology" reads "benchmarks" | "environments and evaluation methodology" and
-    no phrase "benchmarks environments" is made up. Joined with spaces, the runs are
-    `clean_interest_text`'s result."""
-    runs: list[str] = []
-    for piece in _RUN_BREAK.split(text):
-        run: list[str] = []
-        for word in _WORD.findall(piece):
-            if word.lower() in REQUEST_WORDS:
-                if run:
-                    runs.append(" ".join(run))
-                run = []
-            else:
-                run.append(word)
-        if run:
-            runs.append(" ".join(run))
-    return runs
-
-
-def split_at_stop_words(runs: Sequence[str], stop_words: Container[str]) -> list[str]:
-    """The runs cut again at their stop words (dropped), so only words written next to each
-    other can make a phrase."""
-    out: list[str] = []
-    for run in runs:
-        part: list[str] = []
-        for word in run.split():
-            if word.lower() in stop_words:
-                if part:
-                    out.append(" ".join(part))
-                part = []
-            else:
-                part.append(word)
-        if part:
-            out.append(" ".join(part))
-    return out
 
 
 # Function words of the languages people most often write in instead of English; a text with

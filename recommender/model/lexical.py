@@ -218,19 +218,7 @@ class OwnTerm:
     specificity: float = 0.0
 
 
-def text_terms(model: FittedModel, text: str | Sequence[str]) -> list[str]:
-    """The terms of an interest text as the model's analyzer reads it; a text given as runs
-    (interest_text.interest_runs) is read run by run, so no phrase spans two runs."""
-    if not text:
-        return []
-    if isinstance(text, str):
-        return list(model.vectorizer.build_analyzer()(text))
-    return model.vectorizer.analyze_runs(text)
-
-
-def own_terms(
-    model: FittedModel, text: str | Sequence[str], keywords: Sequence[str]
-) -> list[OwnTerm]:
+def own_terms(model: FittedModel, text: str, keywords: Sequence[str]) -> list[OwnTerm]:
     """The person's keywords (each matched when a paper contains all its words) and the words and
     phrases of their text that the model knows, keywords first."""
     lexical = space(model)
@@ -244,7 +232,7 @@ def own_terms(
             out.append(OwnTerm(keyword, frozenset(keys), True, specificity))
     seen: set[str] = set()
     from_text = []
-    for term in text_terms(model, text):
+    for term in analyzer(text) if text else []:
         key = lexical.key(term)
         if key is not None and term not in seen:
             seen.add(term)
@@ -276,12 +264,14 @@ def rare_keywords_note(keywords: Sequence[str]) -> str:
     )
 
 
-def profile_terms(
-    model: FittedModel, text: str | Sequence[str], keywords: Sequence[str]
-) -> list[str]:
+def profile_terms(model: FittedModel, text: str, keywords: Sequence[str]) -> list[str]:
     """The words and two-word phrases of a profile's text and keywords as the model's analyzer
     reads them (each keyword on its own, so a phrase never spans two keywords)."""
-    return text_terms(model, text) + model.vectorizer.analyze_runs(keywords)
+    analyzer = model.vectorizer.build_analyzer()
+    terms = list(analyzer(text)) if text else []
+    for keyword in keywords:
+        terms += analyzer(keyword)
+    return terms
 
 
 @dataclass
@@ -352,7 +342,7 @@ def topicality(model: FittedModel, terms: Sequence[str], vector: np.ndarray | No
 
 def profile_vector(
     model: FittedModel,
-    text: str | Sequence[str],
+    text: str,
     keywords: Sequence[str],
     *,
     idf_power: float,
@@ -370,10 +360,10 @@ def profile_vector(
     """
     lexical = space(model)
     analyzer = model.vectorizer.build_analyzer()
-    terms = text_terms(model, text)
-    closeness = topicality(model, terms, vector) if topical > 0 else None
+    text_terms = list(analyzer(text)) if text else []
+    closeness = topicality(model, text_terms, vector) if topical > 0 else None
     weighted: list[tuple[str, float]] = []
-    for i, term in enumerate(terms):
+    for i, term in enumerate(text_terms):
         factor = 1.0 if closeness is None else (1 - topical) + topical * float(closeness[i])
         weighted.append((term, factor))
     for keyword in keywords:

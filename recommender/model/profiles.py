@@ -36,12 +36,7 @@ from scipy import sparse
 
 from . import embeddings, lexical, mapped, relevance
 from .features import FittedModel, english_words, l2_normalise, paper_text
-from .interest_text import (
-    clean_interest_text,
-    interest_runs,
-    language_problem,
-    split_at_stop_words,
-)
+from .interest_text import clean_interest_text, language_problem
 
 log = logging.getLogger(__name__)
 
@@ -296,16 +291,6 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
 
     text = clean_interest_text(spec.text)
     keywords = [" ".join(k.split()) for k in spec.keywords if k and k.strip()]
-    # What the words are read from: with `phrase_runs`, the text's runs and each keyword on its
-    # own, so a two-word phrase is only ever two words the person wrote together.
-    text_read: str | list[str] = text
-    keywords_read: str | list[str] = " ".join(keywords)
-    if weights.get("phrase_runs"):
-        text_read, keywords_read = interest_runs(spec.text), keywords
-        if weights["phrase_runs"] == "adjacent":
-            stop = model.vectorizer.stop_words
-            text_read = split_at_stop_words(text_read, stop)
-            keywords_read = split_at_stop_words(keywords, stop)
     user_terms = None
     # The profile's own words and papers in the word-context space (scoring_vector).
     context_parts: list[tuple[float, np.ndarray | None]] = []
@@ -313,7 +298,7 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
         problem = language_problem(spec.text, english_words(model))
         if problem:
             messages.append(problem)
-        text_rows = model.sparse([text_read, keywords_read])
+        text_rows = model.sparse([text, " ".join(keywords)])
         # Keywords are terms the subscriber chose one by one: all of them count fully.
         text_row = _damp_common_words(model, text_rows[0], **damp_common)
         user_terms = sparse.csr_matrix(text_row + text_rows[1])
@@ -363,7 +348,7 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
         # specificity alone (a common head noun such as "video" included).
         own = lexical.profile_vector(
             model,
-            text_read,
+            text,
             keywords,
             idf_power=weights["lexical_idf_power"],
             phrase_weight=weights["lexical_phrase_weight"],
@@ -378,7 +363,7 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
         vector=vector,
         scoring=scoring,
         lexical=own,
-        own_terms=lexical.own_terms(model, text_read, keywords) if (text or keywords) else [],
+        own_terms=lexical.own_terms(model, text, keywords) if (text or keywords) else [],
         calibration=relevance.calibrate_profile(
             model, scoring, own, weights, keywords=bool(keywords), embedding=embedding
         ),

@@ -89,20 +89,14 @@ class TermWeights:
             terms.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
         return terms
 
-    def analyze_runs(self, runs: Sequence[str]) -> list[str]:
-        """The terms of a text written in runs (an interest text cut at its punctuation, a
-        list of keywords): each run analysed on its own, so a phrase never spans two runs."""
-        return [term for run in runs for term in self.analyze(run)]
-
     def get_feature_names_out(self) -> np.ndarray:
         names = np.empty(len(self.vocabulary_), dtype=object)
         for term, column in self.vocabulary_.items():
             names[column] = term
         return names
 
-    def transform(self, texts: Sequence[str | Sequence[str]]) -> sparse.csr_matrix:
-        """L2-normalised TF-IDF rows (float32) of `texts`; a text given as a list of runs is
-        read as `analyze_runs` reads it (one row for the whole list)."""
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """L2-normalised TF-IDF rows (float32) of `texts`."""
         if isinstance(texts, str):
             raise ValueError("transform takes a sequence of texts, not one string")
         columns: list[int] = []
@@ -110,8 +104,7 @@ class TermWeights:
         indptr = [0]
         for text in texts:
             counter: dict[int, int] = {}
-            terms = self.analyze(text) if isinstance(text, str) else self.analyze_runs(text)
-            for term in terms:
+            for term in self.analyze(text):
                 column = self.vocabulary_.get(term)
                 if column is not None:
                     counter[column] = counter.get(column, 0) + 1

@@ -163,6 +163,10 @@ RANKING_WEIGHTS = {
     # `min_relevance` (calibrated: 0 is a typical stored paper, 1 one of the profile's top 1%)
     # are never sent (pinned ones excepted).
     "near_misses": env.int("RANKING_NEAR_MISSES", default=3),
+    # When fewer than this share of a digest's matches contain any keyword the person typed
+    # (all its words), the digest says so ("Only 1 of these papers mentions your keywords").
+    # On the topic set's keyword profiles a digest's matches mention one in 0.6-0.9 of cases.
+    "keyword_mention_share": env.float("RANKING_KEYWORD_MENTION_SHARE", default=1 / 3),
     "min_relevance": env.float("RANKING_MIN_RELEVANCE", default=0.25),
     # MMR chooses from each subscriber's this many best candidates (3x a digest: room to swap
     # near-duplicates for the next best, small enough to stay cheap at 100,000 subscribers).

@@ -35,7 +35,7 @@ from ..model import profiles, relevance
 from ..model.features import FittedModel
 from ..models import Paper
 from .candidates import CandidateBatch
-from .explanations import explain
+from .explanations import explain, own_matches
 
 TRENDING_RANKER = "trending-fallback"
 
@@ -57,7 +57,19 @@ class RankingResult:
 
     @property
     def note(self) -> str:
-        return " ".join(self.messages)[:300]
+        """The messages as one line of at most NOTE_CHARS (the stored note's size): whole
+        messages, in order, as many as fit; a first message too long alone is cut."""
+        kept: list[str] = []
+        for message in self.messages:
+            if len(" ".join([*kept, message])) <= NOTE_CHARS:
+                kept.append(message)
+        if not kept and self.messages:
+            return _clipped(self.messages[0], NOTE_CHARS - 1)
+        return " ".join(kept)
+
+
+# A digest's stored note holds this many characters (Digest.note).
+NOTE_CHARS = 300
 
 
 # --- Candidates ---------------------------------------------------------------------------------
@@ -332,7 +344,41 @@ def ranked_result(
     matched_count = sum(pick.matched for pick in ranked)
     if ranked and matched_count < len(picks):
         messages.append(thin_note(profile, matched_count, len(ranked) - matched_count))
+    if profile.keywords and matched_count:
+        mentioned = {
+            j
+            for j, (i, pick) in enumerate(zip(picks[picks >= 0], ranked, strict=True))
+            if pick.matched and keyword_mentioned(profile, batch, i)
+        }
+        if len(mentioned) < settings.RANKING_WEIGHTS["keyword_mention_share"] * matched_count:
+            messages.append(keyword_note(profile, len(mentioned)))
+            # The few papers that have what the person typed go first (pinned ones stay
+            # ahead of everything, the rest keep their order).
+            pinned = [j for j, i in enumerate(picks[picks >= 0]) if batch.pinned[i]]
+            order = sorted(range(len(ranked)), key=lambda j: (j not in pinned, j not in mentioned))
+            ranked = [ranked[j] for j in order]
     return RankingResult(ranked, ranker_label(model), messages)
+
+
+def keyword_mentioned(profile: profiles.Profile, batch: CandidateBatch, index: int) -> bool:
+    """Whether the paper has all the words of one of the person's keywords (explanations'
+    "matches your keywords")."""
+    return any(label in profile.keywords for label in own_matches(profile, batch, index))
+
+
+def keyword_note(profile: profiles.Profile, mentions: int) -> str:
+    """The digest's line when few of its matches mention any keyword the person typed: they
+    are close to the interest as a whole (its text, its field), and the reader should know
+    that their keywords themselves were rare this time ("protein design" in a week of
+    image-diffusion papers)."""
+    shown = _clipped(", ".join(profile.keywords), LABEL_CHARS)
+    if mentions == 0:
+        return f"None of these papers mentions your keywords (“{shown}”); they are related ones."
+    verb = "mentions" if mentions == 1 else "mention"
+    return (
+        f"Only {mentions} of these {verb} your keywords (“{shown}”), shown first; "
+        "the rest are related."
+    )
 
 
 def rank_trending(

@@ -168,3 +168,71 @@ def test_a_label_is_cut_at_a_word():
     assert scoring._clipped("robot grasping", 60) == "robot grasping"
     assert scoring._clipped("new methods, benchmarks and datasets", 20) == "new methods…"
     assert scoring._clipped("a" * 80, 60) == "a" * 60 + "…"
+
+
+IMAGE_DIFFUSION = [
+    ("Diffusion models for image generation", "A diffusion model generates images from text."),
+    ("Faster sampling for image diffusion models", "Fewer denoising steps generate images."),
+    ("Image editing with diffusion models", "A diffusion model edits images from a prompt."),
+    ("Latent diffusion for high-resolution images", "Image generation in a latent space."),
+    ("Guidance for diffusion image generation", "Classifier-free guidance for images."),
+]
+
+
+def _a_week_of_image_diffusion_and_one_protein_paper(make_paper, settings) -> None:
+    """The issue's new user: every paper is close to "diffusion models ... generation", one
+    has the words they typed. Every paper reaches the floor (floor share 1)."""
+    settings.PROFILE_WEIGHTS = {**settings.PROFILE_WEIGHTS, "floor": -10.0, "floor_share": 1.0}
+    for title, abstract in IMAGE_DIFFUSION[:3]:
+        make_paper(title=title, abstract=abstract)
+    make_paper(
+        title="Diffusion generation of protein backbones",
+        abstract="A diffusion model generates protein structures for protein design.",
+    )
+    for title, abstract in IMAGE_DIFFUSION[3:]:
+        make_paper(title=title, abstract=abstract)
+
+
+def test_few_matches_with_the_typed_keywords_are_said_and_shown_first(
+    installed_model, make_subscriber, make_paper, settings
+):
+    """Ten image-diffusion papers for "protein design" was the issue's first-morning failure:
+    when few of a digest's matches have any keyword the person typed, the digest says so, and
+    those few come first."""
+    _a_week_of_image_diffusion_and_one_protein_paper(make_paper, settings)
+    subscriber = make_subscriber(
+        interests_text="diffusion models for protein structure generation",
+        keywords=["protein design"],
+    )
+    digest, _ = digests.build_digest(subscriber, moment=MOMENT)
+    items = list(digest.items.select_related("paper").order_by("rank"))
+    assert len(items) >= 4  # (near-duplicates of a pick are dropped)
+    assert not any(item.reason.startswith("nearest") for item in items)
+    assert items[0].paper.title == "Diffusion generation of protein backbones"
+    assert items[0].reason.startswith("matches your keywords: protein design")
+    assert digest.note.endswith(
+        "Only 1 of these mentions your keywords (“protein design”), shown first; "
+        "the rest are related."
+    )
+
+
+def test_no_keyword_line_when_the_matches_have_the_keywords(
+    installed_model, make_subscriber, make_paper, settings
+):
+    _a_week_of_image_diffusion_and_one_protein_paper(make_paper, settings)
+    subscriber = make_subscriber(
+        interests_text="diffusion models for protein structure generation",
+        keywords=["diffusion model"],
+    )
+    digest, _ = digests.build_digest(subscriber, moment=MOMENT)
+    assert "your keywords" not in digest.note
+    reasons = [item.reason for item in digest.items.all()]
+    assert sum(reason.startswith("matches your keywords") for reason in reasons) >= 3
+
+
+def test_a_note_keeps_whole_messages_that_fit():
+    first, second, third = "a" * 150 + ".", "b" * 140 + ".", "c" * 40 + "."
+    result = scoring.RankingResult([], "ranker", [first, second, third])
+    # The second fits (151 + 1 + 141 = 293); the third would pass 300 and is left out whole.
+    assert result.note == f"{first} {second}"
+    assert scoring.RankingResult([], "r", ["x" * 400]).note == "x" * 299 + "…"

@@ -249,6 +249,8 @@ def run(args: argparse.Namespace) -> None:
     def add(method: str, mode: str, topic: str, ranked: list[str]) -> None:
         results.setdefault((method, mode), {})[topic] = ndcg_at_k(ranked, relevant[topic], K)
 
+    # Digests whose note says few matches have the typed keywords (scoring.keyword_note).
+    keyword_lines: list[str] = []
     reference = tfidf_reference(pool, background, topics)
     minilm = minilm_scores(pool, topics)
     for topic in topics:
@@ -264,8 +266,15 @@ def run(args: argparse.Namespace) -> None:
             add("ours: relevance", mode, tid, ranked_ids(ids, relevance))
             digest = scoring.rank_profile(model, built, batch, limit=K)
             add("ours: digest ranking", mode, tid, [p.paper.arxiv_id for p in digest.picks])
+            if any("your keywords (" in message for message in digest.messages):
+                keyword_lines.append(f"{tid} ({mode})")
 
     report(results, [t["id"] for t in topics], half_a, half_b, args.per_topic)
+    log(
+        f"digests saying few matches have the typed keywords: {len(keyword_lines)} of "
+        f"{len(topics)} keyword profiles"
+        + (f" ({', '.join(keyword_lines)})" if keyword_lines else "")
+    )
     log(f"total {time.monotonic() - started:.0f} s")
 
 

@@ -222,16 +222,17 @@ def rank_profile(
     if relevance is None:
         relevance = relevance_of(profile, batch)
     scores = weights["relevance"] * relevance + batch.prior
+    open_mask = open_to(profile, batch, allowed)
     picks = select_with_floor(
         scores[None, :],
         relevance[None, :],
         np.array([calibration_of(profile).floor], np.float32),
-        open_to(profile, batch, allowed)[None, :],
+        open_mask[None, :],
         batch,
         limit=limit,
         weights=weights,
     )[0]
-    return ranked_result(model, profile, batch, scores, picks, relevance)
+    return ranked_result(model, profile, batch, scores, picks, relevance, open_mask)
 
 
 def open_to(
@@ -331,33 +332,84 @@ def ranked_result(
     scores: np.ndarray,
     picks: np.ndarray,
     relevance: np.ndarray,
+    open_row: np.ndarray | None = None,
 ) -> RankingResult:
+    """The picks as RankedPapers with their reasons, and the digest's note. `open_row` (the
+    candidates this subscriber may get) lets a digest whose matches rarely have the typed
+    keywords offer the nearest papers below the floor that do (keyword_others)."""
     floor = calibration_of(profile).floor
-    ranked = []
-    for i in picks[picks >= 0]:
-        matched = bool(relevance[i] >= floor or batch.pinned[i])
-        reason = explain(model, profile, batch, i)
-        if not matched:
-            reason = f"nearest other paper (not a close match); {reason}"
-        ranked.append(RankedPaper(batch.papers[i], float(scores[i]), reason, matched))
+    chosen = [int(i) for i in picks[picks >= 0]]
+    ranked = [_ranked(model, profile, batch, scores, i, relevance[i] >= floor) for i in chosen]
     messages = list(profile.messages)
     matched_count = sum(pick.matched for pick in ranked)
     if ranked and matched_count < len(picks):
         messages.append(thin_note(profile, matched_count, len(ranked) - matched_count))
     if profile.keywords and matched_count:
-        mentioned = {
+        mentioned = [
             j
-            for j, (i, pick) in enumerate(zip(picks[picks >= 0], ranked, strict=True))
-            if pick.matched and keyword_mentioned(profile, batch, i)
-        }
-        if len(mentioned) < settings.RANKING_WEIGHTS["keyword_mention_share"] * matched_count:
-            messages.append(keyword_note(profile, len(mentioned)))
-            # The few papers that have what the person typed go first (pinned ones stay
-            # ahead of everything, the rest keep their order).
-            pinned = [j for j, i in enumerate(picks[picks >= 0]) if batch.pinned[i]]
-            order = sorted(range(len(ranked)), key=lambda j: (j not in pinned, j not in mentioned))
-            ranked = [ranked[j] for j in order]
+            for j, i in enumerate(chosen)
+            if ranked[j].matched and keyword_mentioned(profile, batch, i)
+        ]
+        weights = settings.RANKING_WEIGHTS
+        if len(mentioned) < weights["keyword_mention_share"] * matched_count:
+            others = []
+            if open_row is not None:
+                found = keyword_others(
+                    profile, batch, scores, relevance, open_row, chosen, floor, weights
+                )
+                others = [_ranked(model, profile, batch, scores, i, False) for i in found]
+            messages.append(keyword_note(profile, len(mentioned), len(others)))
+            # What has the person's keywords first (pinned papers stay ahead of everything),
+            # then the rest in their order, cut back to the digest's size.
+            pinned = [ranked[j] for j, i in enumerate(chosen) if batch.pinned[i]]
+            first = [ranked[j] for j in mentioned if ranked[j] not in pinned]
+            rest = [pick for pick in ranked if pick not in pinned and pick not in first]
+            ranked = [*pinned, *first, *others, *rest][: len(picks)]
     return RankingResult(ranked, ranker_label(model), messages)
+
+
+def _ranked(
+    model: FittedModel,
+    profile: profiles.Profile,
+    batch: CandidateBatch,
+    scores: np.ndarray,
+    index: int,
+    above_floor: bool,
+) -> RankedPaper:
+    matched = bool(above_floor or batch.pinned[index])
+    reason = explain(model, profile, batch, index)
+    if not matched:
+        reason = f"nearest other paper (not a close match); {reason}"
+    return RankedPaper(batch.papers[index], float(scores[index]), reason, matched)
+
+
+# How many of the nearest papers below a profile's floor keyword_others reads (it runs only for
+# the rare digest whose matches lack the typed keywords).
+KEYWORD_SCAN = 100
+
+
+def keyword_others(
+    profile: profiles.Profile,
+    batch: CandidateBatch,
+    scores: np.ndarray,
+    relevance: np.ndarray,
+    open_row: np.ndarray,
+    chosen: list[int],
+    floor: float,
+    weights: dict,
+) -> list[int]:
+    """Up to `near_misses` papers below the floor (at or above `min_relevance`) that have one
+    of the typed keywords, nearest first, among the KEYWORD_SCAN nearest: "protein sequence
+    design" just under the line is worth more to the reader of "protein design" than a tenth
+    image-diffusion paper above it."""
+    count = int(weights["near_misses"])
+    if count <= 0:
+        return []
+    below = open_row & (relevance < floor) & (relevance >= weights["min_relevance"])
+    below[chosen] = False
+    nearest = np.flatnonzero(below)
+    nearest = nearest[np.argsort(-scores[nearest], kind="stable")][:KEYWORD_SCAN]
+    return [int(i) for i in nearest if keyword_mentioned(profile, batch, int(i))][:count]
 
 
 def keyword_mentioned(profile: profiles.Profile, batch: CandidateBatch, index: int) -> bool:
@@ -366,19 +418,25 @@ def keyword_mentioned(profile: profiles.Profile, batch: CandidateBatch, index: i
     return any(label in profile.keywords for label in own_matches(profile, batch, index))
 
 
-def keyword_note(profile: profiles.Profile, mentions: int) -> str:
-    """The digest's line when few of its matches mention any keyword the person typed: they
-    are close to the interest as a whole (its text, its field), and the reader should know
-    that their keywords themselves were rare this time ("protein design" in a week of
-    image-diffusion papers)."""
+def keyword_note(profile: profiles.Profile, mentions: int, others: int = 0) -> str:
+    """The digest's line when few of its matches have any keyword the person typed: they are
+    close to the interest as a whole (its text, its field), and the reader should know that
+    their keywords themselves were rare this time ("protein design" in a week of
+    image-diffusion papers), and where the papers that have them are."""
     shown = _clipped(", ".join(profile.keywords), LABEL_CHARS)
-    if mentions == 0:
-        return f"None of these papers mentions your keywords (“{shown}”); they are related ones."
-    verb = "mentions" if mentions == 1 else "mention"
-    return (
-        f"Only {mentions} of these {verb} your keywords (“{shown}”), shown first; "
-        "the rest are related."
-    )
+    if mentions:
+        matches = "1 close match has" if mentions == 1 else f"{mentions} close matches have"
+        line = f"Only {matches} your keywords (“{shown}”), shown first"
+    else:
+        line = f"No close match has your keywords (“{shown}”)"
+    if others:
+        nearest = (
+            "the nearest other paper that has them"
+            if others == 1
+            else f"the {others} nearest other papers that have them"
+        )
+        line += f"; then {nearest}" if mentions else f"; {nearest} come{'s' * (others == 1)} first"
+    return f"{line}; the rest are related papers."
 
 
 def rank_trending(

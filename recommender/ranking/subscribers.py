@@ -99,7 +99,9 @@ def rank_built(
         else:
             row = rows[i]
             results.append(
-                ranked_result(model, profile, batch, scores[row], picks[row], relevance[row])
+                ranked_result(
+                    model, profile, batch, scores[row], picks[row], relevance[row], open_mask[row]
+                )
             )
     return results
 

@@ -211,8 +211,53 @@ def test_few_matches_with_the_typed_keywords_are_said_and_shown_first(
     assert items[0].paper.title == "Diffusion generation of protein backbones"
     assert items[0].reason.startswith("matches your keywords: protein design")
     assert digest.note.endswith(
-        "Only 1 of these mentions your keywords (“protein design”), shown first; "
-        "the rest are related."
+        "Only 1 close match has your keywords (“protein design”), shown first; "
+        "the rest are related papers."
+    )
+
+
+def test_the_nearest_papers_with_the_typed_keywords_come_before_related_matches(
+    sample_model, settings
+):
+    """When no match above the floor has the keywords, the nearest papers below it that do
+    (at most `near_misses`, above `min_relevance`) come first, labelled, and the digest keeps
+    its size by leaving out its last related matches."""
+    settings.RANKING_WEIGHTS = {**settings.RANKING_WEIGHTS, "near_misses": 2, "min_relevance": -10}
+    papers = [unsaved_paper(i, t, a) for i, (t, a) in enumerate(IMAGE_DIFFUSION)]
+    papers.append(
+        unsaved_paper(9, "Protein design with language models", "Protein sequence design.")
+    )
+    batch = candidates.prepare_candidates(papers, sample_model)
+    spec = ProfileSpec(text="diffusion models for image generation", keywords=["protein design"])
+    profile = profiles.build_profile(sample_model, spec)
+    floor = scoring.calibration_of(profile).floor
+    # Four image papers above the floor, the fifth and the protein paper below it.
+    relevance = np.array([floor + 4, floor + 3, floor + 2, floor + 1, floor - 1, floor - 2])
+    relevance = relevance.astype(np.float32)
+    picks = np.array([0, 1, 2, 3, -1, -1])
+    result = scoring.ranked_result(
+        sample_model, profile, batch, relevance, picks, relevance, np.ones(6, bool)
+    )
+    titles = [pick.paper.title for pick in result.picks]
+    assert titles[0] == "Protein design with language models"
+    assert result.picks[0].reason.startswith(
+        "nearest other paper (not a close match); matches your keywords: protein design"
+    )
+    assert titles[1:] == [paper.title for paper in papers[:4]]
+    assert result.messages[-1] == (
+        "No close match has your keywords (“protein design”); the nearest other paper that has "
+        "them comes first; the rest are related papers."
+    )
+    # A full digest makes room by leaving out its last related match.
+    full = scoring.ranked_result(
+        sample_model, profile, batch, relevance, np.array([0, 1, 2, 3]), relevance, np.ones(6, bool)
+    )
+    assert [p.paper.title for p in full.picks] == [titles[0], *titles[1:4]]
+    # Without the candidates (open_row), the line is said and nothing is added.
+    plain = scoring.ranked_result(sample_model, profile, batch, relevance, picks, relevance)
+    assert [p.paper.title for p in plain.picks] == titles[1:]
+    assert plain.messages[-1] == (
+        "No close match has your keywords (“protein design”); the rest are related papers."
     )
 
 

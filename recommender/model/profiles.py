@@ -188,6 +188,24 @@ def _damp_common_words(
     return damped
 
 
+def _without_rare_terms(
+    model: FittedModel, row: sparse.csr_matrix, min_docs: int
+) -> sparse.csr_matrix:
+    """The row without its terms in fewer than min(`min_docs`, 1 % of the corpus, at least 2)
+    stored papers, whose LSA vectors are fitted on those few papers (the rule of the term
+    expansion); unchanged when that would leave nothing."""
+    if min_docs <= 0 or row.nnz == 0:
+        return row
+    floor = min(min_docs, max(2, len(model.corpus_ids) // 100))
+    kept = _document_frequencies(model)[row.indices] >= floor - 0.5
+    if kept.all() or not kept.any():
+        return row
+    out = row.copy()
+    out.data = np.where(kept, out.data, 0).astype(out.data.dtype)
+    out.eliminate_zeros()
+    return out
+
+
 def _document_frequencies(model: FittedModel) -> np.ndarray:
     """Each vocabulary term's number of papers, recovered from the smoothed idf
     (idf = ln((1 + n) / (1 + df)) + 1), once per loaded model."""
@@ -301,7 +319,9 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
         text_rows = model.sparse([text, " ".join(keywords)])
         # Keywords are terms the subscriber chose one by one: all of them count fully.
         text_row = _damp_common_words(model, text_rows[0], **damp_common)
-        user_terms = sparse.csr_matrix(text_row + text_rows[1])
+        user_text_row = text_row
+        text_row = _without_rare_terms(model, text_row, weights.get("text_min_docs", 0))
+        user_terms = sparse.csr_matrix(user_text_row + text_rows[1])
         for name, row in (("text", text_row), ("keywords", text_rows[1])):
             if row.nnz == 0:
                 continue

@@ -92,8 +92,9 @@ PROFILE_WEIGHTS = {
     "text_common_word_min_specific": env.int("PROFILE_TEXT_COMMON_WORD_MIN_SPECIFIC", default=2),
     # Terms of the interest text in fewer than this many stored papers (or 1% of a small
     # corpus) are left out of its semantic row: their LSA vectors are fitted on those few
-    # papers. Keywords and the lexical part keep them. 0 turns it off (docs/benchmarks.md).
-    "text_min_docs": env.int("PROFILE_TEXT_MIN_DOCS", default=0),
+    # papers. Keywords and the lexical part keep them. Chosen on topic half A (both fits) and
+    # the May window (docs/benchmarks.md); 0 turns it off.
+    "text_min_docs": env.int("PROFILE_TEXT_MIN_DOCS", default=5),
     # Query expansion: the centroid of the N stored papers nearest to the profile is added.
     # Text and keywords may find their neighbours by title instead of full text: +0.015 nDCG on
     # a May validation window of bench/recommender_quality.py but -0.015 on its June test days

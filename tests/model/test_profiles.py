@@ -365,3 +365,41 @@ def test_it_says_which_keywords_are_too_rare_to_match_on(sample_model):
     assert [term.label for term in built.own_terms if term.keyword] == ["robot grasping"]
     known = profiles.build_profile(sample_model, ProfileSpec(keywords=["robot grasping"]))
     assert known.messages == []
+
+
+def test_it_leaves_a_texts_rarest_terms_out_of_its_semantic_row_only(sample_model):
+    """Terms in a handful of papers have LSA vectors fitted on those papers: they are left out
+    of the text's semantic row (not of keywords, not of the lexical part, not of what
+    explanations name), unless nothing would be left."""
+    documents = profiles._document_frequencies(sample_model)
+    names = sample_model.feature_names()
+    text = "watching footage of grasping robots with tactile sensing"
+    row = sample_model.sparse([text])[0]
+    rare = {names[i] for i in row.indices if documents[i] < 4.5}
+    common = {names[i] for i in row.indices if documents[i] >= 4.5}
+    assert rare and common  # (the sentence has both kinds on the sample corpus)
+
+    cut = profiles._without_rare_terms(sample_model, row, 5)
+    assert {names[i] for i in cut.indices} == common
+    assert np.allclose(cut.data, row.data[documents[row.indices] >= 4.5])
+    assert (profiles._without_rare_terms(sample_model, row, 0) != row).nnz == 0
+    only_rare = sample_model.sparse(["footage"])[0]
+    assert documents[only_rare.indices].max() < 4.5
+    assert (profiles._without_rare_terms(sample_model, only_rare, 5) != only_rare).nnz == 0
+    # The limit is at most 1% of the corpus (at least 2 papers), so a tiny corpus keeps most.
+    assert len(sample_model.corpus_ids) // 100 >= 5
+
+    spec = ProfileSpec(text=text)
+    built = profiles.build_profile(sample_model, spec)
+    kept = profiles.build_profile(sample_model, spec, weights={"text_min_docs": 0})
+    assert not np.allclose(built.vector, kept.vector)
+    # The lexical part and the explanations' words still have every word the person wrote
+    # (the lexical weights move with the profile's meaning, lexical_topical; its terms do not).
+    assert built.lexical.indices.tolist() == kept.lexical.indices.tolist()
+    assert (built.user_terms != kept.user_terms).nnz == 0
+    # Keywords are never cut: a rare keyword still points the profile.
+    keyword = ProfileSpec(keywords=["footage"])
+    assert np.allclose(
+        profiles.build_profile(sample_model, keyword).vector,
+        profiles.build_profile(sample_model, keyword, weights={"text_min_docs": 0}).vector,
+    )

@@ -377,7 +377,9 @@ def test_it_leaves_a_texts_rarest_terms_out_of_its_semantic_row_only(sample_mode
     row = sample_model.sparse([text])[0]
     rare = {names[i] for i in row.indices if documents[i] < 4.5}
     common = {names[i] for i in row.indices if documents[i] >= 4.5}
-    assert rare and common  # (the sentence has both kinds on the sample corpus)
+    # (The sentence has both kinds on the sample corpus.)
+    assert rare
+    assert common
 
     cut = profiles._without_rare_terms(sample_model, row, 5)
     assert {names[i] for i in cut.indices} == common

@@ -189,16 +189,24 @@ def _damp_common_words(
 
 
 def _without_rare_terms(
-    model: FittedModel, row: sparse.csr_matrix, min_docs: int
+    model: FittedModel, row: sparse.csr_matrix, min_docs: int, common_share: float = 1.0
 ) -> sparse.csr_matrix:
     """The row without its terms in fewer than min(`min_docs`, 1 % of the corpus, at least 2)
     stored papers, whose LSA vectors are fitted on those few papers (the rule of the term
-    expansion); unchanged when that would leave nothing."""
+    expansion). Unchanged when that would leave nothing, or would take every specific single
+    word of the text (one in at most `common_share` of the papers, as _damp_common_words
+    counts them): on a small corpus the topic itself can be that rare ("protein" in 4 of the
+    996 sample papers), and a row of filler is worse than a noisy one."""
     if min_docs <= 0 or row.nnz == 0:
         return row
+    documents = _document_frequencies(model)[row.indices]
     floor = min(min_docs, max(2, len(model.corpus_ids) // 100))
-    kept = _document_frequencies(model)[row.indices] >= floor - 0.5
+    kept = documents >= floor - 0.5
     if kept.all() or not kept.any():
+        return row
+    single = np.char.find(model.feature_names()[row.indices].astype(str), " ") < 0
+    specific = single & (documents <= common_share * len(model.corpus_ids))
+    if specific.any() and not (specific & kept).any():
         return row
     out = row.copy()
     out.data = np.where(kept, out.data, 0).astype(out.data.dtype)
@@ -320,7 +328,9 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
         # Keywords are terms the subscriber chose one by one: all of them count fully.
         text_row = _damp_common_words(model, text_rows[0], **damp_common)
         user_text_row = text_row
-        text_row = _without_rare_terms(model, text_row, weights.get("text_min_docs", 0))
+        text_row = _without_rare_terms(
+            model, text_row, weights.get("text_min_docs", 0), damp_common["share"]
+        )
         user_terms = sparse.csr_matrix(user_text_row + text_rows[1])
         for name, row in (("text", text_row), ("keywords", text_rows[1])):
             if row.nnz == 0:

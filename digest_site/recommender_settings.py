@@ -169,8 +169,10 @@ RANKING_WEIGHTS = {
     # are never sent (pinned ones excepted).
     "near_misses": env.int("RANKING_NEAR_MISSES", default=3),
     # When fewer than this share of a digest's matches contain any keyword the person typed
-    # (all its words), the digest says so ("Only 1 of these papers mentions your keywords").
-    # On the topic set's keyword profiles a digest's matches mention one in 0.6-0.9 of cases.
+    # (all its words), those few go first, then up to `near_misses` of the nearest papers
+    # below the floor that contain one, and the note says so ("Only 1 close match has your
+    # keywords (...), shown first; then 1 nearest other paper has them; then related papers").
+    # On the topic set's keyword profiles 0.5-1.0 of a digest's matches contain one.
     "keyword_mention_share": env.float("RANKING_KEYWORD_MENTION_SHARE", default=1 / 3),
     "min_relevance": env.float("RANKING_MIN_RELEVANCE", default=0.25),
     # MMR chooses from each subscriber's this many best candidates (3x a digest: room to swap

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
+import re
 import weakref
 from typing import NamedTuple
 
@@ -88,8 +90,9 @@ def own_matches(profile: profiles.Profile, batch: CandidateBatch, index: int) ->
     when the paper has all its words, in any form), then the text's phrases, then its words,
     the most specific first; words inside a matched phrase are not repeated."""
     paper = _paper(batch, index)
-    # A keyword the model does not know (too rare when it was fitted) still matches verbatim.
-    literal = [k for k in profile.keywords if k.lower() in paper.text]
+    # A keyword the model does not know (too rare when it was fitted) still matches verbatim,
+    # as a whole word ("RAG" is not in "average", "GAN" not in "organ").
+    literal = [k for k in profile.keywords if _whole_words(k.lower()).search(paper.text)]
     if not profile.own_terms or batch.terms is None:
         return literal
     present = paper.keys
@@ -104,6 +107,14 @@ def own_matches(profile: profiles.Profile, batch: CandidateBatch, index: int) ->
         if not term.keyword and " " not in term.label and term.label not in covered
     ]
     return keywords + phrases + words
+
+
+@functools.lru_cache(maxsize=4096)
+def _whole_words(phrase: str) -> re.Pattern:
+    """`phrase` found only where it is not inside a longer word: no letter, digit or hyphen
+    before it, no letter after it ("rag" is not in "average"; "alphafold" is in "alphafold2"
+    and "rag" in "rag-based", a version or a compound of the same thing)."""
+    return re.compile(rf"(?<![\w-]){re.escape(phrase)}(?![^\W\d_])")
 
 
 def explain(

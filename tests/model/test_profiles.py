@@ -370,26 +370,38 @@ def test_it_says_which_keywords_are_too_rare_to_match_on(sample_model):
 def test_it_leaves_a_texts_rarest_terms_out_of_its_semantic_row_only(sample_model):
     """Terms in a handful of papers have LSA vectors fitted on those papers: they are left out
     of the text's semantic row (not of keywords, not of the lexical part, not of what
-    explanations name), unless nothing would be left."""
+    explanations name), unless nothing would be left, or nothing specific."""
     documents = profiles._document_frequencies(sample_model)
     names = sample_model.feature_names()
-    text = "watching footage of grasping robots with tactile sensing"
+    vocabulary = sample_model.vectorizer.vocabulary_
+    share = 0.02 * len(sample_model.corpus_ids)  # specific: in at most 2% of the papers
+    # On the 996 sample papers: "lidar" and "audio" are specific and in 5 or more papers,
+    # "footage", "music" and "drone" in fewer than 5.
+    assert all(5 <= documents[vocabulary[w]] <= share for w in ("lidar", "audio"))
+    assert all(documents[vocabulary[w]] < 5 for w in ("footage", "music", "drone"))
+    text = "lidar and audio with footage of music drones"
     row = sample_model.sparse([text])[0]
-    rare = {names[i] for i in row.indices if documents[i] < 4.5}
     common = {names[i] for i in row.indices if documents[i] >= 4.5}
-    # (The sentence has both kinds on the sample corpus.)
-    assert rare
-    assert common
 
-    cut = profiles._without_rare_terms(sample_model, row, 5)
+    cut = profiles._without_rare_terms(sample_model, row, 5, 0.02)
     assert {names[i] for i in cut.indices} == common
+    assert {"lidar", "audio"} <= common
+    assert not {"footage", "music", "drone"} & common
     assert np.allclose(cut.data, row.data[documents[row.indices] >= 4.5])
-    assert (profiles._without_rare_terms(sample_model, row, 0) != row).nnz == 0
+    assert (profiles._without_rare_terms(sample_model, row, 0, 0.02) != row).nnz == 0
+    # Nothing left, or no specific word left: the row stays whole ("protein" is in 2 of the
+    # sample's papers, and it is the topic).
     only_rare = sample_model.sparse(["footage"])[0]
-    assert documents[only_rare.indices].max() < 4.5
-    assert (profiles._without_rare_terms(sample_model, only_rare, 5) != only_rare).nnz == 0
-    # The limit is at most 1% of the corpus (at least 2 papers), so a tiny corpus keeps most.
-    assert len(sample_model.corpus_ids) // 100 >= 5
+    assert (profiles._without_rare_terms(sample_model, only_rare, 5, 0.02) != only_rare).nnz == 0
+    protein = sample_model.sparse(["diffusion models for protein structure generation"])[0]
+    assert documents[vocabulary["protein"]] < 5
+    assert (profiles._without_rare_terms(sample_model, protein, 5, 0.02) != protein).nnz == 0
+    # The limit is at most 1% of the corpus, at least 2 papers: on 996 papers, 5 stays 5 and
+    # 20 becomes 9.
+    nine = profiles._without_rare_terms(sample_model, row, 20, 0.02)
+    assert {names[i] for i in nine.indices} == {
+        names[i] for i in row.indices if documents[i] >= 8.5
+    }
 
     spec = ProfileSpec(text=text)
     built = profiles.build_profile(sample_model, spec)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import numpy as np
+import pytest
 
 from recommender.delivery import digests
 from recommender.model import lexical, profiles
@@ -179,6 +180,9 @@ IMAGE_DIFFUSION = [
 ]
 
 
+PROTEIN_TITLE = "Diffusion generation of protein backbones"
+
+
 def _a_week_of_image_diffusion_and_one_protein_paper(make_paper, settings) -> None:
     """The issue's new user: every paper is close to "diffusion models ... generation", one
     has the words they typed. Every paper reaches the floor (floor share 1)."""
@@ -186,7 +190,7 @@ def _a_week_of_image_diffusion_and_one_protein_paper(make_paper, settings) -> No
     for title, abstract in IMAGE_DIFFUSION[:3]:
         make_paper(title=title, abstract=abstract)
     make_paper(
-        title="Diffusion generation of protein backbones",
+        title=PROTEIN_TITLE,
         abstract="A diffusion model generates protein structures for protein design.",
     )
     for title, abstract in IMAGE_DIFFUSION[3:]:
@@ -198,67 +202,32 @@ def test_few_matches_with_the_typed_keywords_are_said_and_shown_first(
 ):
     """Ten image-diffusion papers for "protein design" was the issue's first-morning failure:
     when few of a digest's matches have any keyword the person typed, the digest says so, and
-    those few come first."""
+    those few come first, ahead of papers that score higher on the rest of the interest."""
     _a_week_of_image_diffusion_and_one_protein_paper(make_paper, settings)
     subscriber = make_subscriber(
-        interests_text="diffusion models for protein structure generation",
-        keywords=["protein design"],
+        interests_text="diffusion models for image generation", keywords=["protein design"]
     )
+
+    settings.RANKING_WEIGHTS = {**settings.RANKING_WEIGHTS, "keyword_mention_share": 0.0}
+    digest, _ = digests.build_digest(subscriber, moment=MOMENT)
+    by_score = [item.paper.title for item in digest.items.order_by("rank")]
+    assert by_score[0] != PROTEIN_TITLE  # (so the order below is the line's doing)
+    assert PROTEIN_TITLE in by_score
+    assert "your keywords" not in digest.note
+    digest.delete()
+
+    settings.RANKING_WEIGHTS = {**settings.RANKING_WEIGHTS, "keyword_mention_share": 1 / 3}
     digest, _ = digests.build_digest(subscriber, moment=MOMENT)
     items = list(digest.items.select_related("paper").order_by("rank"))
-    assert len(items) >= 4  # (near-duplicates of a pick are dropped)
     assert not any(item.reason.startswith("nearest") for item in items)
-    assert items[0].paper.title == "Diffusion generation of protein backbones"
+    assert [item.paper.title for item in items] == [
+        PROTEIN_TITLE,
+        *(title for title in by_score if title != PROTEIN_TITLE),
+    ]
     assert items[0].reason.startswith("matches your keywords: protein design")
-    assert digest.note.endswith(
-        "Only 1 close match has your keywords (“protein design”), shown first; "
-        "the rest are related papers."
-    )
-
-
-def test_the_nearest_papers_with_the_typed_keywords_come_before_related_matches(
-    sample_model, settings
-):
-    """When no match above the floor has the keywords, the nearest papers below it that do
-    (at most `near_misses`, above `min_relevance`) come first, labelled, and the digest keeps
-    its size by leaving out its last related matches."""
-    settings.RANKING_WEIGHTS = {**settings.RANKING_WEIGHTS, "near_misses": 2, "min_relevance": -10}
-    papers = [unsaved_paper(i, t, a) for i, (t, a) in enumerate(IMAGE_DIFFUSION)]
-    papers.append(
-        unsaved_paper(9, "Protein design with language models", "Protein sequence design.")
-    )
-    batch = candidates.prepare_candidates(papers, sample_model)
-    spec = ProfileSpec(text="diffusion models for image generation", keywords=["protein design"])
-    profile = profiles.build_profile(sample_model, spec)
-    floor = scoring.calibration_of(profile).floor
-    # Four image papers above the floor, the fifth and the protein paper below it.
-    relevance = np.array([floor + 4, floor + 3, floor + 2, floor + 1, floor - 1, floor - 2])
-    relevance = relevance.astype(np.float32)
-    picks = np.array([0, 1, 2, 3, -1, -1])
-    result = scoring.ranked_result(
-        sample_model, profile, batch, relevance, picks, relevance, np.ones(6, bool)
-    )
-    titles = [pick.paper.title for pick in result.picks]
-    assert titles[0] == "Protein design with language models"
-    assert result.picks[0].reason.startswith(
-        "nearest other paper (not a close match); matches your keywords: protein design"
-    )
-    assert titles[1:] == [paper.title for paper in papers[:4]]
-    assert result.messages[-1] == (
-        "No close match has your keywords (“protein design”); the nearest other paper that has "
-        "them comes first; the rest are related papers."
-    )
-    # A full digest makes room by leaving out its last related match.
-    full = scoring.ranked_result(
-        sample_model, profile, batch, relevance, np.array([0, 1, 2, 3]), relevance, np.ones(6, bool)
-    )
-    assert [p.paper.title for p in full.picks] == [titles[0], *titles[1:4]]
-    # Without the candidates (open_row), the line is said and nothing is added.
-    plain = scoring.ranked_result(sample_model, profile, batch, relevance, picks, relevance)
-    assert [p.paper.title for p in plain.picks] == titles[1:]
-    assert plain.messages[-1] == (
-        "No close match has your keywords (“protein design”); the rest are related papers."
-    )
+    assert (
+        "Only 1 close match has your keywords (“protein design”), shown first; then related papers."
+    ) in digest.note
 
 
 def test_no_keyword_line_when_the_matches_have_the_keywords(
@@ -273,6 +242,108 @@ def test_no_keyword_line_when_the_matches_have_the_keywords(
     assert "your keywords" not in digest.note
     reasons = [item.reason for item in digest.items.all()]
     assert sum(reason.startswith("matches your keywords") for reason in reasons) >= 3
+
+
+def _keyword_case(sample_model):
+    papers = [unsaved_paper(i, t, a) for i, (t, a) in enumerate(IMAGE_DIFFUSION)]
+    papers.append(
+        unsaved_paper(9, "Protein design with language models", "Protein sequence design.")
+    )
+    batch = candidates.prepare_candidates(papers, sample_model)
+    spec = ProfileSpec(text="diffusion models for image generation", keywords=["protein design"])
+    profile = profiles.build_profile(sample_model, spec)
+    floor = scoring.calibration_of(profile).floor
+    return papers, batch, profile, floor
+
+
+def _select(batch, profile, relevance, limit, weights):
+    """The picks production makes (select_with_floor: matches, then nearest others)."""
+    floor = scoring.calibration_of(profile).floor
+    return scoring.select_with_floor(
+        relevance[None, :],
+        relevance[None, :],
+        np.array([floor], np.float32),
+        np.ones((1, len(relevance)), bool),
+        batch,
+        limit=limit,
+        weights=weights,
+    )[0]
+
+
+@pytest.mark.parametrize("near_misses", [1, 2, 3])
+def test_the_nearest_papers_with_the_typed_keywords_come_before_related_matches(
+    sample_model, settings, near_misses
+):
+    """When few matches above the floor have the keywords, the nearest papers below it that
+    do come next, whether the selection had already taken them as nearest others or not;
+    papers below the floor stay within `near_misses`, and the line says where each kind is."""
+    weights = {**settings.RANKING_WEIGHTS, "near_misses": near_misses, "min_relevance": -10}
+    weights["diversity"], weights["duplicate_similarity"] = 0.0, 2.0
+    settings.RANKING_WEIGHTS = weights
+    papers, batch, profile, floor = _keyword_case(sample_model)
+    # Three image papers above the floor; two image papers and the protein paper below it.
+    relevance = np.array([4, 3, 2, -1, -2, -3], np.float32) + floor
+    picks = _select(batch, profile, relevance, 10, weights)
+    result = scoring.ranked_result(
+        sample_model, profile, batch, relevance, picks, relevance, np.ones(6, bool)
+    )
+    titles = [pick.paper.title for pick in result.picks]
+    protein = "Protein design with language models"
+    assert titles[0] == protein
+    assert result.picks[0].reason.startswith(
+        "nearest other paper (not a close match); matches your keywords: protein design"
+    )
+    assert titles[1:4] == [paper.title for paper in papers[:3]]
+    below = [pick for pick in result.picks if not pick.matched]
+    assert len(below) == near_misses
+    assert titles[4:] == [paper.title for paper in papers[3 : 3 + near_misses - 1]]
+    last = {
+        1: "",
+        2: "; the last is the nearest other paper, labelled as such",
+        3: "; the last 2 are the nearest others, labelled as such",
+    }[near_misses]
+    assert result.messages[-2:] == [
+        "No close match has your keywords (“protein design”); 1 nearest other paper has "
+        f"them; then related papers{last}.",
+        "Only 3 papers matched “protein design” this time.",
+    ]
+
+
+def test_a_full_digest_makes_room_for_the_nearest_paper_with_the_keywords(sample_model, settings):
+    weights = {**settings.RANKING_WEIGHTS, "near_misses": 2, "min_relevance": -10}
+    weights["diversity"], weights["duplicate_similarity"] = 0.0, 2.0
+    settings.RANKING_WEIGHTS = weights
+    papers, batch, profile, floor = _keyword_case(sample_model)
+    relevance = np.array([5, 4, 3, 2, 1, -1], np.float32) + floor
+    picks = _select(batch, profile, relevance, 4, weights)
+    assert picks.tolist() == [0, 1, 2, 3]  # a full digest of image papers
+    result = scoring.ranked_result(
+        sample_model, profile, batch, relevance, picks, relevance, np.ones(6, bool)
+    )
+    titles = [pick.paper.title for pick in result.picks]
+    assert titles == ["Protein design with language models", *(p.title for p in papers[:3])]
+    assert not any(message.startswith("Only") for message in result.messages)  # (it was full)
+    assert result.messages[-1] == (
+        "No close match has your keywords (“protein design”); 1 nearest other paper has them; "
+        "then related papers."
+    )
+    # Without the candidates (open_row), the line is said and nothing is added.
+    plain = scoring.ranked_result(sample_model, profile, batch, relevance, picks, relevance)
+    assert [p.paper.title for p in plain.picks] == [p.title for p in papers[:4]]
+    assert plain.messages[-1] == (
+        "No close match has your keywords (“protein design”); these are related papers."
+    )
+
+
+def test_a_keyword_matches_as_a_whole_word(sample_model):
+    papers = [
+        unsaved_paper(1, "Leveraging average storage", "Caching on average hardware."),
+        unsaved_paper(2, "RAG-based question answering", "Retrieval with RAG."),
+    ]
+    batch = candidates.prepare_candidates(papers, sample_model)
+    profile = profiles.build_profile(sample_model, ProfileSpec(keywords=["RAG"]))
+    assert not scoring.keyword_mentioned(profile, batch, 0)
+    assert scoring.keyword_mentioned(profile, batch, 1)
 
 
 def test_a_note_keeps_whole_messages_that_fit():

@@ -227,10 +227,10 @@ def test_the_soft_time_limit_during_slow_smtp_requeues_the_rest(stack, sink):
     assert "digests of the chunk re-queued" in log
     # A send cut off by the limit went back to BUILT and was sent once afterwards: the cut
     # does not count as an attempt. (On a loaded machine a stalled send can also outlive its
-    # lease and be taken back by reconciliation, which does count: the ledger says so.)
-    assert all(attempts == 1 or "lease expired" in note for _, attempts, note in ledger.values()), (
-        ledger
-    )
+    # lease and be taken back by reconciliation, which does count, once: the ledger says so.)
+    attempts = {a: (n, "lease expired" in note) for a, (_, n, note) in ledger.items()}
+    assert all(n == 1 or (n == 2 and expired) for n, expired in attempts.values()), ledger
+    assert sum(n == 1 for n, _ in attempts.values()) >= len(addresses) // 2, ledger
 
 
 def test_a_451_is_retried_for_that_digest_alone_then_sent(stack, sink):

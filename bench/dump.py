@@ -25,6 +25,23 @@ def clean(text: str) -> str:
     return " ".join(text.split())
 
 
+def papers(records: list[dict]) -> list:
+    """The records as unsaved Papers, as ranking reads candidates (first listed on their day)."""
+    from datetime import date
+
+    from recommender.models import Paper
+
+    return [
+        Paper(
+            arxiv_id=r["id"],
+            title=clean(r["title"]),
+            abstract=clean(r["summary"]),
+            first_seen=date.fromisoformat(r["first_seen"]),
+        )
+        for r in records
+    ]
+
+
 def fit(records: list[dict], *, components: int):
     """The recommender's model fitted on `records`, labelled as a bench model."""
     from recommender.model import features

@@ -30,7 +30,6 @@ import django
 django.setup()
 
 from bench import dump
-from bench.dump import clean
 from recommender.model import features, profiles
 from recommender.models import Paper
 from recommender.ranking import candidates, scoring
@@ -54,15 +53,7 @@ def main() -> None:
     ]
     print(f"fit on {len(train)} papers before {args.start}; {len(week)} papers in the week")
     model = dump.fit_cached(train, components=features.SVD_COMPONENTS, cache=args.model_cache)
-    papers = [
-        Paper(
-            arxiv_id=r["id"],
-            title=clean(r["title"]),
-            abstract=clean(r["summary"]),
-            first_seen=date.fromisoformat(r["first_seen"]),
-        )
-        for r in week
-    ]
+    papers = dump.papers(week)
     batch = candidates.prepare_candidates(papers, model)
     keywords = [k.strip() for k in args.keywords.split(",") if k.strip()]
     profile = profiles.build_profile(model, profiles.ProfileSpec(text=args.text, keywords=keywords))

@@ -37,7 +37,6 @@ import resource
 import sys
 import time
 from collections import defaultdict
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -59,7 +58,6 @@ from recommender.model import (
     features,
     profiles,
 )
-from recommender.models import Paper
 from recommender.ranking import (
     candidates,
     scoring,
@@ -149,15 +147,7 @@ class Day:
             (clean(r["title"]), clean(r["summary"])) for r in records
         )
         self.scoring = model.scoring_rows(self.sparse, self.dense)
-        self.papers = [
-            Paper(
-                arxiv_id=r["id"],
-                title=clean(r["title"]),
-                abstract=clean(r["summary"]),
-                first_seen=date.fromisoformat(r["first_seen"]),
-            )
-            for r in records
-        ]
+        self.papers = dump.papers(records)
         self.batch = None
 
     def relevant(self, category: str) -> set[str]:

@@ -343,7 +343,7 @@ def ranked_result(
     messages = list(profile.messages)
     if profile.keywords and any(pick.matched for pick in ranked):
         reordered = _keyword_order(
-            model, profile, batch, scores, relevance, open_row, chosen, ranked, len(picks)
+            model, profile, batch, scores, relevance, open_row, chosen, ranked, len(picks), floor
         )
         if reordered is not None:
             short = sum(pick.matched for pick in ranked) < len(picks)
@@ -370,6 +370,7 @@ def _keyword_order(
     chosen: list[int],
     ranked: list[RankedPaper],
     limit: int,
+    floor: float,
 ) -> tuple[list[RankedPaper], str] | None:
     """When fewer than `keyword_mention_share` of the matches have a keyword the person typed:
     the order pinned papers, matches with a keyword, the nearest papers below the floor with a
@@ -387,9 +388,7 @@ def _keyword_order(
     near = int(weights["near_misses"])
     below_with = [ranked[j] for j in below if has[j]]
     if open_row is not None and len(below_with) < near:
-        found = keyword_others(
-            profile, batch, scores, relevance, open_row, chosen, floor_of(profile), weights
-        )
+        found = keyword_others(profile, batch, scores, relevance, open_row, chosen, floor, weights)
         below_with += [
             _ranked(model, profile, batch, scores, i, False)
             for i in found[: near - len(below_with)]
@@ -410,10 +409,6 @@ def _keyword_order(
         after_pinned=bool(pinned),
     )
     return order, note
-
-
-def floor_of(profile: profiles.Profile) -> float:
-    return calibration_of(profile).floor
 
 
 def _ranked(

@@ -249,7 +249,7 @@ def run(args: argparse.Namespace) -> None:
     def add(method: str, mode: str, topic: str, ranked: list[str]) -> None:
         results.setdefault((method, mode), {})[topic] = ndcg_at_k(ranked, relevant[topic], K)
 
-    # Digests whose note says few matches have the typed keywords (scoring.keyword_note).
+    # Digests whose note says few matches have the typed keywords (ranking.typed_keywords).
     keyword_lines: list[str] = []
     reference = tfidf_reference(pool, background, topics)
     minilm = minilm_scores(pool, topics)

@@ -34,8 +34,9 @@ from django.conf import settings
 from ..model import profiles, relevance
 from ..model.features import FittedModel
 from ..models import Paper
+from . import typed_keywords
 from .candidates import CandidateBatch
-from .explanations import explain, own_matches
+from .explanations import explain
 
 TRENDING_RANKER = "trending-fallback"
 
@@ -336,14 +337,24 @@ def ranked_result(
 ) -> RankingResult:
     """The picks as RankedPapers with their reasons, and the digest's note. `open_row` (the
     candidates this subscriber may get) lets a digest whose matches rarely have the typed
-    keywords offer the nearest papers below the floor that do (_keyword_order)."""
+    keywords offer the nearest papers below the floor that do (typed_keywords)."""
     floor = calibration_of(profile).floor
     chosen = [int(i) for i in picks[picks >= 0]]
     ranked = [_ranked(model, profile, batch, scores, i, relevance[i] >= floor) for i in chosen]
     messages = list(profile.messages)
     if profile.keywords and any(pick.matched for pick in ranked):
-        reordered = _keyword_order(
-            model, profile, batch, scores, relevance, open_row, chosen, ranked, len(picks), floor
+        reordered = typed_keywords.keyword_order(
+            profile,
+            batch,
+            scores,
+            relevance,
+            open_row,
+            chosen,
+            ranked,
+            limit=len(picks),
+            floor=floor,
+            below_floor=lambda i: _ranked(model, profile, batch, scores, i, False),
+            label=_clipped(", ".join(profile.keywords), LABEL_CHARS),
         )
         if reordered is not None:
             short = sum(pick.matched for pick in ranked) < len(picks)
@@ -360,57 +371,6 @@ def ranked_result(
     return RankingResult(ranked, ranker_label(model), messages)
 
 
-def _keyword_order(
-    model: FittedModel,
-    profile: profiles.Profile,
-    batch: CandidateBatch,
-    scores: np.ndarray,
-    relevance: np.ndarray,
-    open_row: np.ndarray | None,
-    chosen: list[int],
-    ranked: list[RankedPaper],
-    limit: int,
-    floor: float,
-) -> tuple[list[RankedPaper], str] | None:
-    """When fewer than `keyword_mention_share` of the matches have a keyword the person typed:
-    the order pinned papers, matches with a keyword, the nearest papers below the floor with a
-    keyword (those already picked as nearest others, then up to `near_misses` in all found by
-    keyword_others), the other matches, the other nearest others (at most `near_misses` below
-    the floor in all), cut to the digest's size; and the line that says so. None otherwise."""
-    weights = settings.RANKING_WEIGHTS
-    has = [keyword_mentioned(profile, batch, i) for i in chosen]
-    pinned = [j for j, i in enumerate(chosen) if batch.pinned[i]]
-    matches = [j for j in range(len(chosen)) if ranked[j].matched and j not in pinned]
-    mentioned = [j for j in matches if has[j]]
-    if len(mentioned) >= weights["keyword_mention_share"] * len(matches):
-        return None
-    below = [j for j in range(len(chosen)) if not ranked[j].matched]
-    near = int(weights["near_misses"])
-    below_with = [ranked[j] for j in below if has[j]]
-    if open_row is not None and len(below_with) < near:
-        found = keyword_others(profile, batch, scores, relevance, open_row, chosen, floor, weights)
-        below_with += [
-            _ranked(model, profile, batch, scores, i, False)
-            for i in found[: near - len(below_with)]
-        ]
-    below_without = [ranked[j] for j in below if not has[j]][: max(0, near - len(below_with))]
-    related = [ranked[j] for j in matches if not has[j]]
-    order = [*(ranked[j] for j in pinned), *(ranked[j] for j in mentioned), *below_with]
-    related = related[: max(0, limit - len(order))]
-    order += related
-    below_without = below_without[: max(0, limit - len(order))]
-    order += below_without
-    note = keyword_note(
-        profile,
-        len(mentioned),
-        len(below_with),
-        related=len(related),
-        last=len(below_without),
-        after_pinned=bool(pinned),
-    )
-    return order, note
-
-
 def _ranked(
     model: FittedModel,
     profile: profiles.Profile,
@@ -424,82 +384,6 @@ def _ranked(
     if not matched:
         reason = f"nearest other paper (not a close match); {reason}"
     return RankedPaper(batch.papers[index], float(scores[index]), reason, matched)
-
-
-# How many of the nearest papers below a profile's floor keyword_others reads (it runs only for
-# the rare digest whose matches lack the typed keywords).
-KEYWORD_SCAN = 100
-
-
-def keyword_others(
-    profile: profiles.Profile,
-    batch: CandidateBatch,
-    scores: np.ndarray,
-    relevance: np.ndarray,
-    open_row: np.ndarray,
-    chosen: list[int],
-    floor: float,
-    weights: dict,
-) -> list[int]:
-    """Up to `near_misses` papers below the floor (at or above `min_relevance`, not pinned, not
-    already picked) that have one of the typed keywords, nearest first, among the KEYWORD_SCAN
-    nearest: "protein sequence design" just under the line is worth more to the reader of
-    "protein design" than a tenth image-diffusion paper above it."""
-    count = int(weights["near_misses"])
-    if count <= 0:
-        return []
-    below = open_row & (relevance < floor) & (relevance >= weights["min_relevance"])
-    below &= ~batch.pinned
-    below[chosen] = False
-    nearest = np.flatnonzero(below)
-    if len(nearest) > KEYWORD_SCAN:
-        nearest = nearest[np.argpartition(-scores[nearest], KEYWORD_SCAN - 1)[:KEYWORD_SCAN]]
-    nearest = nearest[np.argsort(-scores[nearest], kind="stable")]
-    return [int(i) for i in nearest if keyword_mentioned(profile, batch, int(i))][:count]
-
-
-def keyword_mentioned(profile: profiles.Profile, batch: CandidateBatch, index: int) -> bool:
-    """Whether the paper has all the words of one of the person's keywords (explanations'
-    "matches your keywords")."""
-    return any(label in profile.keywords for label in own_matches(profile, batch, index))
-
-
-def keyword_note(
-    profile: profiles.Profile,
-    mentions: int,
-    below: int = 0,
-    *,
-    related: int = 0,
-    last: int = 0,
-    after_pinned: bool = False,
-) -> str:
-    """The digest's line when few of its matches have any keyword the person typed: they are
-    close to the interest as a whole (its text, its field), and the reader should know that
-    their keywords themselves were rare this time ("protein design" in a week of
-    image-diffusion papers), and where the papers that have them are: `mentions` matches with
-    them, then `below` nearest others with them, then `related` matches without, then `last`
-    nearest others without."""
-    shown = _clipped(", ".join(profile.keywords), LABEL_CHARS)
-    where = "shown next" if after_pinned else "shown first"
-    if mentions:
-        matches = "1 close match has" if mentions == 1 else f"{mentions} close matches have"
-        parts = [f"Only {matches} your keywords (“{shown}”), {where}"]
-    else:
-        parts = [f"No close match has your keywords (“{shown}”)"]
-    if below:
-        nearest = (
-            "1 nearest other paper has" if below == 1 else f"{below} nearest other papers have"
-        )
-        parts.append(f"{'then ' if mentions else ''}{nearest} them")
-    if related:
-        parts.append("then related papers" if mentions or below else "these are related papers")
-    if last:
-        parts.append(
-            "the last is the nearest other paper, labelled as such"
-            if last == 1
-            else f"the last {last} are the nearest others, labelled as such"
-        )
-    return "; ".join(parts) + "."
 
 
 def rank_trending(

@@ -9,7 +9,7 @@ from recommender.delivery import digests
 from recommender.model import lexical, profiles
 from recommender.model.profiles import ProfileSpec
 from recommender.models import Digest
-from recommender.ranking import candidates, scoring
+from recommender.ranking import candidates, scoring, typed_keywords
 from tests.helpers import unsaved_paper
 
 MOMENT = datetime(2026, 7, 1, 8, tzinfo=UTC)
@@ -342,8 +342,8 @@ def test_a_keyword_matches_as_a_whole_word(sample_model):
     ]
     batch = candidates.prepare_candidates(papers, sample_model)
     profile = profiles.build_profile(sample_model, ProfileSpec(keywords=["RAG"]))
-    assert not scoring.keyword_mentioned(profile, batch, 0)
-    assert scoring.keyword_mentioned(profile, batch, 1)
+    assert not typed_keywords.keyword_mentioned(profile, batch, 0)
+    assert typed_keywords.keyword_mentioned(profile, batch, 1)
 
 
 def test_a_note_keeps_whole_messages_that_fit():

@@ -189,12 +189,7 @@ def _damp_common_words(
 
 
 def _without_rare_terms(
-    model: FittedModel,
-    row: sparse.csr_matrix,
-    min_docs: int,
-    common_share: float = 1.0,
-    *,
-    corpus_share: float = 0.01,
+    model: FittedModel, row: sparse.csr_matrix, min_docs: int, common_share: float = 1.0
 ) -> sparse.csr_matrix:
     """The row without its terms in fewer than min(`min_docs`, 1 % of the corpus, at least 2)
     stored papers, whose LSA vectors are fitted on those few papers (the rule of the term
@@ -205,7 +200,7 @@ def _without_rare_terms(
     if min_docs <= 0 or row.nnz == 0:
         return row
     documents = _document_frequencies(model)[row.indices]
-    floor = min(min_docs, max(2, int(corpus_share * len(model.corpus_ids))))
+    floor = min(min_docs, max(2, len(model.corpus_ids) // 100))
     kept = documents >= floor - 0.5
     if kept.all() or not kept.any():
         return row
@@ -334,11 +329,7 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
         text_row = _damp_common_words(model, text_rows[0], **damp_common)
         user_text_row = text_row
         text_row = _without_rare_terms(
-            model,
-            text_row,
-            weights.get("text_min_docs", 0),
-            damp_common["share"],
-            corpus_share=weights.get("text_min_docs_share", 0.01),
+            model, text_row, weights.get("text_min_docs", 0), damp_common["share"]
         )
         user_terms = sparse.csr_matrix(user_text_row + text_rows[1])
         for name, row in (("text", text_row), ("keywords", text_rows[1])):

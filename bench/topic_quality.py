@@ -41,7 +41,6 @@ import os
 import pickle
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +59,6 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from bench import dump
 from bench.dump import clean
 from recommender.model import features, profiles
-from recommender.models import Paper
 from recommender.ranking import candidates, scoring
 from recommender.ranking.evaluation import ndcg_at_k
 
@@ -233,15 +231,7 @@ def run(args: argparse.Namespace) -> None:
         log(f"ours: with the optional sentence-embedding part (RECOMMENDER_EMBEDDINGS), {share}")
 
     ids = [r["id"] for r in pool]
-    papers = [
-        Paper(
-            arxiv_id=r["id"],
-            title=clean(r["title"]),
-            abstract=clean(r["summary"]),
-            first_seen=date.fromisoformat(day),
-        )
-        for r in pool
-    ]
+    papers = dump.papers(pool)  # (every pool paper was first listed on `day`)
     batch = candidates.prepare_candidates(papers, model)
 
     results: dict[tuple[str, str], dict[str, float]] = {}

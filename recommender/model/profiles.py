@@ -179,13 +179,17 @@ def _damp_common_words(
     common = _document_frequencies(model)[row.indices] > share * len(model.corpus_ids)
     if not common.any():
         return row
-    single_words = np.char.find(model.feature_names()[row.indices].astype(str), " ") < 0
-    if (single_words & ~common).sum() < min_specific:
+    if (_single_words(model, row) & ~common).sum() < min_specific:
         return row
     damped = row.copy()
     damped.data = damped.data * np.where(common, weight, 1.0).astype(damped.data.dtype)
     damped.eliminate_zeros()
     return damped
+
+
+def _single_words(model: FittedModel, row: sparse.csr_matrix) -> np.ndarray:
+    """Which of the row's terms are single words (not two-word phrases)."""
+    return np.char.find(model.feature_names()[row.indices].astype(str), " ") < 0
 
 
 def _without_rare_terms(
@@ -204,8 +208,7 @@ def _without_rare_terms(
     kept = documents >= floor - 0.5
     if kept.all() or not kept.any():
         return row
-    single = np.char.find(model.feature_names()[row.indices].astype(str), " ") < 0
-    specific = single & (documents <= common_share * len(model.corpus_ids))
+    specific = _single_words(model, row) & (documents <= common_share * len(model.corpus_ids))
     if specific.any() and not (specific & kept).any():
         return row
     out = row.copy()

@@ -122,9 +122,11 @@ def explain(
     profile: profiles.Profile | None,
     batch: CandidateBatch,
     index: int,
+    own: list[str] | None = None,
 ) -> str:
     """Why a paper was picked: the person's own keywords and words first, then related terms,
-    then the liked or seed paper it resembles."""
+    then the liked or seed paper it resembles (`own`: own_matches of the paper, when the caller
+    has it already)."""
     paper = batch.papers[index]
     parts = []
     if paper.curation == Paper.Curation.PINNED:
@@ -132,7 +134,8 @@ def explain(
     elif paper.curation == Paper.Curation.FEATURED:
         parts.append("featured by the editors")
     if model is not None and profile is not None and not profile.empty:
-        own = own_matches(profile, batch, index)
+        if own is None:
+            own = own_matches(profile, batch, index)
         keywords = [label for label in own if label in profile.keywords]
         words = [label for label in own if label not in profile.keywords]
         if keywords:

@@ -36,7 +36,7 @@ from ..model.features import FittedModel
 from ..models import Paper
 from . import typed_keywords
 from .candidates import CandidateBatch
-from .explanations import explain
+from .explanations import explain, own_matches
 
 TRENDING_RANKER = "trending-fallback"
 
@@ -340,7 +340,12 @@ def ranked_result(
     keywords offer the nearest papers below the floor that do (typed_keywords)."""
     floor = calibration_of(profile).floor
     chosen = [int(i) for i in picks[picks >= 0]]
-    ranked = [_ranked(model, profile, batch, scores, i, relevance[i] >= floor) for i in chosen]
+    # Each pick's own matches, read once: for its reason and for the keyword check.
+    owns = [own_matches(profile, batch, i) for i in chosen]
+    ranked = [
+        _ranked(model, profile, batch, scores, i, relevance[i] >= floor, own)
+        for i, own in zip(chosen, owns, strict=True)
+    ]
     messages = list(profile.messages)
     if profile.keywords and any(pick.matched for pick in ranked):
         reordered = typed_keywords.keyword_order(
@@ -351,6 +356,7 @@ def ranked_result(
             open_row,
             chosen,
             ranked,
+            [typed_keywords.has_keyword(profile, own) for own in owns],
             limit=len(picks),
             floor=floor,
             below_floor=lambda i: _ranked(model, profile, batch, scores, i, False),
@@ -378,9 +384,10 @@ def _ranked(
     scores: np.ndarray,
     index: int,
     above_floor: bool,
+    own: list[str] | None = None,
 ) -> RankedPaper:
     matched = bool(above_floor or batch.pinned[index])
-    reason = explain(model, profile, batch, index)
+    reason = explain(model, profile, batch, index, own)
     if not matched:
         reason = f"nearest other paper (not a close match); {reason}"
     return RankedPaper(batch.papers[index], float(scores[index]), reason, matched)

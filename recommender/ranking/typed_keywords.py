@@ -38,6 +38,7 @@ def keyword_order(
     open_row: np.ndarray | None,
     chosen: list[int],
     ranked: list[P],
+    has: list[bool],
     *,
     limit: int,
     floor: float,
@@ -48,9 +49,9 @@ def keyword_order(
     the order pinned papers, matches with a keyword, the nearest papers below the floor with a
     keyword (those already picked as nearest others, then up to `near_misses` in all found by
     keyword_others), the other matches, the other nearest others (at most `near_misses` below
-    the floor in all), cut to the digest's size; and the line that says so. None otherwise."""
+    the floor in all), cut to the digest's size; and the line that says so. None otherwise.
+    `has`: whether each pick has a typed keyword (has_keyword)."""
     weights = settings.RANKING_WEIGHTS
-    has = [keyword_mentioned(profile, batch, i) for i in chosen]
     pinned = [j for j, i in enumerate(chosen) if batch.pinned[i]]
     matches = [j for j in range(len(chosen)) if ranked[j].matched and j not in pinned]
     mentioned = [j for j in matches if has[j]]
@@ -115,7 +116,12 @@ def keyword_others(
 def keyword_mentioned(profile: profiles.Profile, batch: CandidateBatch, index: int) -> bool:
     """Whether the paper has all the words of one of the person's keywords (explanations'
     "matches your keywords")."""
-    return any(label in profile.keywords for label in own_matches(profile, batch, index))
+    return has_keyword(profile, own_matches(profile, batch, index))
+
+
+def has_keyword(profile: profiles.Profile, own: list[str]) -> bool:
+    """Whether a paper's own matches (explanations.own_matches) include a typed keyword."""
+    return any(label in profile.keywords for label in own)
 
 
 def keyword_note(

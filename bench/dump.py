@@ -56,9 +56,9 @@ def fit(records: list[dict], *, components: int):
 
 
 def complete(model, records: list[dict]):
-    """A cached model brought up to what a fit now keeps: the reference sample's TF-IDF rows
-    and the titles' term counts, from the records it was fitted on, for pickles written before
-    the fit kept them. They are the ones the fit would keep."""
+    """A cached model brought up to what a fit now keeps: the reference sample's TF-IDF rows,
+    from the records it was fitted on, for pickles written before the fit kept them. The rows
+    are the ones the fit would keep."""
     from recommender.model import embeddings, features
 
     if getattr(model, "reference_rows", None) is None:
@@ -69,9 +69,6 @@ def complete(model, records: list[dict]):
                 for i in model.reference_index
             ]
         )
-    if getattr(model, "title_document_frequencies", None) is None:
-        titles = model.sparse([clean(r["title"]) for r in records])
-        model.title_document_frequencies = features.title_frequencies(titles, titles.shape[1])
     if embeddings.enabled() and getattr(model, "reference_embeddings", None) is None:
         # As the fit embeds them with the optional encoder on (features.fit_model).
         model.reference_embeddings = embeddings.embed_papers(

@@ -90,13 +90,6 @@ PROFILE_WEIGHTS = {
     "text_common_word_share": env.float("PROFILE_TEXT_COMMON_WORD_SHARE", default=0.02),
     "text_common_word_weight": env.float("PROFILE_TEXT_COMMON_WORD_WEIGHT", default=0.1),
     "text_common_word_min_specific": env.int("PROFILE_TEXT_COMMON_WORD_MIN_SPECIFIC", default=2),
-    # ...unless the word names what papers are about: with a > 0 a common word keeps (the share
-    # of the papers using it that have it in their title) / a of its weight, at least the
-    # damped weight (profiles._damp_common_words, lexical.title_affinity). Chosen on topic half
-    # A (three fits) and the May window (docs/benchmarks.md); 0 turns it off.
-    "text_common_word_title_affinity": env.float(
-        "PROFILE_TEXT_COMMON_WORD_TITLE_AFFINITY", default=0.5
-    ),
     # Terms of the interest text in fewer than this many stored papers (or 1% of a small
     # corpus) are left out of its semantic row: their LSA vectors are fitted on those few
     # papers. Keywords and the lexical part keep them. Chosen on topic half A (both fits) and

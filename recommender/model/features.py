@@ -188,10 +188,6 @@ class FittedModel:
     # Dense rows of the corpus' titles alone (float16, aligned with corpus_ids): a short interest
     # text finds its neighbours better among short titles than among abstracts.
     title_matrix: np.ndarray | None = None
-    # Per vocabulary term, the number of corpus titles that contain it (int32; None in
-    # artifacts from before it): how often a word names what a paper is about, not only
-    # appears in it (profiles._title_affinity).
-    title_document_frequencies: np.ndarray | None = None
     # The word-context space (None on tiny corpora and in artifacts from before it existed):
     # the vocabulary ids of the words that have a vector, their vectors (rows, float32), the
     # corpus' common direction (removed from every row), and the corpus' rows (float16).
@@ -338,29 +334,10 @@ def fit_model(
         model.reference_embeddings = embeddings.embed_papers(
             [(papers[i][1], papers[i][2]) for i in model.reference_index]
         ).astype(np.float16)
-    title_rows = model.sparse([title for _id, title, *_rest in papers])
-    model.title_matrix = model.dense_from_sparse(title_rows).astype(np.float16)
-    model.title_document_frequencies = title_frequencies(title_rows, n_features)
+    model.title_matrix = model.dense([title for _id, title, *_rest in papers]).astype(np.float16)
     if len(papers) >= LARGE_CORPUS:
         fit_context_space(model, texts, tfidf)
     return model
-
-
-def document_frequencies(model: FittedModel) -> np.ndarray:
-    """Each vocabulary term's number of papers, recovered from the smoothed idf
-    (idf = ln((1 + n) / (1 + df)) + 1), once per loaded model."""
-    cached = getattr(model, "_document_frequencies", None)
-    if cached is None:
-        n = len(model.corpus_ids)
-        cached = (1 + n) * np.exp(1 - model.vectorizer.idf_.astype(np.float64)) - 1
-        model._document_frequencies = cached
-    return cached
-
-
-def title_frequencies(title_rows: sparse.spmatrix, n_features: int) -> np.ndarray:
-    """Per vocabulary term, how many of the titles' TF-IDF rows contain it."""
-    rows = sparse.csr_matrix(title_rows)
-    return np.bincount(rows.indices, minlength=n_features).astype(np.int32)
 
 
 def reference_sample(papers: int) -> np.ndarray:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from .features import FittedModel, document_frequencies
+from .features import FittedModel
 
 # Suffixes stripped by `stem`, longest first; a stem keeps at least MIN_STEM letters. Only word
 # endings that change the form, not the topic, of a technical word ("segmentation" and
@@ -179,25 +179,6 @@ def _hashes_collide(names, vocabulary, inverse: np.ndarray, first: np.ndarray) -
         if stem_term(str(names[i]), vocabulary) != stem_term(first_name, vocabulary):
             return True
     return False
-
-
-def title_affinity(model: FittedModel) -> np.ndarray | None:
-    """Per vocabulary term, the share of the papers using its stem that have the stem in their
-    title (its forms' title counts over their paper counts), once per loaded model; None for
-    artifacts without title counts. A topic word names papers ("video" 0.48, "segmentation"
-    0.50, "agent" 0.37 on the 65,491-paper fit of 2026-05-22), filler only appears in them
-    ("efficiently" 0.02, "method" 0.02, "propose" 0)."""
-    titles = getattr(model, "title_document_frequencies", None)
-    if titles is None:
-        return None
-    cached = getattr(model, "_title_affinity", None)
-    if cached is None:
-        folding = space(model).folding
-        in_titles = folding.T @ titles.astype(np.float64)
-        in_papers = folding.T @ document_frequencies(model)
-        by_stem = np.divide(in_titles, in_papers, out=np.zeros_like(in_titles), where=in_papers > 0)
-        cached = model._title_affinity = np.asarray(folding @ by_stem).ravel()
-    return cached
 
 
 def paper_rows(model: FittedModel, rows: sparse.spmatrix) -> sparse.csr_matrix:

@@ -35,13 +35,7 @@ from django.conf import settings
 from scipy import sparse
 
 from . import embeddings, lexical, mapped, relevance
-from .features import (
-    FittedModel,
-    document_frequencies,
-    english_words,
-    l2_normalise,
-    paper_text,
-)
+from .features import FittedModel, english_words, l2_normalise, paper_text
 from .interest_text import clean_interest_text, language_problem
 
 log = logging.getLogger(__name__)
@@ -168,12 +162,7 @@ def _expand_terms(
 
 
 def _damp_common_words(
-    model: FittedModel,
-    row: sparse.csr_matrix,
-    share: float,
-    weight: float,
-    min_specific: int,
-    title_affinity: float = 0.0,
+    model: FittedModel, row: sparse.csr_matrix, share: float, weight: float, min_specific: int
 ) -> sparse.csr_matrix:
     """The TF-IDF row of a text with its common terms (in more than `share` of the stored
     papers) scaled by `weight`, when at least `min_specific` of its single words are rarer.
@@ -184,26 +173,16 @@ def _damp_common_words(
     specific: in "audio and speech processing" the rare phrases "audio speech" and "speech
     processing" are made of the common words, which are the topic, not filler, so a text like
     that, or one made only of common words, is kept whole.
-
-    With `title_affinity` a > 0, a common word keeps (its stem's title affinity) / a of its
-    weight instead, never less than `weight` nor more than all of it
-    (lexical.title_affinity): a word that names what papers are about ("video", in the titles
-    of 48 % of the papers that use it) is a topic however common it is; filler ("efficiently",
-    2 %; "propose", 0 %) stays damped.
     """
     if weight >= 1.0 or row.nnz == 0:
         return row
-    common = document_frequencies(model)[row.indices] > share * len(model.corpus_ids)
+    common = _document_frequencies(model)[row.indices] > share * len(model.corpus_ids)
     if not common.any():
         return row
     if (_single_words(model, row) & ~common).sum() < min_specific:
         return row
-    keep = np.full(row.nnz, weight)
-    affinity = lexical.title_affinity(model) if title_affinity > 0 else None
-    if affinity is not None:
-        keep = np.clip(affinity[row.indices] / title_affinity, weight, 1.0)
     damped = row.copy()
-    damped.data = damped.data * np.where(common, keep, 1.0).astype(damped.data.dtype)
+    damped.data = damped.data * np.where(common, weight, 1.0).astype(damped.data.dtype)
     damped.eliminate_zeros()
     return damped
 
@@ -224,7 +203,7 @@ def _without_rare_terms(
     996 sample papers), and a row of filler is worse than a noisy one."""
     if min_docs <= 0 or row.nnz == 0:
         return row
-    documents = document_frequencies(model)[row.indices]
+    documents = _document_frequencies(model)[row.indices]
     floor = min(min_docs, max(2, len(model.corpus_ids) // 100))
     kept = documents >= floor - 0.5
     if kept.all() or not kept.any():
@@ -236,6 +215,17 @@ def _without_rare_terms(
     out.data = np.where(kept, out.data, 0).astype(out.data.dtype)
     out.eliminate_zeros()
     return out
+
+
+def _document_frequencies(model: FittedModel) -> np.ndarray:
+    """Each vocabulary term's number of papers, recovered from the smoothed idf
+    (idf = ln((1 + n) / (1 + df)) + 1), once per loaded model."""
+    cached = getattr(model, "_document_frequencies", None)
+    if cached is None:
+        n = len(model.corpus_ids)
+        cached = (1 + n) * np.exp(1 - model.vectorizer.idf_.astype(np.float64)) - 1
+        model._document_frequencies = cached
+    return cached
 
 
 # Terms per block when the term space is built (_term_space): its temporaries stay a few MB.
@@ -253,7 +243,7 @@ def _term_space(model: FittedModel, min_docs: int) -> tuple[np.ndarray, np.ndarr
     cached = getattr(model, "_term_space", None)
     if cached is not None and cached[0] == min_docs:
         return cached[1], cached[2]
-    docs = document_frequencies(model)
+    docs = _document_frequencies(model)
     singular = model.svd.singular_values_[:, None].astype(np.float32)
     frequent = np.flatnonzero(docs >= min(min_docs, max(2, len(model.corpus_ids) // 100)) - 0.5)
     vectors = np.empty((len(singular), len(frequent)), np.float32)
@@ -326,7 +316,6 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
         "share": weights["text_common_word_share"],
         "weight": weights["text_common_word_weight"],
         "min_specific": weights["text_common_word_min_specific"],
-        "title_affinity": weights.get("text_common_word_title_affinity", 0.0),
     }
 
     text = clean_interest_text(spec.text)

@@ -6,7 +6,7 @@ from django.test import override_settings
 
 from accounts.models import InterestProfile
 from accounts.references import resolve_pasted, unmatched_references
-from recommender.model import features, profiles
+from recommender.model import profiles
 from recommender.model.profiles import PaperDoc, ProfileSpec
 from recommender.models import FeedbackEvent
 from recommender.ranking import subscriber_profiles
@@ -180,7 +180,7 @@ def test_it_expands_interest_text_with_the_nearest_vocabulary_terms(sample_model
 
 def test_it_damps_common_words_of_a_sentence_but_keeps_a_short_text_whole(sample_model):
     names = sample_model.feature_names()
-    frequent = features.document_frequencies(sample_model) > 0.02 * len(sample_model.corpus_ids)
+    frequent = profiles._document_frequencies(sample_model) > 0.02 * len(sample_model.corpus_ids)
     damp = {"share": 0.02, "weight": 0.1, "min_specific": 2}
 
     sentence = sample_model.sparse(["a robust method for robot grasping with tactile sensing"])[0]
@@ -371,7 +371,7 @@ def test_it_leaves_a_texts_rarest_terms_out_of_its_semantic_row_only(sample_mode
     """Terms in a handful of papers have LSA vectors fitted on those papers: they are left out
     of the text's semantic row (not of keywords, not of the lexical part, not of what
     explanations name), unless nothing would be left, or nothing specific."""
-    documents = features.document_frequencies(sample_model)
+    documents = profiles._document_frequencies(sample_model)
     names = sample_model.feature_names()
     vocabulary = sample_model.vectorizer.vocabulary_
     share = 0.02 * len(sample_model.corpus_ids)  # specific: in at most 2% of the papers

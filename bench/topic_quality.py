@@ -24,6 +24,7 @@ Protocol (docs/benchmarks.md, "Relevance on specific interests"):
     .venv/bin/python bench/topic_quality.py --half A ...    # a tuning run: half B not scored
     .venv/bin/python bench/topic_quality.py --fit sample    # the small-corpus regime (~10 s)
     .venv/bin/python bench/topic_quality.py --fit pool      # the pool alone (303 papers)
+    .venv/bin/python bench/topic_quality.py --fit recent --recent-papers 10000   # mid-size
 
 `--fit sample` is the regime of `manage.py evaluate` (its default background is the bundled
 sample): the model is fitted on the pool itself plus the bundled sample corpus
@@ -31,6 +32,8 @@ sample): the model is fitted on the pool itself plus the bundled sample corpus
 install; the TF-IDF
 reference is then fitted on the same 1,299 papers. A model fitted on so few papers knows far
 less about which words go together, so this measures how much relevance leans on the corpus.
+`--fit recent` is a deployment some weeks old: the pool plus the newest N stream papers before
+its day (the TF-IDF reference fitted on the same papers).
 """
 
 from __future__ import annotations
@@ -163,11 +166,19 @@ def main() -> None:
     )
     parser.add_argument(
         "--fit",
-        choices=("stream", "sample", "pool"),
+        choices=("stream", "sample", "pool", "recent"),
         default="stream",
         help="fit on the stream before the pool's day (default); or, as `evaluate` does by "
         "default, on the pool plus recommender/fixtures/sample-papers.jsonl.gz; or, as "
-        "`evaluate --dataset-only` does, on the pool alone",
+        "`evaluate --dataset-only` does, on the pool alone; or on the pool plus the "
+        "--recent-papers newest stream papers before its day (a deployment that has stored "
+        "that many)",
+    )
+    parser.add_argument(
+        "--recent-papers",
+        type=int,
+        default=10_000,
+        help="with --fit recent: how many of the newest stream papers before the day",
     )
     parser.add_argument(
         "--half",
@@ -204,6 +215,9 @@ def run(args: argparse.Namespace) -> None:
         background, train = sample, sample + pool
     elif args.fit == "pool":
         background, train = [], list(pool)
+    elif args.fit == "recent":
+        recent = train[-args.recent_papers :]
+        background, train = recent, recent + pool
     if args.fit != "stream" and args.model_cache:
         raise SystemExit("--model-cache is for the stream fit (the others take seconds)")
     topics = labels["topics"]
@@ -220,6 +234,7 @@ def run(args: argparse.Namespace) -> None:
         "stream": "before it",
         "sample": "(the pool and the bundled sample)",
         "pool": "(the pool alone)",
+        "recent": f"(the pool and the {args.recent_papers} newest stream papers before it)",
     }[args.fit]
     log(f"pool: {len(pool)} papers of {day}, {len(topics)} topics; fit on {len(train)} {fitted_on}")
 

@@ -216,10 +216,12 @@ def run(args: argparse.Namespace) -> None:
     elif args.fit == "pool":
         background, train = [], list(pool)
     elif args.fit == "recent":
+        if args.recent_papers <= 0:  # (train[-0:] would be the whole stream)
+            raise SystemExit("--recent-papers must be a positive number of papers")
         recent = train[-args.recent_papers :]
         background, train = recent, recent + pool
     if args.fit != "stream" and args.model_cache:
-        raise SystemExit("--model-cache is for the stream fit (the others take seconds)")
+        raise SystemExit("--model-cache is for the stream fit (the others take under a minute)")
     topics = labels["topics"]
     relevant = {
         t["id"]: {pid for pid, ts in labels["labels"].items() if t["id"] in ts} for t in topics

@@ -68,6 +68,7 @@ from recommender.ranking.evaluation import ndcg_at_k
 DEFAULT_LABELS = ROOT.parent / "shared" / "data" / "topic-labels-2026-05-22.json"
 SAMPLE_CORPUS = ROOT / "recommender" / "fixtures" / "sample-papers.jsonl.gz"
 MODES = ("keywords", "sentence")
+RECENT_PAPERS = 10_000  # --fit recent's default: a deployment some weeks old
 K = 10
 
 
@@ -177,8 +178,8 @@ def main() -> None:
     parser.add_argument(
         "--recent-papers",
         type=int,
-        default=10_000,
-        help="with --fit recent: how many of the newest stream papers before the day",
+        help="with --fit recent: how many of the newest stream papers before the day "
+        f"(default {RECENT_PAPERS:,})",
     )
     parser.add_argument(
         "--half",
@@ -216,10 +217,14 @@ def run(args: argparse.Namespace) -> None:
     elif args.fit == "pool":
         background, train = [], list(pool)
     elif args.fit == "recent":
-        if args.recent_papers <= 0:  # (train[-0:] would be the whole stream)
-            raise SystemExit("--recent-papers must be a positive number of papers")
+        if args.recent_papers is None:
+            args.recent_papers = RECENT_PAPERS
+        if not 0 < args.recent_papers <= len(train):  # (train[-0:] would be the whole stream)
+            raise SystemExit(f"--recent-papers must be between 1 and {len(train)}")
         recent = train[-args.recent_papers :]
         background, train = recent, recent + pool
+    if args.fit != "recent" and args.recent_papers is not None:
+        raise SystemExit("--recent-papers goes with --fit recent")
     if args.fit != "stream" and args.model_cache:
         raise SystemExit("--model-cache is for the stream fit (the others take under a minute)")
     topics = labels["topics"]

@@ -72,13 +72,31 @@ _UNFOLDED_PLURAL = ("os", "us", "is", "as", "ys")
 def stem_term(term: str, words: Container[str] = frozenset()) -> str:
     """The stem key of a term (one word or a space-separated phrase); `words` holds the
     vocabulary's single words (the vocabulary itself will do), for the plurals the tokenizer
-    does not fold."""
+    does not fold. A word of two parts joined by a hyphen has the key of the two-word phrase
+    ("tensor-product" and "tensor product" meet; see `_hyphen_phrase`)."""
     out = []
-    for word in term.split(" "):
+    for word in _hyphen_phrase(term).split(" "):
         if word.endswith(_UNFOLDED_PLURAL) and len(word) > 3 and word[:-1] in words:
             word = word[:-1]
         out.append(stem(word))
     return " ".join(out)
+
+
+# A hyphenated compound is read as a phrase only when both parts are words of two letters or
+# more: "llama-3", "u-net" and "gpt-4" stay whole (no phrase of the analyzer has such parts).
+_HYPHEN_COMPOUND = re.compile(r"^([a-z][a-z0-9]+)-([a-z][a-z0-9]+)$")
+
+
+def _hyphen_phrase(term: str) -> str:
+    """A one-word term of two hyphen-joined parts as the phrase of those parts, else the term.
+
+    The tokenizer keeps hyphenated words whole ("tensor-product"), so a person who types the
+    compound and a paper that writes the two words apart ("tensor products") had no term in
+    common, nor the other way round; folding both to one key is the same kind of morphology as
+    the plural and suffix folding. Compounds of three or more parts ("text-to-image") are left
+    whole: the analyzer's phrases drop their stop words, which would need the stop list here."""
+    match = _HYPHEN_COMPOUND.match(term)
+    return f"{match.group(1)} {match.group(2)}" if match else term
 
 
 @dataclass

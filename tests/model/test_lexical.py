@@ -31,6 +31,30 @@ def test_it_folds_plurals_the_tokenizer_leaves_when_the_vocabulary_has_the_singu
     assert lexical.stem_term("analysis", words) == "analysis"
 
 
+def test_a_compound_of_two_hyphen_joined_words_is_the_phrase_of_those_words():
+    assert lexical.stem_term("tensor-product") == lexical.stem_term("tensor product")
+    assert lexical.stem_term("real-world") == "real world"
+    assert lexical.stem_term("self-driving") == lexical.stem_term("self driving") == "self driv"
+    # A part that no phrase of the analyzer has (a number, one letter), or three parts: whole.
+    for whole in ("llama-3", "u-net", "text-to-image"):
+        assert lexical.stem_term(whole) == whole
+
+
+def test_a_typed_compound_matches_a_paper_that_writes_its_words_apart(sample_model):
+    space = lexical.space(sample_model)
+    assert space.key("vision-language") is not None
+    assert space.key("vision-language") == space.key("vision language")
+    own = lexical.profile_vector(
+        sample_model, "", ["vision-language"], idf_power=1.0, phrase_weight=1.0, max_terms=64
+    )
+    apart, other = lexical.paper_rows(
+        sample_model,
+        sample_model.sparse(["A vision language benchmark", "A speech recognition benchmark"]),
+    )
+    assert (apart @ own.T).toarray()[0, 0] > 0
+    assert (other @ own.T).toarray()[0, 0] == 0
+
+
 def test_its_profile_vector_weighs_rarer_terms_more_and_sums_to_one(sample_model):
     vector = lexical.profile_vector(
         sample_model, "", ["speech synthesis", "model"], idf_power=1, phrase_weight=1, max_terms=64

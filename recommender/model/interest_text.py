@@ -17,9 +17,16 @@ REQUEST_WORDS = frozenset(
     ).split()
 )
 _WORD = re.compile(r"[^\W\d_][^\W_]*(?:-[^\W_]+)*")
+# Contractions: a negated auxiliary ("don't", "isn't") is a function word, dropped whole; any
+# other ending after an apostrophe ("I'm", "I've", "model's") is dropped from its word. Split
+# at the apostrophe instead, they left one-letter terms ("m", "s", "d") that are in the
+# vocabulary (units, indices) and weighed as much as a topic word.
+_NEGATED_AUXILIARY = re.compile(r"\b[^\W\d_]+n['’]t\b", re.IGNORECASE)
+_CONTRACTION_ENDING = re.compile(r"(?<=[^\W\d_])['’][^\W\d_]{1,2}\b")
 
 
 def clean_interest_text(text: str) -> str:
+    text = _CONTRACTION_ENDING.sub("", _NEGATED_AUXILIARY.sub(" ", text))
     return " ".join(word for word in _WORD.findall(text) if word.lower() not in REQUEST_WORDS)
 
 

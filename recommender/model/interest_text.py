@@ -21,8 +21,9 @@ _WORD = re.compile(r"[^\W\d_][^\W_]*(?:-[^\W_]+)*")
 # other ending after an apostrophe ("I'm", "I've", "model's") is dropped from its word. Split
 # at the apostrophe instead, they left one-letter terms ("m", "s", "d") that are in the
 # vocabulary (units, indices) and weighed as much as a topic word.
-_NEGATED_AUXILIARY = re.compile(r"\b[^\W\d_]+n['’]t\b", re.IGNORECASE)
-_CONTRACTION_ENDING = re.compile(r"(?<=[^\W\d_])['’][^\W\d_]{1,2}\b")
+_APOSTROPHE = "['\u2019]"  # typed, or the curly one editors put in
+_NEGATED_AUXILIARY = re.compile(rf"\b[^\W\d_]+n{_APOSTROPHE}t\b", re.IGNORECASE)
+_CONTRACTION_ENDING = re.compile(rf"(?<=[^\W\d_]){_APOSTROPHE}[^\W\d_]{{1,2}}\b")
 
 
 def clean_interest_text(text: str) -> str:

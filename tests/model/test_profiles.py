@@ -33,7 +33,7 @@ def test_it_drops_request_words_from_interest_text():
 
 def test_contractions_leave_no_one_letter_words_in_interest_text():
     # Split at the apostrophe they left "m", "t", "s", "ve": terms of the vocabulary.
-    text = "I’m into tensor methods; I don't use the model's code and I've seen O'Brien's"
+    text = "I\u2019m into tensor methods; I don't use the model's code and I've seen O'Brien's"
     assert profiles.clean_interest_text(text) == (
         "I into tensor methods I use the model code and I seen O Brien"
     )

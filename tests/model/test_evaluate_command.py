@@ -203,3 +203,17 @@ def test_it_reads_background_papers_in_any_ingestion_format():
     assert len(papers) > 996
     assert all(title for _id, title, _abstract, _cats in papers)
     assert isinstance(problems, list)
+
+
+def test_the_page_sets_interests_each_have_relevant_papers_in_both_modes():
+    # bench/page_topics.py's labelled set: in evaluate's format, every interest written both
+    # ways with the same relevant papers (a labelling slip would silently skip a profile).
+    path = Path(__file__).resolve().parents[2] / "bench" / "data" / "daily-page-topics.json"
+    dataset = evaluation.load_dataset(path)
+    interests = {profile["id"].rsplit("-", 1)[0] for profile in dataset.profiles}
+    assert len(interests) == 8
+    assert len(dataset.papers) == 37
+    for interest in interests:
+        keywords, sentence = (dataset.relevant[f"{interest}-{m}"] for m in ("keywords", "sentence"))
+        assert keywords
+        assert keywords == sentence

@@ -39,7 +39,7 @@ import django
 django.setup()
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
+from topic_quality import reference_vectorizer, summary
 
 from recommender.ranking import evaluation
 from recommender.ranking.evaluation import ndcg_at_k
@@ -54,9 +54,7 @@ def log(message: str) -> None:
 
 def tfidf_reference(dataset, background) -> dict[str, float]:
     """Profile id -> nDCG@10 of plain TF-IDF cosine (the topic set's reference settings)."""
-    vectorizer = TfidfVectorizer(
-        ngram_range=(1, 2), sublinear_tf=True, stop_words="english", min_df=2, max_df=0.5
-    )
+    vectorizer = reference_vectorizer()
     papers = dataset.papers
     texts = [f"{p['title']} {p.get('abstract') or ''}" for p in papers]
     texts += [f"{title} {abstract}" for _id, title, abstract, _cats in background]
@@ -69,16 +67,6 @@ def tfidf_reference(dataset, background) -> dict[str, float]:
         ranked = [ids[i] for i in np.argsort(-scores, kind="stable")]
         out[profile["id"]] = ndcg_at_k(ranked, dataset.relevant[profile["id"]])
     return out
-
-
-def summary(values: dict[str, float]) -> tuple[float, float, str, int]:
-    worst = min(values, key=values.get)
-    return (
-        sum(values.values()) / len(values),
-        values[worst],
-        worst,
-        sum(v < 0.5 for v in values.values()),
-    )
 
 
 def main() -> None:
@@ -111,7 +99,7 @@ def main() -> None:
     for mode in MODES:
         for name, values in (("ours", ours), ("tfidf-cosine", reference)):
             chosen = {i: values[f"{i}-{mode}"] for i in interests if f"{i}-{mode}" in values}
-            mean, worst, worst_id, below = summary(chosen)
+            mean, worst, worst_id, below = summary(chosen, list(chosen))
             log(f"{mode:<9} {name:<12} {mean:6.3f} {worst:6.3f} {below:5d}  {worst_id}")
     log("")
     log(

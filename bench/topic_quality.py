@@ -101,11 +101,17 @@ def load_model(train: list[dict], cache: Path | None):
     return model, seconds
 
 
-def tfidf_reference(pool: list[dict], background: list[dict], topics: list[dict]) -> dict:
-    """(mode, topic id) -> pool scores of the set's reference TF-IDF cosine."""
-    vectorizer = TfidfVectorizer(
+def reference_vectorizer() -> TfidfVectorizer:
+    """The topic set's reference TF-IDF settings (its description's figures use them); every
+    labelled-set bench measures plain TF-IDF cosine with these."""
+    return TfidfVectorizer(
         ngram_range=(1, 2), sublinear_tf=True, stop_words="english", min_df=2, max_df=0.5
     )
+
+
+def tfidf_reference(pool: list[dict], background: list[dict], topics: list[dict]) -> dict:
+    """(mode, topic id) -> pool scores of the set's reference TF-IDF cosine."""
+    vectorizer = reference_vectorizer()
     texts = [f"{clean(r['title'])} {clean(r['summary'])}" for r in pool + background]
     matrix = vectorizer.fit_transform(texts)[: len(pool)]
     out = {}

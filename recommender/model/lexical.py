@@ -83,7 +83,8 @@ def stem_term(term: str, words: Container[str] = frozenset()) -> str:
 
 
 # A hyphenated compound is read as a phrase only when both parts are words of two letters or
-# more: "llama-3", "u-net" and "gpt-4" stay whole (no phrase of the analyzer has such parts).
+# more: "llama-3", "u-net" and "gpt-4" stay whole (bare numbers are not tokens at all, and a
+# one-letter part says too little: "u net" is no phrase of the 65,491-paper stream fit).
 _HYPHEN_COMPOUND = re.compile(r"^([a-z][a-z0-9]+)-([a-z][a-z0-9]+)$")
 
 

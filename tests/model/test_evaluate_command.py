@@ -219,13 +219,16 @@ def test_the_page_sets_interests_each_have_relevant_papers_in_both_modes():
         assert keywords == sentence
 
 
-def test_the_third_labelled_set_labels_every_pool_paper_with_known_interests():
-    # bench/topic_quality.py --labels reads it as it reads the shared topic set.
-    path = Path(__file__).resolve().parents[2] / "bench" / "data" / "topic-labels-2026-06-15.json"
+@pytest.mark.parametrize(
+    ("name", "papers"), [("topic-labels-2026-06-15.json", 175), ("topic-labels-2026-04-16.json", 221)]
+)
+def test_the_extra_topic_sets_label_every_pool_paper_with_known_interests(name, papers):
+    # bench/topic_quality.py --labels reads them as it reads the shared topic set.
+    path = Path(__file__).resolve().parents[2] / "bench" / "data" / name
     labels = json.loads(path.read_text(encoding="utf-8"))
     topics = {topic["id"] for topic in labels["topics"]}
     assert all(topic["keywords"] and topic["sentence"] for topic in labels["topics"])
     assert set(labels["labels"]) == set(labels["pool"]["ids"])
-    assert len(labels["pool"]["ids"]) == 175
+    assert len(labels["pool"]["ids"]) == papers
     assigned = [t for ts in labels["labels"].values() for t in ts]
     assert set(assigned) == topics  # every interest has at least one relevant paper

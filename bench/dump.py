@@ -56,9 +56,9 @@ def fit(records: list[dict], *, components: int):
 
 
 def complete(model, records: list[dict]):
-    """A cached model brought up to what a fit now keeps: the reference sample's TF-IDF rows,
-    from the records it was fitted on, for pickles written before the fit kept them. The rows
-    are the ones the fit would keep."""
+    """A cached model brought up to what a fit now keeps: the reference sample's TF-IDF rows and
+    the words dropped as too common, from the records it was fitted on, for pickles written
+    before the fit kept them. They are what the fit would keep."""
     from recommender.model import embeddings, features
 
     if getattr(model, "reference_rows", None) is None:
@@ -68,6 +68,17 @@ def complete(model, records: list[dict]):
                 features.paper_text(clean(records[i]["title"]), clean(records[i]["summary"]))
                 for i in model.reference_index
             ]
+        )
+    if getattr(model, "common_words", None) is None:
+        # As the fit counts them (features.common_words), on the same reference sample.
+        max_df = features.TFIDF_PARAMS["max_df"] if len(records) >= features.LARGE_CORPUS else 1.0
+        model.common_words = features.common_words(
+            model,
+            [
+                features.paper_text(clean(records[i]["title"]), clean(records[i]["summary"]))
+                for i in model.reference_index
+            ],
+            max_df,
         )
     if embeddings.enabled() and getattr(model, "reference_embeddings", None) is None:
         # As the fit embeds them with the optional encoder on (features.fit_model).

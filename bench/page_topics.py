@@ -25,6 +25,7 @@ setting was chosen, and nothing is tuned on it: it is a test only.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -39,6 +40,7 @@ import django
 django.setup()
 
 import numpy as np
+from django.conf import settings
 from topic_quality import reference_vectorizer, summary
 
 from recommender.ranking import evaluation
@@ -79,7 +81,12 @@ def main() -> None:
         default=[evaluation.BUNDLED_SAMPLE],
         help="papers the model is also fitted on (default: the bundled sample, as evaluate)",
     )
+    parser.add_argument(
+        "--profile-weights", type=json.loads, default={}, help="PROFILE_WEIGHTS overrides (JSON)"
+    )
     args = parser.parse_args()
+    # evaluate builds its profiles with the settings' weights.
+    settings.PROFILE_WEIGHTS = {**settings.PROFILE_WEIGHTS, **args.profile_weights}
     started = time.monotonic()
     dataset = evaluation.load_dataset(args.dataset)
     background, problems = evaluation.read_background(args.background)

@@ -202,6 +202,10 @@ class FittedModel:
     # The same papers' sentence embeddings (float16), when the optional encoder is on at fit time
     # (embeddings.py); None otherwise, and relevance then has no embedding part.
     reference_embeddings: np.ndarray | None = None
+    # The single words the fit left out as too common (in more than max_df of the papers),
+    # counted on the reference sample: a typed word missing from the vocabulary is matched as
+    # written only when it is not one of them (lexical.py). None in artifacts from before it.
+    common_words: frozenset[str] | None = None
 
     @property
     def dim(self) -> int:
@@ -330,6 +334,7 @@ def fit_model(
     model.category_centroids = category_centroids(dense, [cats for *_r, cats in papers])
     model.reference_index = reference_sample(len(papers))
     model.reference_rows = tfidf[model.reference_index]
+    model.common_words = common_words(model, [texts[i] for i in model.reference_index], max_df)
     if embeddings.enabled():
         model.reference_embeddings = embeddings.embed_papers(
             [(papers[i][1], papers[i][2]) for i in model.reference_index]
@@ -338,6 +343,22 @@ def fit_model(
     if len(papers) >= LARGE_CORPUS:
         fit_context_space(model, texts, tfidf)
     return model
+
+
+def common_words(model: FittedModel, sample: Sequence[str], max_df: float) -> frozenset[str]:
+    """The single words of `sample` (the reference sample's texts) outside the vocabulary that
+    are in more than `max_df` of its papers: the words the fit dropped as too common, told
+    apart from those it dropped as too rare. A sample of 2,000 papers puts a word's share within
+    about 0.01 of the corpus's, so only a word at the cut itself can land on the other side."""
+    if max_df >= 1.0 or not sample:
+        return frozenset()
+    analyzer = model.vectorizer.build_analyzer()
+    vocabulary = model.vectorizer.vocabulary_
+    counts: dict[str, int] = {}
+    for text in sample:
+        for word in {t for t in analyzer(text) if " " not in t and t not in vocabulary}:
+            counts[word] = counts.get(word, 0) + 1
+    return frozenset(word for word, n in counts.items() if n > max_df * len(sample))
 
 
 def reference_sample(papers: int) -> np.ndarray:

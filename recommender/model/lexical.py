@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Container, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
@@ -272,11 +272,17 @@ def unknown_keywords(model: FittedModel, keywords: Sequence[str]) -> list[str]:
     ]
 
 
-def rare_keywords_note(keywords: Sequence[str]) -> str:
-    """Said, not hidden: a keyword the model has no word for counts for nothing until the
-    nightly refit meets it in enough papers."""
+def rare_keywords_note(keywords: Sequence[str], *, matched_as_written: bool = False) -> str:
+    """Said, not hidden: a keyword the model has no word for is matched only as written
+    (PROFILE_LEXICAL_UNSEEN), or, with that off, counts for nothing until the nightly refit
+    meets it in enough papers."""
     shown = ", ".join(f"“{keyword}”" for keyword in keywords[:3])
     verb = "is" if len(keywords) == 1 else "are"
+    if matched_as_written:
+        return (
+            f"{shown} {verb} in too few of the papers we have read for related terms to "
+            "count; papers are matched on the words as you wrote them."
+        )
     return (
         f"{shown} {verb} in too few of the papers we have read to match on yet; "
         "it counts once more papers use it."
@@ -305,14 +311,54 @@ class BatchTerms:
     rows: sparse.csr_matrix
     position: np.ndarray
     columns: sparse.csr_matrix
+    # The papers' texts and the model that reads them, for the typed terms its vocabulary lacks
+    # (`unseen_scores`); the index of the papers' own such terms is built on first use.
+    texts: Sequence[str] = ()
+    model: FittedModel | None = None
+    _unseen: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @classmethod
-    def of(cls, rows: sparse.csr_matrix) -> BatchTerms:
+    def of(
+        cls, rows: sparse.csr_matrix, texts: Sequence[str] = (), model: FittedModel | None = None
+    ) -> BatchTerms:
         present = np.unique(rows.indices)
         position = np.full(rows.shape[1], -1, np.int64)
         position[present] = np.arange(len(present))
         columns = sparse.csr_matrix(rows[:, present].T, dtype=np.float32)
-        return cls(rows=rows, position=position, columns=columns)
+        return cls(rows=rows, position=position, columns=columns, texts=texts, model=model)
+
+    def _unseen_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """(sorted stem hashes, paper of each) of every term of the papers outside the
+        vocabulary: a few hundred per paper, as two arrays (a dict of their strings would hold
+        a weekly window's 300,000 of them in every worker)."""
+        if self._unseen is None:
+            analyzer = self.model.vectorizer.build_analyzer()
+            vocabulary = self.model.vectorizer.vocabulary_
+            hashes: list[int] = []
+            papers: list[int] = []
+            for i, text in enumerate(self.texts):
+                stems = {stem_term(t, vocabulary) for t in analyzer(text) if t not in vocabulary}
+                hashes.extend(hash(s) for s in stems)
+                papers.extend([i] * len(stems))
+            keys = np.array(hashes, dtype=np.int64)
+            order = np.argsort(keys, kind="stable")
+            self._unseen = (keys[order], np.array(papers, dtype=np.int64)[order])
+        return self._unseen
+
+    def unseen_scores(self, unseen: Sequence[Sequence[tuple[str, float]]]) -> np.ndarray | None:
+        """(profiles x papers) the weight of each profile's unseen terms (profile_weights) that
+        each paper contains; None when no profile has any (the usual case: no index is built)."""
+        if not any(unseen) or self.model is None:
+            return None
+        out = np.zeros((len(unseen), self.rows.shape[0]), np.float32)
+        hashes, papers = self._unseen_index()
+        for row, terms in enumerate(unseen):
+            for stemmed, weight in terms:
+                wanted = hash(stemmed)
+                start = np.searchsorted(hashes, wanted, side="left")
+                end = np.searchsorted(hashes, wanted, side="right")
+                out[row, papers[start:end]] += weight
+        return out
 
     def scores(self, profiles: Sequence[sparse.csr_matrix | None]) -> np.ndarray:
         """(profiles x papers) lexical scores of profiles' term rows (None: no terms).
@@ -370,50 +416,112 @@ def profile_vector(
     vector: np.ndarray | None = None,
     topical: float = 0.0,
 ) -> sparse.csr_matrix | None:
-    """The profile's term weights over stem keys, summing to 1 (None when no term is known).
+    """The profile's term weights over stem keys, summing to 1 (None when no term is known):
+    `profile_weights` without the terms the vocabulary lacks."""
+    own, _unseen = profile_weights(
+        model,
+        text,
+        keywords,
+        idf_power=idf_power,
+        phrase_weight=phrase_weight,
+        max_terms=max_terms,
+        vector=vector,
+        topical=topical,
+    )
+    return own
+
+
+# Which typed terms missing from the vocabulary are matched as written (PROFILE_LEXICAL_UNSEEN).
+UNSEEN_MODES = ("", "keywords", "all")
+
+
+def profile_weights(
+    model: FittedModel,
+    text: str,
+    keywords: Sequence[str],
+    *,
+    idf_power: float,
+    phrase_weight: float,
+    max_terms: int,
+    vector: np.ndarray | None = None,
+    topical: float = 0.0,
+    unseen: str = "",
+) -> tuple[sparse.csr_matrix | None, tuple[tuple[str, float], ...]]:
+    """The profile's term weights: over stem keys (None when no term is known), and for the
+    typed terms the vocabulary lacks, their stems with their weights; all summing to 1.
 
     A term weighs idf ** idf_power (times phrase_weight for a two-word phrase); a term of the
     text (never a keyword: those were chosen one by one) also (1 - topical) + topical x its
     `topicality` to the profile's LSA `vector`; only the `max_terms` strongest are kept, so a
     chunk's sparse product stays small.
+
+    `unseen` ("keywords" or "all": also the text's) says which typed terms outside the
+    vocabulary count (`unseen_stem`): the fit dropped them as too rare ("AlphaFold", in one of
+    67,802 papers; on a small fit "homomorphic encryption", in one of 1,033), which makes them
+    the most specific thing the person wrote. Each weighs as the rarest vocabulary term does.
+    The reference sample holds at most a paper or two with such a term, so calibrating on the
+    known terms alone (relevance.py) is what their scores over it would give.
     """
     lexical = space(model)
     analyzer = model.vectorizer.build_analyzer()
     text_terms = list(analyzer(text)) if text else []
     closeness = topicality(model, text_terms, vector) if topical > 0 else None
-    weighted: list[tuple[str, float]] = []
+    weighted: list[tuple[str, float, bool]] = []
     for i, term in enumerate(text_terms):
         factor = 1.0 if closeness is None else (1 - topical) + topical * float(closeness[i])
-        weighted.append((term, factor))
+        weighted.append((term, factor, False))
     for keyword in keywords:
-        weighted += [(term, 1.0) for term in analyzer(keyword)]
-    weights: dict[int, float] = {}
-    for term, factor in weighted:
-        key = lexical.key(term)
+        weighted += [(term, 1.0, True) for term in analyzer(keyword)]
+    rarest = float(lexical.idf.max()) if lexical.size else 0.0
+    weights: dict[int | str, float] = {}
+    for term, factor, keyword in weighted:
+        key: int | str | None = lexical.key(term)
+        idf = float(lexical.idf[key]) if key is not None else rarest
+        if key is None and (unseen == "all" or (unseen == "keywords" and keyword)):
+            key = unseen_stem(model, term)
         if key is None:
             continue
-        weight = float(lexical.idf[key]) ** idf_power * factor
+        weight = idf**idf_power * factor
         if " " in term:
             weight *= phrase_weight
         weights[key] = max(weights.get(key, 0.0), weight)
     if not weights:
+        return None, ()
+    names = list(weights)
+    values = np.fromiter(weights.values(), dtype=np.float32, count=len(names))
+    # (Summed in the order the weights were found, or strongest first when pruned: as before
+    # unseen terms existed, so known-only profiles keep their exact weights.)
+    kept = np.arange(len(names))
+    if len(names) > max_terms:
+        kept = np.argsort(-values, kind="stable")[:max_terms]
+    values = values / values[kept].sum()
+    known = sorted((names[i], float(values[i])) for i in kept if isinstance(names[i], int))
+    rare = tuple(sorted((names[i], float(values[i])) for i in kept if isinstance(names[i], str)))
+    if not known:
+        return None, rare
+    keys = np.array([k for k, _ in known], dtype=np.int64)
+    data = np.array([v for _, v in known], dtype=np.float32)
+    own = sparse.csr_matrix((data, keys, np.array([0, len(keys)])), shape=(1, lexical.size))
+    return own, rare
+
+
+def unseen_stem(model: FittedModel, term: str) -> str | None:
+    """The stem of a typed term the vocabulary lacks, when it is to be matched as written:
+    not when the fit dropped one of its words as too common (features.common_words), and never
+    with a model from before those words were kept (it cannot tell the two apart)."""
+    common = getattr(model, "common_words", None)
+    if common is None or any(word in common for word in term.split(" ")):
         return None
-    keys = np.fromiter(weights, dtype=np.int64)
-    values = np.fromiter(weights.values(), dtype=np.float32)
-    if len(keys) > max_terms:
-        strongest = np.argsort(-values, kind="stable")[:max_terms]
-        keys, values = keys[strongest], values[strongest]
-    order = np.argsort(keys)
-    values = values[order] / values.sum()
-    return sparse.csr_matrix(
-        (values, keys[order], np.array([0, len(keys)])), shape=(1, lexical.size)
-    )
+    return stem_term(term, space(model).vocabulary)
 
 
-def effective_terms(own: sparse.csr_matrix | None) -> float:
+def effective_terms(
+    own: sparse.csr_matrix | None, unseen: Sequence[tuple[str, float]] = ()
+) -> float:
     """How many terms a profile's lexical weights amount to (1 / sum of squared weights): 1 for
     "Papers on robotics", 10-20 for a keywords list or a sentence. With few terms the lexical
     score is nearly a yes/no, which ranks worse than the semantic score (relevance.py)."""
-    if own is None or not len(own.data):
-        return 0.0
-    return float(1.0 / np.square(own.data, dtype=np.float64).sum())
+    weights = [] if own is None else [own.data.astype(np.float64)]
+    weights.append(np.array([w for _, w in unseen], np.float64))
+    squares = sum(float(np.square(w).sum()) for w in weights)
+    return 1.0 / squares if squares > 0 else 0.0

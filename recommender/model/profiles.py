@@ -91,6 +91,9 @@ class Profile:
     # The lexical part (lexical.py): the weights of the person's own terms over stem keys, and
     # those terms for explanations ("matches your keywords: protein design").
     lexical: sparse.csr_matrix | None = None
+    # ...and its typed terms the model's vocabulary lacks, matched as written: (stem, weight),
+    # the weights summing to 1 with those above (lexical.profile_weights).
+    unseen: tuple[tuple[str, float], ...] = ()
     own_terms: list[lexical.OwnTerm] = field(default_factory=list)
     # How the two parts make one relevance, and the floor of a match (relevance.py).
     calibration: relevance.Calibration | None = None
@@ -346,7 +349,8 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
         if not any(name in ("text", "keywords") for name, *_ in parts) and not problem:
             messages.append("None of the words of your interests appear in the stored papers.")
         elif rare := lexical.unknown_keywords(model, keywords):
-            messages.append(lexical.rare_keywords_note(rare))
+            matched = weights.get("lexical_unseen", "") in ("keywords", "all")
+            messages.append(lexical.rare_keywords_note(rare, matched_as_written=matched))
 
     centroids = [
         model.category_centroids[c] for c in spec.categories if c in model.category_centroids
@@ -375,11 +379,11 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
     liked_vectors = _dense_docs(model, spec.liked)
     vector = vector if vector is not None and np.any(vector) else None
     scoring = scoring_vector(model, vector, context_parts, weights)
-    own = None
+    own, unseen = None, ()
     if vector is not None and (text or keywords) and weights["lexical"] > 0:
         # The text undamped: in the lexical part every word the person wrote counts by its
         # specificity alone (a common head noun such as "video" included).
-        own = lexical.profile_vector(
+        own, unseen = lexical.profile_weights(
             model,
             text,
             keywords,
@@ -388,6 +392,7 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
             max_terms=weights["lexical_max_terms"],
             vector=vector,
             topical=weights["lexical_topical"],
+            unseen=weights.get("lexical_unseen", ""),
         )
     embedding = None
     if vector is not None:
@@ -396,9 +401,16 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
         vector=vector,
         scoring=scoring,
         lexical=own,
+        unseen=unseen,
         own_terms=lexical.own_terms(model, text, keywords) if (text or keywords) else [],
         calibration=relevance.calibrate_profile(
-            model, scoring, own, weights, keywords=bool(keywords), embedding=embedding
+            model,
+            scoring,
+            own,
+            weights,
+            keywords=bool(keywords),
+            embedding=embedding,
+            unseen=unseen,
         ),
         embedding=embedding,
         text=" ".join(spec.text.split()),

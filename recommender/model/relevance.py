@@ -153,24 +153,32 @@ def calibrate_profile(
     *,
     keywords: bool = False,
     embedding: np.ndarray | None = None,
+    unseen: tuple[tuple[str, float], ...] = (),
 ) -> Calibration | None:
     """A built profile's calibration against its scores over the model's reference sample
     (`scoring`: its semantic scoring vector; `own`: its lexical term weights, if any;
     `embedding`: its sentence embedding, when the optional encoder is on).
 
     A profile with keywords gets the full lexical share however few its terms: keywords were
-    chosen one by one, and are never damped away ("protein design, AlphaFold")."""
+    chosen one by one, and are never damped away ("protein design, AlphaFold").
+
+    `unseen` (typed terms the vocabulary lacks, lexical.profile_weights) are in none of the
+    sample's rows: they add nothing to its scores, only to the profile's count of terms."""
     if scoring is None:
         return None
-    lexical_rows = lexical.reference_rows(model) if own is not None else None
+    has_terms = own is not None or bool(unseen)
+    lexical_rows = lexical.reference_rows(model) if has_terms else None
     lexical_scores = None
     if lexical_rows is not None:
-        lexical_scores = np.asarray((lexical_rows @ own.T).todense()).ravel()
+        if own is not None:
+            lexical_scores = np.asarray((lexical_rows @ own.T).todense()).ravel()
+        else:
+            lexical_scores = np.zeros(lexical_rows.shape[0], np.float32)
     return calibrate(
         reference_scoring(model) @ scoring,
         lexical_scores,
         weights=weights,
-        effective_terms=float("inf") if keywords else lexical.effective_terms(own),
+        effective_terms=float("inf") if keywords else lexical.effective_terms(own, unseen),
         embedding_reference=embedding_reference(model, embedding),
     )
 

@@ -23,7 +23,7 @@ from ..model import store as model_store
 from ..models import Paper
 from . import subscriber_profiles
 from .candidates import candidate_window, prepare_candidates, trending_scores
-from .scoring import TRENDING_RANKER, RankingResult, calibration_of
+from .scoring import TRENDING_RANKER, RankingResult, calibration_of, lexical_part
 from .subscribers import preview_digest
 
 
@@ -62,8 +62,9 @@ def preview_with_breakdown(subscriber: Subscriber) -> tuple[RankingResult, list[
         profile = subscriber_profiles.profiles_for(model, [subscriber.profile])[0]
     newest = max((p.first_seen for p in batch.papers), default=None)
     lexical = None
-    if profile is not None and getattr(profile, "lexical", None) is not None and batch.terms:
-        lexical = batch.terms.scores([profile.lexical])[0]
+    if profile is not None and not profile.empty:
+        scores = lexical_part([profile], batch)
+        lexical = scores[0] if scores is not None else None
     parts = []
     for pick in result.picks:
         i = position[pick.paper.pk]

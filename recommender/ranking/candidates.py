@@ -21,7 +21,7 @@ from scipy import sparse
 from accounts.models import Subscriber
 
 from ..model import embeddings, lexical
-from ..model.features import FittedModel
+from ..model.features import FittedModel, paper_text
 from ..models import DigestItem, Paper
 
 
@@ -115,7 +115,15 @@ def prepare_candidates(
     prior = weights["trending"] * trending_scores(papers, weights) + weights["featured"] * featured
     rows, dense, scoring = paper_vectors(model, papers) if model is not None else (None,) * 3
     return CandidateBatch(
-        terms=lexical.BatchTerms.of(lexical.paper_rows(model, rows)) if model is not None else None,
+        terms=(
+            lexical.BatchTerms.of(
+                lexical.paper_rows(model, rows),
+                texts=[paper_text(p.title, p.abstract) for p in papers],
+                model=model,
+            )
+            if model is not None
+            else None
+        ),
         papers=papers,
         keys=[paper_key(p) for p in papers],
         sparse=rows,

@@ -181,13 +181,28 @@ def relevance_many(built: Sequence[profiles.Profile], batch: CandidateBatch) -> 
     dense product for the lexical part (each profile has at most PROFILE_LEXICAL_MAX_TERMS
     terms), put on one scale per profile (model/relevance.combine)."""
     semantic = np.stack([p.scoring for p in built]) @ batch.scoring.T
-    lexical_part = None
-    own = [getattr(p, "lexical", None) for p in built]
-    if batch.terms is not None and any(row is not None for row in own):
-        lexical_part = batch.terms.scores(own)
     return relevance.combine(
-        semantic, lexical_part, [calibration_of(p) for p in built], embedding_part(built, batch)
+        semantic,
+        lexical_part(built, batch),
+        [calibration_of(p) for p in built],
+        embedding_part(built, batch),
     )
+
+
+def lexical_part(built: Sequence[profiles.Profile], batch: CandidateBatch) -> np.ndarray | None:
+    """(profiles x papers) raw lexical scores: the share of each profile's term weight that each
+    paper contains, its known terms by one sparse product, its unseen ones (typed terms the
+    vocabulary lacks) by the batch's index of such terms; None when no profile has terms."""
+    if batch.terms is None:
+        return None
+    own = [getattr(p, "lexical", None) for p in built]
+    # (getattr: profiles cached before unseen terms existed have no such field.)
+    unseen = [getattr(p, "unseen", ()) for p in built]
+    if all(row is None for row in own) and not any(unseen):
+        return None
+    scores = batch.terms.scores(own)
+    extra = batch.terms.unseen_scores(unseen)
+    return scores if extra is None else scores + extra
 
 
 def embedding_part(built: Sequence[profiles.Profile], batch: CandidateBatch) -> np.ndarray | None:

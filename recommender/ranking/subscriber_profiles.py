@@ -169,7 +169,7 @@ def profiles_for(model: FittedModel, interests: Sequence) -> list[Profile | None
 # Bumped whenever build_profile turns the same inputs into a different profile (its vectors,
 # or the text a digest's note quotes), so a deploy does not keep serving profiles built by the
 # old code until the next refit.
-PROFILE_BUILD = 6
+PROFILE_BUILD = 7
 
 
 def _built_by() -> str:

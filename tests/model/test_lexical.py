@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -172,3 +174,27 @@ def test_it_counts_how_many_terms_a_profiles_weights_amount_to(sample_model):
     assert lexical.effective_terms(one) == pytest.approx(1.0)
     assert 5 < lexical.effective_terms(many) <= many.nnz
     assert lexical.effective_terms(None) == 0.0
+
+
+def test_the_fit_keeps_the_words_it_dropped_as_too_common_not_the_rare_ones(sample_model):
+    from recommender.model import features
+
+    sample = ["graph neural networks", "graph kernels", "graph drawing", "protein folding"]
+    # "graph" is in 3 of 4 texts: past a max_df of 0.5; "protein" in 1 of 4 is not.
+    known = {"neural", "network", "kernel", "drawing", "folding", "neural network"}
+    model = copy.copy(sample_model)
+    model.vectorizer = copy.copy(sample_model.vectorizer)
+    model.vectorizer.vocabulary_ = {term: i for i, term in enumerate(sorted(known))}
+    assert features.common_words(model, sample, 0.5) == frozenset({"graph"})
+    assert features.common_words(model, sample, 1.0) == frozenset()  # a small fit drops none
+    assert sample_model.common_words is not None  # kept by every fit
+
+
+def test_profile_weights_without_unseen_terms_are_profile_vector_exactly(sample_model):
+    common = {"idf_power": 1.0, "phrase_weight": 1.0, "max_terms": 64}
+    text = "I'm interested in zorbliquant solvers for sparse linear systems"
+    own, unseen = lexical.profile_weights(sample_model, text, ["fast solvers"], **common)
+    vector = lexical.profile_vector(sample_model, text, ["fast solvers"], **common)
+    assert unseen == ()
+    assert own.indices.tolist() == vector.indices.tolist()
+    assert own.data.tolist() == vector.data.tolist()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 
 import numpy as np
@@ -352,3 +353,82 @@ def test_a_note_keeps_whole_messages_that_fit():
     # The second fits (151 + 1 + 141 = 293); the third would pass 300 and is left out whole.
     assert result.note == f"{first} {second}"
     assert scoring.RankingResult([], "r", ["x" * 400]).note == "x" * 299 + "…"
+
+
+# A word in no paper of the sample fit: the vocabulary cannot hold it.
+RARE_WORD = "zorbliquant"
+WITH_RARE_WORD = unsaved_paper(
+    3,
+    f"Faster {RARE_WORD} solvers for sparse systems",
+    f"We speed up {RARE_WORD} iterations on sparse linear systems with a new preconditioner.",
+)
+WITHOUT_IT = unsaved_paper(
+    4,
+    "Faster iterative solvers for sparse linear systems",
+    "We speed up Krylov iterations on sparse linear systems with a new preconditioner.",
+)
+
+
+@pytest.mark.parametrize("mode", ["keywords", "all"])
+def test_a_typed_keyword_the_vocabulary_lacks_is_matched_as_written(sample_model, mode):
+    """A keyword in too few fitted papers for the vocabulary ("AlphaFold") is the most specific
+    thing a person wrote; matched as written, the one paper that has it comes first, in the
+    relevance and in the digest's reason."""
+    spec = ProfileSpec(keywords=[f"{RARE_WORD}s", "sparse linear systems"])
+    assert lexical.space(sample_model).key(RARE_WORD) is None
+    batch = candidates.prepare_candidates([WITHOUT_IT, WITH_RARE_WORD], sample_model)
+    off = profiles.build_profile(sample_model, spec, weights={"lexical_unseen": ""})
+    on = profiles.build_profile(sample_model, spec, weights={"lexical_unseen": mode})
+    assert off.unseen == ()
+    unseen = dict(on.unseen)
+    assert RARE_WORD in unseen  # the typed plural folded to the paper's singular
+    # It weighs as the rarest vocabulary term would (more than any typed known term here),
+    # and all the weights still sum to 1.
+    space = lexical.space(sample_model)
+    weight = dict(zip(on.lexical.indices.tolist(), on.lexical.data.tolist(), strict=True))
+    some_key = on.lexical.indices[0]
+    ratio = float(space.idf.max() / space.idf[some_key])
+    assert unseen[RARE_WORD] == pytest.approx(weight[some_key] * ratio, rel=1e-5)
+    assert sum(unseen.values()) + on.lexical.data.sum() == pytest.approx(1.0)
+    lexical_off = scoring.lexical_part([off], batch)[0]
+    lexical_on = scoring.lexical_part([on], batch)[0]
+    assert lexical_off[0] == pytest.approx(lexical_off[1])  # both have the known words
+    assert lexical_on[1] - lexical_on[0] == pytest.approx(unseen[RARE_WORD])
+    assert scoring.relevance_of(on, batch).argmax() == 1
+    assert "matched on the words as you wrote them" in " ".join(on.messages)
+    assert "it counts once more papers use it" in " ".join(off.messages)
+
+
+def test_an_unseen_term_of_the_text_counts_only_when_the_text_is_asked_for(sample_model):
+    spec = ProfileSpec(text=f"Papers on {RARE_WORD} solvers for sparse linear systems")
+    keywords_only = profiles.build_profile(
+        sample_model, spec, weights={"lexical_unseen": "keywords"}
+    )
+    every_term = profiles.build_profile(sample_model, spec, weights={"lexical_unseen": "all"})
+    assert keywords_only.unseen == ()
+    assert RARE_WORD in [stem for stem, _weight in every_term.unseen]
+    batch = candidates.prepare_candidates([WITHOUT_IT, WITH_RARE_WORD], sample_model)
+    scores = scoring.lexical_part([keywords_only, every_term], batch)
+    assert scores[0, 1] == pytest.approx(scores[0, 0])
+    assert scores[1, 1] > scores[1, 0]
+
+
+def test_a_word_the_fit_dropped_as_too_common_is_never_matched_as_written(sample_model):
+    model = copy.copy(sample_model)
+    model.common_words = frozenset({RARE_WORD})  # as if it were in most papers
+    assert lexical.unseen_stem(model, RARE_WORD) is None
+    assert lexical.unseen_stem(model, f"fast {RARE_WORD}") is None
+    model.common_words = None  # a model fitted before the common words were kept
+    assert lexical.unseen_stem(model, RARE_WORD) is None
+    model.common_words = frozenset()
+    assert lexical.unseen_stem(model, RARE_WORD) == RARE_WORD
+
+
+def test_a_profile_of_unseen_keywords_alone_is_still_empty_and_says_so(sample_model):
+    # Nothing of it is in the semantic space, so there is no relevance to add its matches to:
+    # the digest falls back to trending papers, as before, with the reason.
+    spec = ProfileSpec(keywords=[RARE_WORD])
+    built = profiles.build_profile(sample_model, spec, weights={"lexical_unseen": "keywords"})
+    assert built.empty
+    assert built.unseen == ()
+    assert "None of the words of your interests appear" in " ".join(built.messages)

@@ -132,9 +132,10 @@ PROFILE_WEIGHTS = {
     "lexical_max_terms": env.int("PROFILE_LEXICAL_MAX_TERMS", default=64),
     # Typed terms the model's vocabulary lacks (the fit found them in fewer than two papers, or
     # past its 200,000-term cap: "AlphaFold") are matched as written, weighing as the rarest
-    # known term: "keywords" (only those of keywords), "all" (the text's too) or "" (neither:
-    # they count for nothing until a refit knows them). Words dropped as too common never are.
-    "lexical_unseen": env.str("PROFILE_LEXICAL_UNSEEN", default=""),
+    # known term: "all" (keywords' and the text's), "keywords" (only those of keywords) or ""
+    # (neither: they count for nothing until a refit knows them). Words dropped as too common
+    # never are. Chosen on topic half A (two fits), the page set and May (docs/benchmarks.md).
+    "lexical_unseen": env.str("PROFILE_LEXICAL_UNSEEN", default="all"),
     # With the optional sentence encoder on (RECOMMENDER_EMBEDDINGS), relevance =
     # (1 - e) x the blend above + e x the calibrated embedding cosine of the interest text and
     # keywords (recommender/model/embeddings.py); unused when it is off.

@@ -352,12 +352,16 @@ class BatchTerms:
             return None
         out = np.zeros((len(unseen), self.rows.shape[0]), np.float32)
         hashes, papers = self._unseen_index()
-        for row, terms in enumerate(unseen):
-            for stemmed, weight in terms:
-                wanted = hash(stemmed)
-                start = np.searchsorted(hashes, wanted, side="left")
-                end = np.searchsorted(hashes, wanted, side="right")
-                out[row, papers[start:end]] += weight
+        rows = np.array([row for row, terms in enumerate(unseen) for _ in terms], np.int64)
+        wanted = np.array([hash(stemmed) for terms in unseen for stemmed, _ in terms], np.int64)
+        weights = np.array([weight for terms in unseen for _, weight in terms], np.float32)
+        # Every (profile term, paper that has it) pair at once: a sentence has a dozen such
+        # terms (most of its two-word phrases), so a chunk looks up thousands.
+        start = np.searchsorted(hashes, wanted, side="left")
+        found = np.searchsorted(hashes, wanted, side="right") - start
+        term = np.repeat(np.arange(len(wanted)), found)
+        offset = np.arange(len(term)) - np.repeat(np.cumsum(found) - found, found)
+        np.add.at(out, (rows[term], papers[start[term] + offset]), weights[term])
         return out
 
     def scores(self, profiles: Sequence[sparse.csr_matrix | None]) -> np.ndarray:

@@ -198,3 +198,18 @@ def test_profile_weights_without_unseen_terms_are_profile_vector_exactly(sample_
     assert unseen == ()
     assert own.indices.tolist() == vector.indices.tolist()
     assert own.data.tolist() == vector.data.tolist()
+
+
+def test_a_batch_finds_each_unseen_term_in_every_paper_that_has_it(sample_model):
+    texts = [
+        "zorbliquant solvers and quuxitron meshes",
+        "plain sparse solvers",
+        "zorbliquants on quuxitron grids",
+    ]
+    batch = lexical.BatchTerms.of(
+        lexical.paper_rows(sample_model, sample_model.sparse(texts)), texts, sample_model
+    )
+    profiles_terms = [(("zorbliquant", 0.25), ("quuxitron", 0.5)), (), (("quuxitron", 0.125),)]
+    scores = batch.unseen_scores(profiles_terms)
+    assert scores.tolist() == [[0.75, 0.0, 0.75], [0.0, 0.0, 0.0], [0.125, 0.0, 0.125]]
+    assert batch.unseen_scores([(), ()]) is None  # no profile has one: nothing to add

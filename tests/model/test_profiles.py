@@ -367,10 +367,16 @@ def test_it_says_which_keywords_are_too_rare_to_match_on(sample_model):
     spec = ProfileSpec(text="robot manipulation", keywords=["robot grasping", "AlphaFold3x"])
     built = profiles.build_profile(sample_model, spec)
     assert built.messages == [
+        "“AlphaFold3x” is in too few of the papers we have read for related terms to count; "
+        "papers are matched on the words as you wrote them."
+    ]
+    assert [term.label for term in built.own_terms if term.keyword] == ["robot grasping"]
+    # With matching as written off, the keyword counts for nothing, and the note says that.
+    off = profiles.build_profile(sample_model, spec, weights={"lexical_unseen": ""})
+    assert off.messages == [
         "“AlphaFold3x” is in too few of the papers we have read to match on yet; it counts "
         "once more papers use it."
     ]
-    assert [term.label for term in built.own_terms if term.keyword] == ["robot grasping"]
     known = profiles.build_profile(sample_model, ProfileSpec(keywords=["robot grasping"]))
     assert known.messages == []
 

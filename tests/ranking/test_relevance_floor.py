@@ -126,8 +126,8 @@ def test_a_thin_day_makes_a_shorter_digest_that_says_so(
     # The small test corpus has no paper saying "AlphaFold": the reader is told first.
     rare, thin = digest.note.split(". ", 1)
     assert rare == (
-        "“AlphaFold” is in too few of the papers we have read to match on yet; it counts once "
-        "more papers use it"
+        "“AlphaFold” is in too few of the papers we have read for related terms to count; "
+        "papers are matched on the words as you wrote them"
     )
     assert thin.startswith(
         f"Only {matched} paper{'s' if matched > 1 else ''} matched "
@@ -208,8 +208,15 @@ def test_few_matches_with_the_typed_keywords_are_said_and_shown_first(
     subscriber = make_subscriber(
         interests_text="diffusion models for image generation", keywords=["protein design"]
     )
-
     settings.RANKING_WEIGHTS = {**settings.RANKING_WEIGHTS, "keyword_mention_share": 0.0}
+    # "protein design" is in one of the sample fit's papers, too few for its vocabulary:
+    # matched as written (PROFILE_LEXICAL_UNSEEN), it alone takes the protein paper first.
+    digest, _ = digests.build_digest(subscriber, moment=MOMENT)
+    assert digest.items.order_by("rank").first().paper.title == PROTEIN_TITLE
+    digest.delete()
+
+    # Without that, the rest of the interest ranks image papers higher: the line's case.
+    settings.PROFILE_WEIGHTS = {**settings.PROFILE_WEIGHTS, "lexical_unseen": ""}
     digest, _ = digests.build_digest(subscriber, moment=MOMENT)
     by_score = [item.paper.title for item in digest.items.order_by("rank")]
     assert by_score[0] != PROTEIN_TITLE  # (so the order below is the line's doing)
@@ -432,3 +439,14 @@ def test_a_profile_of_unseen_keywords_alone_is_still_empty_and_says_so(sample_mo
     assert built.empty
     assert built.unseen == ()
     assert "None of the words of your interests appear" in " ".join(built.messages)
+
+
+def test_a_misspelt_unseen_terms_mode_is_a_startup_error(settings):
+    from recommender.apps import unseen_terms_mode
+
+    assert unseen_terms_mode(None) == []
+    settings.PROFILE_WEIGHTS = {**settings.PROFILE_WEIGHTS, "lexical_unseen": "yes"}
+    (error,) = unseen_terms_mode(None)
+    assert error.id == "recommender.E002"
+    assert "'yes'" in error.msg
+    assert "'keywords'" in error.msg

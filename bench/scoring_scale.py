@@ -6,7 +6,9 @@ Measured in one run, on the same matrices:
 * floor (sparse): the same with raw TF-IDF profiles (what a TF-IDF-only design would pay);
 * ours: recommender.ranking's production path for a chunk: the semantic product, the lexical
   product (each profile's own terms, at most PROFILE_LEXICAL_MAX_TERMS, its rows stacked per
-  chunk as production does, by the batch's present terms), the per-profile
+  chunk as production does, by the batch's present terms) and its terms outside the
+  vocabulary looked up in the batch's index of them (12 a profile, as a sentence has), the
+  per-profile
   calibration (model/relevance.combine), the trending/featured blend, eligibility masks (hidden,
   already received) and scoring.select_with_floor (the vectorised pinned-first MMR selection
   of the papers above each profile's floor, with near-duplicate removal, then the nearest
@@ -67,6 +69,10 @@ from recommender.ranking import (
     explanations,
     scoring,
 )
+
+# Typed terms outside the model's vocabulary per synthetic profile (a sentence has about this
+# many: most of its two-word phrases).
+UNSEEN_PER_PROFILE = 12
 
 
 def log(message: str) -> None:
@@ -167,6 +173,27 @@ def main() -> None:
     lexical_rows = [lexical_profiles[i] for i in range(n)]
     max_terms = settings.PROFILE_WEIGHTS["lexical_max_terms"]
     terms_per_profile = np.diff(lexical_profiles.indptr).mean()
+    # Typed terms the vocabulary lacks, matched as written (PROFILE_LEXICAL_UNSEEN): a
+    # sentence has a dozen (most of its two-word phrases). Each profile gets UNSEEN_PER_PROFILE
+    # of those in stored titles, so some are in the day's papers and most are not.
+    vocabulary = model.vectorizer.vocabulary_
+    analyzer = model.vectorizer.build_analyzer()
+    unseen_pool = sorted(
+        {
+            lexical.stem_term(term, vocabulary)
+            for i in rng.choice(len(before), 2000, replace=False)
+            for term in analyzer(clean(before[i]["title"]))
+            if term not in vocabulary
+        }
+    )
+    chosen = rng.integers(0, len(unseen_pool), size=(n, UNSEEN_PER_PROFILE))
+    unseen_terms = [tuple((unseen_pool[j], 0.02) for j in row) for row in chosen.tolist()]
+    # The batch's index of its papers' unseen terms is built once per batch: timed alone.
+    fresh = candidates.prepare_candidates(papers, model)
+    started = time.perf_counter()
+    fresh.terms.unseen_scores(unseen_terms[:1])
+    unseen_index_seconds = time.perf_counter() - started
+    fresh = None
     calibrations = [
         relevance.Calibration(semantic=float(a), lexical=float(b), offset=float(c), floor=float(f))
         for a, b, c, f in zip(
@@ -210,7 +237,8 @@ def main() -> None:
                 extra = embedding_profiles[start:stop] @ paper_embeddings.T
             scored = relevance.combine(
                 block @ batch.scoring.T,
-                batch.terms.scores(lexical_rows[start:stop]),
+                batch.terms.scores(lexical_rows[start:stop])
+                + batch.terms.unseen_scores(unseen_terms[start:stop]),
                 (embedding_calibrations if with_embeddings else calibrations)[start:stop],
                 extra,
             )
@@ -262,7 +290,7 @@ def main() -> None:
     def one_block() -> np.ndarray:
         scored = relevance.combine(
             profile_matrix @ batch.scoring.T,
-            batch.terms.scores(lexical_rows),
+            batch.terms.scores(lexical_rows) + batch.terms.unseen_scores(unseen_terms),
             calibrations,
         )
         scores = weights["relevance"] * scored + batch.prior
@@ -337,7 +365,12 @@ def main() -> None:
     log(f"ours vs arxiv-sanity: {svm_each * n / ours_seconds:,.0f}x faster")
     log(
         f"papers kept per subscriber: {filled:.1f} (synthetic floors); lexical terms per "
-        f"profile: {terms_per_profile:.1f} (at most {max_terms})"
+        f"profile: {terms_per_profile:.1f} (at most {max_terms}), plus {UNSEEN_PER_PROFILE} "
+        "outside the vocabulary"
+    )
+    log(
+        f"the batch's index of its papers' terms outside the vocabulary, built once per batch "
+        f"({m} papers): {unseen_index_seconds:.2f} s"
     )
     log(
         f"building one chunk's {args.chunk} profiles (expansion over {corpus.shape[0]:,} "

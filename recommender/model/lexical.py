@@ -332,17 +332,11 @@ class BatchTerms:
         vocabulary: a few hundred per paper, as two arrays (a dict of their strings would hold
         a weekly window's 300,000 of them in every worker)."""
         if self._unseen is None:
-            analyzer = self.model.vectorizer.build_analyzer()
-            vocabulary = self.model.vectorizer.vocabulary_
-            hashes: list[int] = []
-            papers: list[int] = []
-            for i, text in enumerate(self.texts):
-                stems = {stem_term(t, vocabulary) for t in analyzer(text) if t not in vocabulary}
-                hashes.extend(hash(s) for s in stems)
-                papers.extend([i] * len(stems))
-            keys = np.array(hashes, dtype=np.int64)
+            per_paper = [unseen_hashes(self.model, text) for text in self.texts]
+            keys = np.concatenate([np.zeros(0, np.int64), *per_paper])
+            papers = np.repeat(np.arange(len(per_paper)), [len(h) for h in per_paper])
             order = np.argsort(keys, kind="stable")
-            self._unseen = (keys[order], np.array(papers, dtype=np.int64)[order])
+            self._unseen = (keys[order], papers[order])
         return self._unseen
 
     def unseen_scores(self, unseen: Sequence[Sequence[tuple[str, float]]]) -> np.ndarray | None:
@@ -350,19 +344,20 @@ class BatchTerms:
         each paper contains; None when no profile has any (the usual case: no index is built)."""
         if not any(unseen) or self.model is None:
             return None
-        out = np.zeros((len(unseen), self.rows.shape[0]), np.float32)
         hashes, papers = self._unseen_index()
+        width = self.rows.shape[0]
         rows = np.array([row for row, terms in enumerate(unseen) for _ in terms], np.int64)
         wanted = np.array([hash(stemmed) for terms in unseen for stemmed, _ in terms], np.int64)
-        weights = np.array([weight for terms in unseen for _, weight in terms], np.float32)
+        weights = np.array([weight for terms in unseen for _, weight in terms], np.float64)
         # Every (profile term, paper that has it) pair at once: a sentence has a dozen such
         # terms (most of its two-word phrases), so a chunk looks up thousands.
         start = np.searchsorted(hashes, wanted, side="left")
         found = np.searchsorted(hashes, wanted, side="right") - start
         term = np.repeat(np.arange(len(wanted)), found)
         offset = np.arange(len(term)) - np.repeat(np.cumsum(found) - found, found)
-        np.add.at(out, (rows[term], papers[start[term] + offset]), weights[term])
-        return out
+        cell = rows[term] * width + papers[start[term] + offset]
+        out = np.bincount(cell, weights=weights[term], minlength=len(unseen) * width)
+        return out.reshape(len(unseen), width).astype(np.float32)
 
     def scores(self, profiles: Sequence[sparse.csr_matrix | None]) -> np.ndarray:
         """(profiles x papers) lexical scores of profiles' term rows (None: no terms).
@@ -383,6 +378,28 @@ class BatchTerms:
             (data[inside], keys[inside], ends), shape=(len(profiles), self.columns.shape[0])
         )
         return np.asarray((stacked @ self.columns).toarray(), dtype=np.float32)
+
+
+# Papers whose terms outside the vocabulary a loaded model keeps (unseen_hashes): a weekly
+# window's 2,000 papers fit, at about 1 KB each, so each chunk a worker scores reuses them.
+_UNSEEN_CACHE_SIZE = 5_000
+
+
+def unseen_hashes(model: FittedModel, text: str) -> np.ndarray:
+    """The distinct stem hashes of a paper's terms outside the model's vocabulary, kept on the
+    loaded model by text (Python's string hashes hold within one process, as the model does)."""
+    seed, cache = getattr(model, "_unseen_hashes", (None, None))
+    # (A model pickled in another process carries that process's hashes: started afresh.)
+    if seed != hash(_SEED_PROBE) or len(cache) >= _UNSEEN_CACHE_SIZE:
+        cache = {}
+        model._unseen_hashes = (hash(_SEED_PROBE), cache)
+    cached = cache.get(text)
+    if cached is None:
+        analyzer = model.vectorizer.build_analyzer()
+        vocabulary = model.vectorizer.vocabulary_
+        stems = {stem_term(t, vocabulary) for t in analyzer(text) if t not in vocabulary}
+        cached = cache[text] = np.fromiter((hash(s) for s in stems), np.int64, count=len(stems))
+    return cached
 
 
 def topicality(model: FittedModel, terms: Sequence[str], vector: np.ndarray | None) -> np.ndarray:

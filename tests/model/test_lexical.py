@@ -213,3 +213,12 @@ def test_a_batch_finds_each_unseen_term_in_every_paper_that_has_it(sample_model)
     scores = batch.unseen_scores(profiles_terms)
     assert scores.tolist() == [[0.75, 0.0, 0.75], [0.0, 0.0, 0.0], [0.125, 0.0, 0.125]]
     assert batch.unseen_scores([(), ()]) is None  # no profile has one: nothing to add
+
+
+def test_a_papers_unseen_terms_are_kept_per_model_and_redone_in_another_process(sample_model):
+    model = copy.copy(sample_model)
+    model._unseen_hashes = (0, {"stale": np.array([1], np.int64)})  # another process's seed
+    fresh = lexical.unseen_hashes(model, "zorbliquant solvers")
+    assert hash("zorbliquant") in fresh.tolist()
+    assert "stale" not in model._unseen_hashes[1]
+    assert lexical.unseen_hashes(model, "zorbliquant solvers") is fresh  # kept

@@ -61,7 +61,9 @@ from recommender.model import (
     features,
     lexical,
     profiles,
+    query_shaping,
     relevance,
+    stems,
 )
 from recommender.models import Paper
 from recommender.ranking import (
@@ -127,7 +129,7 @@ def main() -> None:
     batch = candidates.prepare_candidates(papers, model)
     n, m = args.subscribers, len(papers)
 
-    corpus = profiles.corpus32(model)
+    corpus = query_shaping.corpus32(model)
     picks = rng.integers(0, corpus.shape[0], size=(n, 5))
     profile_matrix = features.l2_normalise(corpus[picks].mean(axis=1)).astype(np.float32)
     if model.has_context:
@@ -180,7 +182,7 @@ def main() -> None:
     analyzer = model.vectorizer.build_analyzer()
     unseen_pool = sorted(
         {
-            lexical.stem_term(term, vocabulary)
+            stems.stem_term(term, vocabulary)
             for i in rng.choice(len(before), 2000, replace=False)
             for term in analyzer(clean(before[i]["title"]))
             if term not in vocabulary

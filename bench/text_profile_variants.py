@@ -38,6 +38,7 @@ from bench import recommender_quality as quality
 from recommender.model import (
     features,
     profiles,
+    query_shaping,
 )
 from recommender.model.features import l2_normalise
 from recommender.ranking.evaluation import ndcg_at_k
@@ -55,7 +56,7 @@ def text_query(model, cat: str, *, unit_terms: bool = False, terms: int = 10) ->
     """The interest text's LSA vector after term expansion; optionally each term's LSA vector
     scaled to unit length first (a frequent word has a long one and drowns a rarer word)."""
     text = profiles.clean_interest_text(f"Papers on {quality.CATEGORIES[cat]}")
-    row = profiles._expand_terms(
+    row = query_shaping.expand_terms(
         model, model.sparse([text])[0], **{**DEFAULT_TERMS, "terms": terms}
     )
     if not unit_terms:
@@ -69,7 +70,7 @@ def text_query(model, cat: str, *, unit_terms: bool = False, terms: int = 10) ->
 def lsa_variants(model, cat: str, day, default: np.ndarray) -> dict[str, np.ndarray]:
     """Scores of each variant setting for one subscriber on one day."""
     out = {"default": day.dense @ default}
-    corpus = profiles.corpus32(model)
+    corpus = query_shaping.corpus32(model)
     query = text_query(model, cat)
     order = np.argsort(-(corpus @ query))
     for papers, top, share in product((50, 100, 200), (5, 10, 20), (0.3, 0.5, 0.7)):
@@ -84,7 +85,7 @@ def lsa_variants(model, cat: str, day, default: np.ndarray) -> dict[str, np.ndar
         second = l2_normalise(default + weight * l2_normalise(day.dense[best].mean(axis=0)))
         out[f"second pass over the day | top {top}, weight {weight}"] = day.dense @ second
     for terms in (10, 20):
-        unit = profiles._expand(
+        unit = query_shaping.expand(
             model, text_query(model, cat, unit_terms=True, terms=terms), 100, 1.0
         )
         out[f"unit-length term vectors | {terms} terms"] = day.dense @ unit
@@ -94,7 +95,7 @@ def lsa_variants(model, cat: str, day, default: np.ndarray) -> dict[str, np.ndar
 def corpus_views(model, days: list, train: list[dict]) -> np.ndarray:
     """Per-day views of the candidates against the corpus (kept on each day), and the ridge
     map from a title's TF-IDF to its paper's LSA vector (returned: terms x dimensions)."""
-    corpus = profiles.corpus32(model)
+    corpus = query_shaping.corpus32(model)
     for day in days:
         similarities = day.dense @ corpus.T
         nearest = np.argsort(-similarities, axis=1)[:, :20]
@@ -137,7 +138,7 @@ def author_variants(model, default: np.ndarray, day, train_authors, corpus_count
     their idf (idf); a candidate's author score is the sum over its authors, scaled to 0..1 on
     the day, added to the cosine with weight beta, as it is (lin) or log-compressed (log)."""
     base = day.dense @ default
-    order = np.argsort(-(profiles.corpus32(model) @ default))
+    order = np.argsort(-(query_shaping.corpus32(model) @ default))
     total = len(train_authors)
     out = {}
     for top, kind in product((50, 100, 200, 400), ("count", "precision", "idf")):

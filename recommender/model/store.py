@@ -72,8 +72,9 @@ def new_version(model: FittedModel) -> str:
 
 def save(model: FittedModel, *, fit_seconds: float | None = None) -> str:
     """Write `model` as a new version, make it current and return the version string."""
-    # Workers widen the dense matrices to float32 when they first use them (profiles._float32);
-    # the artifact keeps them in float16 whatever the model went through before it is saved.
+    # Workers widen the dense matrices to float32 when they first use them
+    # (query_shaping.float32_matrix); the artifact keeps them in float16 whatever the model went
+    # through before it is saved.
     for name in DENSE_MATRICES:
         matrix = getattr(model, name, None)
         if matrix is not None and matrix.dtype != np.float16:

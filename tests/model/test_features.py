@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from recommender.model import features
+from recommender.model import features, query_shaping
 from tests.helpers import SAMPLE_PAPERS
 
 
@@ -56,7 +56,6 @@ def test_it_keeps_category_centroids_for_arxiv_categories_only(sample_model):
 
 
 def test_it_keeps_the_artifact_small(installed_model):
-    from recommender.model import profiles
     from recommender.model import store as model_store
 
     # Only what transforms need (tfidf.py), not scikit-learn's list of every n-gram it cut.
@@ -64,7 +63,7 @@ def test_it_keeps_the_artifact_small(installed_model):
     assert installed_model.svd.components_.dtype == np.float32
     # A worker holds the corpus rows once, widened to float32 where it computes with them...
     loaded = model_store.load_current()
-    assert profiles.corpus32(loaded) is loaded.corpus_matrix
+    assert query_shaping.corpus32(loaded) is loaded.corpus_matrix
     assert loaded.corpus_matrix.dtype == np.float32
     # ...and the artifact keeps them in float16, even when saved from a widened model.
     model_store.save(loaded)

@@ -5,7 +5,7 @@ import copy
 import numpy as np
 import pytest
 
-from recommender.model import lexical, profiles
+from recommender.model import lexical, profiles, stems
 
 
 @pytest.mark.parametrize(
@@ -17,29 +17,29 @@ from recommender.model import lexical, profiles
     ],
 )
 def test_it_folds_word_forms_to_one_stem(forms, stem):
-    assert {lexical.stem(form) for form in forms} == {stem}
+    assert {stems.stem(form) for form in forms} == {stem}
 
 
 def test_it_keeps_short_words_whole():
-    assert lexical.stem("data") == "data"
-    assert lexical.stem("used") == "used"  # "us" would be too short a stem
+    assert stems.stem("data") == "data"
+    assert stems.stem("used") == "used"  # "us" would be too short a stem
 
 
 def test_it_folds_plurals_the_tokenizer_leaves_when_the_vocabulary_has_the_singular():
     words = {"video", "day"}
-    assert lexical.stem_term("videos", words) == lexical.stem_term("video", words)
-    assert lexical.stem_term("days", words) == "day"
+    assert stems.stem_term("videos", words) == stems.stem_term("video", words)
+    assert stems.stem_term("days", words) == "day"
     # Without the singular in the vocabulary, a word ending so stays as it is.
-    assert lexical.stem_term("analysis", words) == "analysis"
+    assert stems.stem_term("analysis", words) == "analysis"
 
 
 def test_a_compound_of_two_hyphen_joined_words_is_the_phrase_of_those_words():
-    assert lexical.stem_term("tensor-product") == lexical.stem_term("tensor product")
-    assert lexical.stem_term("real-world") == "real world"
-    assert lexical.stem_term("self-driving") == lexical.stem_term("self driving") == "self driv"
+    assert stems.stem_term("tensor-product") == stems.stem_term("tensor product")
+    assert stems.stem_term("real-world") == "real world"
+    assert stems.stem_term("self-driving") == stems.stem_term("self driving") == "self driv"
     # A part that no phrase of the analyzer has (a number, one letter), or three parts: whole.
     for whole in ("llama-3", "u-net", "text-to-image"):
-        assert lexical.stem_term(whole) == whole
+        assert stems.stem_term(whole) == whole
 
 
 def test_a_typed_compound_matches_a_paper_that_writes_its_words_apart(sample_model):

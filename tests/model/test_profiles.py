@@ -6,7 +6,7 @@ from django.test import override_settings
 
 from accounts.models import InterestProfile
 from accounts.references import resolve_pasted, unmatched_references
-from recommender.model import profiles
+from recommender.model import profiles, query_shaping
 from recommender.model.profiles import PaperDoc, ProfileSpec
 from recommender.models import FeedbackEvent
 from recommender.ranking import subscriber_profiles
@@ -168,7 +168,7 @@ def test_it_reuses_a_built_profile_until_the_profile_or_its_feedback_changes(
 
 def test_it_expands_interest_text_with_the_nearest_vocabulary_terms(sample_model):
     row = sample_model.sparse(["speech"])
-    expanded = profiles._expand_terms(sample_model, row, terms=5, weight=0.5, min_docs=2)
+    expanded = query_shaping.expand_terms(sample_model, row, terms=5, weight=0.5, min_docs=2)
     names = sample_model.feature_names()
     added = {names[i] for i in expanded.indices} - {names[i] for i in row.indices}
     assert 0 < len(added) <= 5
@@ -176,7 +176,7 @@ def test_it_expands_interest_text_with_the_nearest_vocabulary_terms(sample_model
     # The text's own words keep (at least) their weight; the added terms weigh half the text.
     assert np.all(expanded[0, row.indices].toarray() >= row.data - 1e-6)
     assert np.isclose(np.linalg.norm((expanded - row).toarray()), 0.5, atol=1e-4)
-    off = profiles._expand_terms(sample_model, row, terms=0, weight=0.5, min_docs=2)
+    off = query_shaping.expand_terms(sample_model, row, terms=0, weight=0.5, min_docs=2)
     assert (off != row).nnz == 0
 
     spec = ProfileSpec(text="speech")
@@ -188,11 +188,13 @@ def test_it_expands_interest_text_with_the_nearest_vocabulary_terms(sample_model
 
 def test_it_damps_common_words_of_a_sentence_but_keeps_a_short_text_whole(sample_model):
     names = sample_model.feature_names()
-    frequent = profiles._document_frequencies(sample_model) > 0.02 * len(sample_model.corpus_ids)
+    frequent = query_shaping.document_frequencies(sample_model) > 0.02 * len(
+        sample_model.corpus_ids
+    )
     damp = {"share": 0.02, "weight": 0.1, "min_specific": 2}
 
     sentence = sample_model.sparse(["a robust method for robot grasping with tactile sensing"])[0]
-    damped = profiles._damp_common_words(sample_model, sentence, **damp)
+    damped = query_shaping.damp_common_words(sample_model, sentence, **damp)
     before = dict(zip(sentence.indices, sentence.data, strict=True))
     after = dict(zip(damped.indices, damped.data, strict=True))
     assert {names[i] for i in before if frequent[i]} >= {"method", "robust", "sensing"}
@@ -208,9 +210,9 @@ def test_it_damps_common_words_of_a_sentence_but_keeps_a_short_text_whole(sample
     assert not short_names["vision language"]
     assert not short_names["image segmentation"]
     assert all(common for name, common in short_names.items() if " " not in name)
-    assert (profiles._damp_common_words(sample_model, short, **damp) != short).nnz == 0
+    assert (query_shaping.damp_common_words(sample_model, short, **damp) != short).nnz == 0
     # A weight of 1 turns it off.
-    off = profiles._damp_common_words(sample_model, sentence, **{**damp, "weight": 1.0})
+    off = query_shaping.damp_common_words(sample_model, sentence, **{**damp, "weight": 1.0})
     assert (off != sentence).nnz == 0
 
     # build_profile uses it for interest text, and keywords (the subscriber's own terms) keep
@@ -385,7 +387,7 @@ def test_it_leaves_a_texts_rarest_terms_out_of_its_semantic_row_only(sample_mode
     """Terms in a handful of papers have LSA vectors fitted on those papers: they are left out
     of the text's semantic row (not of keywords, not of the lexical part, not of what
     explanations name), unless nothing would be left, or nothing specific."""
-    documents = profiles._document_frequencies(sample_model)
+    documents = query_shaping.document_frequencies(sample_model)
     names = sample_model.feature_names()
     vocabulary = sample_model.vectorizer.vocabulary_
     share = 0.02 * len(sample_model.corpus_ids)  # specific: in at most 2% of the papers
@@ -397,22 +399,24 @@ def test_it_leaves_a_texts_rarest_terms_out_of_its_semantic_row_only(sample_mode
     row = sample_model.sparse([text])[0]
     common = {names[i] for i in row.indices if documents[i] >= 4.5}
 
-    cut = profiles._without_rare_terms(sample_model, row, 5, 0.02)
+    cut = query_shaping.without_rare_terms(sample_model, row, 5, 0.02)
     assert {names[i] for i in cut.indices} == common
     assert {"lidar", "audio"} <= common
     assert not {"footage", "music", "drone"} & common
     assert np.allclose(cut.data, row.data[documents[row.indices] >= 4.5])
-    assert (profiles._without_rare_terms(sample_model, row, 0, 0.02) != row).nnz == 0
+    assert (query_shaping.without_rare_terms(sample_model, row, 0, 0.02) != row).nnz == 0
     # Nothing left, or no specific word left: the row stays whole ("protein" is in 2 of the
     # sample's papers, and it is the topic).
     only_rare = sample_model.sparse(["footage"])[0]
-    assert (profiles._without_rare_terms(sample_model, only_rare, 5, 0.02) != only_rare).nnz == 0
+    assert (
+        query_shaping.without_rare_terms(sample_model, only_rare, 5, 0.02) != only_rare
+    ).nnz == 0
     protein = sample_model.sparse(["diffusion models for protein structure generation"])[0]
     assert documents[vocabulary["protein"]] < 5
-    assert (profiles._without_rare_terms(sample_model, protein, 5, 0.02) != protein).nnz == 0
+    assert (query_shaping.without_rare_terms(sample_model, protein, 5, 0.02) != protein).nnz == 0
     # The limit is at most 1% of the corpus, at least 2 papers: on 996 papers, 5 stays 5 and
     # 20 becomes 9.
-    nine = profiles._without_rare_terms(sample_model, row, 20, 0.02)
+    nine = query_shaping.without_rare_terms(sample_model, row, 20, 0.02)
     assert {names[i] for i in nine.indices} == {
         names[i] for i in row.indices if documents[i] >= 8.5
     }

@@ -221,7 +221,11 @@ def test_the_page_sets_interests_each_have_relevant_papers_in_both_modes():
 
 @pytest.mark.parametrize(
     ("name", "papers"),
-    [("topic-labels-2026-06-15.json", 175), ("topic-labels-2026-04-16.json", 221)],
+    [
+        ("topic-labels-2026-06-15.json", 175),
+        ("topic-labels-2026-04-16.json", 221),
+        ("topic-labels-2026-03-11.json", 255),
+    ],
 )
 def test_the_extra_topic_sets_label_every_pool_paper_with_known_interests(name, papers):
     # bench/topic_quality.py --labels reads them as it reads the shared topic set.

@@ -159,13 +159,16 @@ def calibrate_profile(
     (`scoring`: its semantic scoring vector; `own`: its lexical term weights, if any;
     `embedding`: its sentence embedding, when the optional encoder is on).
 
-    A profile with keywords gets the full lexical share however few its terms: keywords were
-    chosen one by one, and are never damped away ("protein design, AlphaFold").
+    A profile with keywords gets the full lexical share however few its terms, and its share is
+    `lexical_keywords`, not `lexical`: keywords were chosen one by one, and are never damped
+    away ("protein design, AlphaFold").
 
     `unseen` (typed terms the vocabulary lacks, lexical.profile_weights) are in none of the
     sample's rows: they add nothing to its scores, only to the profile's count of terms."""
     if scoring is None:
         return None
+    if keywords:
+        weights = {**weights, "lexical": weights.get("lexical_keywords", weights["lexical"])}
     has_terms = own is not None or bool(unseen)
     lexical_rows = lexical.reference_rows(model) if has_terms else None
     lexical_scores = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Container
+from functools import lru_cache
 
 # Suffixes stripped by `stem`, longest first; a stem keeps at least MIN_STEM letters. Only word
 # endings that change the form, not the topic, of a technical word ("segmentation" and
@@ -31,6 +32,9 @@ _SUFFIXES = tuple(
 MIN_STEM = 4
 
 
+# Memoised: a day's papers repeat their words, and each call tries the suffixes one by one
+# (stemming the terms of 300 papers outside the vocabulary took 0.29 s uncached).
+@lru_cache(maxsize=65_536)
 def stem(word: str) -> str:
     """A light stem of one already plural-folded, lower-case word."""
     for suffix in _SUFFIXES:

@@ -132,10 +132,6 @@ PROFILE_WEIGHTS = {
     # the profile's meaning (its LSA cosine, relative to the profile's closest word): head nouns
     # keep their weight, a sentence's filler ("realistic", "complete") loses up to t of it.
     "lexical_topical": env.float("PROFILE_LEXICAL_TOPICAL", default=0.5),
-    # The words of an interest sentence before it turns to a list of examples or aspects (":",
-    # "such as", "including", ...: interest_text.head_clause) count this many times in both
-    # parts of relevance; 1 reads the sentence as written.
-    "text_head": env.float("PROFILE_TEXT_HEAD_WEIGHT", default=1.0),
     "lexical_idf_power": env.float("PROFILE_LEXICAL_IDF_POWER", default=1.0),
     "lexical_phrase_weight": env.float("PROFILE_LEXICAL_PHRASE_WEIGHT", default=1.0),
     "lexical_max_terms": env.int("PROFILE_LEXICAL_MAX_TERMS", default=64),

@@ -31,33 +31,6 @@ def clean_interest_text(text: str) -> str:
     return " ".join(word for word in _WORD.findall(text) if word.lower() not in REQUEST_WORDS)
 
 
-# Where a sentence turns from what it is about to examples or aspects of it ("multimodal
-# models that watch videos: answering questions about clips, ..."; "... for healthcare, such as
-# diagnosis support"). A list after the turn names parts of the topic, and one of them
-# ("preventing harmful outputs") can pull a profile to papers that share only that part.
-_TURN = re.compile(
-    r"[:;]|\b(?:such as|including|for example|for instance|e\.g\.|especially|"
-    r"in particular|particularly)\b",
-    re.IGNORECASE,
-)
-# The head and what follows the turn each need this many words (after clean_interest_text)
-# for the sentence to count as a head with a list.
-HEAD_MIN_WORDS = 2
-
-
-def head_clause(text: str) -> str:
-    """The cleaned words of an interest text before its first turn to examples or aspects
-    (`_TURN`), or "" when it has no such turn or either side is too short to be one."""
-    match = _TURN.search(text)
-    if match is None:
-        return ""
-    head = clean_interest_text(text[: match.start()])
-    rest = clean_interest_text(text[match.end() :])
-    if len(head.split()) < HEAD_MIN_WORDS or len(rest.split()) < HEAD_MIN_WORDS:
-        return ""
-    return head
-
-
 # Function words of the languages people most often write in instead of English; a text with
 # more of these than English ones is not English (vocabulary checks fail on small corpora).
 FOREIGN_FUNCTION_WORDS = frozenset(

@@ -401,8 +401,6 @@ def profile_weights(
     vector: np.ndarray | None = None,
     topical: float = 0.0,
     unseen: str = "",
-    head: str = "",
-    head_weight: float = 1.0,
 ) -> tuple[sparse.csr_matrix | None, tuple[tuple[str, float], ...]]:
     """The profile's term weights: over stem keys (None when no term is known), and for the
     typed terms the vocabulary lacks, their stems with their weights; all summing to 1.
@@ -418,19 +416,14 @@ def profile_weights(
     the most specific thing the person wrote. Each weighs as the rarest vocabulary term does.
     The reference sample holds at most a paper or two with such a term, so calibrating on the
     known terms alone (relevance.py) is what their scores over it would give.
-
-    A term of the text's `head` clause (interest_text.head_clause) weighs `head_weight` times.
     """
     lexical = space(model)
     analyzer = model.vectorizer.build_analyzer()
     text_terms = list(analyzer(text)) if text else []
     closeness = topicality(model, text_terms, vector) if topical > 0 else None
-    head_terms = frozenset(analyzer(head)) if head and head_weight != 1.0 else frozenset()
     weighted: list[tuple[str, float, bool]] = []
     for i, term in enumerate(text_terms):
         factor = 1.0 if closeness is None else (1 - topical) + topical * float(closeness[i])
-        if term in head_terms:
-            factor *= head_weight
         weighted.append((term, factor, False))
     for keyword in keywords:
         weighted += [(term, 1.0, True) for term in analyzer(keyword)]

@@ -36,7 +36,7 @@ from scipy import sparse
 
 from . import embeddings, lexical, mapped, query_shaping, relevance
 from .features import FittedModel, english_words, l2_normalise, paper_text
-from .interest_text import clean_interest_text, head_clause, language_problem
+from .interest_text import clean_interest_text, language_problem
 
 log = logging.getLogger(__name__)
 
@@ -139,10 +139,6 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
     }
 
     text = clean_interest_text(spec.text)
-    # A sentence's head clause (what it is about, before a list of its aspects) counts
-    # `text_head` times in both parts; 1 leaves the sentence as written.
-    head_weight = weights.get("text_head", 1.0)
-    head = head_clause(spec.text) if head_weight != 1.0 else ""
     keywords = [" ".join(k.split()) for k in spec.keywords if k and k.strip()]
     user_terms = None
     # The profile's own words and papers in the word-context space (scoring_vector).
@@ -151,12 +147,9 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
         problem = language_problem(spec.text, english_words(model))
         if problem:
             messages.append(problem)
-        text_rows = model.sparse([text, " ".join(keywords), head])
-        text_row = text_rows[0]
-        if head:
-            text_row = sparse.csr_matrix(text_row + (head_weight - 1.0) * text_rows[2])
+        text_rows = model.sparse([text, " ".join(keywords)])
         # Keywords are terms the subscriber chose one by one: all of them count fully.
-        text_row = query_shaping.damp_common_words(model, text_row, **damp_common)
+        text_row = query_shaping.damp_common_words(model, text_rows[0], **damp_common)
         user_text_row = text_row
         text_row = query_shaping.without_rare_terms(
             model, text_row, weights.get("text_min_docs", 0), damp_common["share"]
@@ -223,8 +216,6 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
             vector=vector,
             topical=weights["lexical_topical"],
             unseen=weights.get("lexical_unseen", ""),
-            head=head,
-            head_weight=head_weight,
         )
     embedding = None
     if vector is not None:

@@ -39,44 +39,6 @@ def test_contractions_leave_no_one_letter_words_in_interest_text():
     )
 
 
-def test_a_sentence_head_is_what_comes_before_its_list_of_aspects():
-    from recommender.model.interest_text import head_clause
-
-    assert (
-        head_clause(
-            "Papers on steering diffusion image generators: finer control over layout, editing"
-        )
-        == "on steering diffusion image generators"
-    )
-    assert (
-        head_clause("I track language models built for healthcare, such as diagnosis support")
-        == "I track language models built for healthcare"
-    )
-    # No turn, or a side too short to be a head with a list: no head.
-    assert head_clause("I want benchmarks for LLM agents that use tools") == ""
-    assert head_clause("Robotics: grasping and locomotion") == ""
-    assert head_clause("Papers on grasping robots: locomotion") == ""
-
-
-def test_the_head_of_a_sentence_can_weigh_more_in_both_parts(sample_model):
-    text = "Papers on image segmentation: reinforcement learning for language model reasoning"
-    plain = profiles.build_profile(sample_model, ProfileSpec(text=text))
-    headed = profiles.build_profile(sample_model, ProfileSpec(text=text), weights={"text_head": 3})
-    head = profiles.build_profile(sample_model, ProfileSpec(text="image segmentation"))
-    # The semantic vector moves toward the head's meaning...
-    assert headed.vector @ head.vector > plain.vector @ head.vector + 0.05
-    # ...and in the lexical part the head's words outweigh the list's.
-    space = profiles.lexical.space(sample_model)
-    image, learning = space.key("image"), space.key("reinforcement learning")
-    # (3 times, give or take the closeness weighting, which follows the moved vector)
-    assert headed.lexical[0, image] / headed.lexical[0, learning] > (
-        2 * plain.lexical[0, image] / plain.lexical[0, learning]
-    )
-    # Weight 1 (the default) is the sentence as written.
-    same = profiles.build_profile(sample_model, ProfileSpec(text=text), weights={"text_head": 1})
-    assert np.array_equal(same.vector, plain.vector)
-
-
 def test_it_combines_every_part_of_a_profile(sample_model):
     spec = ProfileSpec(
         text="speech",

@@ -361,29 +361,12 @@ def topicality(model: FittedModel, terms: Sequence[str], vector: np.ndarray | No
 
 
 def profile_vector(
-    model: FittedModel,
-    text: str,
-    keywords: Sequence[str],
-    *,
-    idf_power: float,
-    phrase_weight: float,
-    max_terms: int,
-    vector: np.ndarray | None = None,
-    topical: float = 0.0,
+    model: FittedModel, text: str, keywords: Sequence[str], **options
 ) -> sparse.csr_matrix | None:
     """The profile's term weights over stem keys, summing to 1 (None when no term is known):
-    `profile_weights` without the terms the vocabulary lacks."""
-    own, _unseen = profile_weights(
-        model,
-        text,
-        keywords,
-        idf_power=idf_power,
-        phrase_weight=phrase_weight,
-        max_terms=max_terms,
-        vector=vector,
-        topical=topical,
-    )
-    return own
+    `profile_weights` (with its keyword-only `options`) without the terms the vocabulary
+    lacks, which the default `unseen=""` leaves out."""
+    return profile_weights(model, text, keywords, **options)[0]
 
 
 # Which typed terms missing from the vocabulary are matched as written (PROFILE_LEXICAL_UNSEEN).

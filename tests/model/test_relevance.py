@@ -98,3 +98,23 @@ def test_a_keyword_keeps_the_full_lexical_share_however_few_its_terms(sample_mod
     # same spreads for both: the ratios are those of the shares.
     assert as_keyword.lexical / as_text.lexical == pytest.approx(0.3 / (0.3 / 12), rel=1e-4)
     assert as_keyword.semantic / as_text.semantic == pytest.approx(0.7 / (1 - 0.3 / 12), rel=1e-4)
+
+
+def test_a_profile_with_keywords_takes_the_keyword_share_when_one_is_set(sample_model):
+    from recommender.model import profiles
+
+    built = profiles.build_profile(sample_model, profiles.ProfileSpec(keywords=["robotics"]))
+    weights = {**WEIGHTS, "lexical_full_terms": 12.0}
+    plain = relevance.calibrate_profile(
+        sample_model, built.scoring, built.lexical, weights, keywords=True
+    )
+    own = {**weights, "lexical_keywords": 0.6}
+    keyed = relevance.calibrate_profile(
+        sample_model, built.scoring, built.lexical, own, keywords=True
+    )
+    assert keyed.lexical / plain.lexical == pytest.approx(0.6 / 0.3, rel=1e-4)
+    assert keyed.semantic / plain.semantic == pytest.approx(0.4 / 0.7, rel=1e-4)
+    # A profile without keywords keeps `lexical`, whatever the keyword share.
+    as_text = relevance.calibrate_profile(sample_model, built.scoring, built.lexical, weights)
+    as_text_too = relevance.calibrate_profile(sample_model, built.scoring, built.lexical, own)
+    assert as_text_too == as_text

@@ -163,7 +163,7 @@ def main() -> None:
 
     # The lexical part: each profile's own terms are a random stored title's words and phrases
     # (idf-weighted, summing to 1, the strongest PROFILE_LEXICAL_MAX_TERMS kept, as
-    # lexical.profile_vector makes them), with a calibration per profile.
+    # lexical.profile_weights makes them), with a calibration per profile.
     space = lexical.space(model)
     titles = lexical.paper_rows(model, model.sparse([clean(r["title"]) for r in before]))
     titles = sparse.csr_matrix(titles @ sparse.diags(space.idf))

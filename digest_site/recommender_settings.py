@@ -119,15 +119,15 @@ PROFILE_WEIGHTS = {
     # Chosen on half A of the topic set and the category protocol's May window
     # (docs/benchmarks.md); 0 turns the lexical part off.
     "lexical": env.float("PROFILE_LEXICAL_WEIGHT", default=0.2),
-    # ...and the share for a profile with keywords, whatever its length: keywords are the exact
-    # words a person chose, so their lexical part may weigh more than a sentence's. 0.4 won on
-    # five development sets and was vetoed by a clean sixth (docs/benchmarks.md): the same as
-    # `lexical` until a larger share holds up on data it was not chosen on.
-    "lexical_keywords": env.float("PROFILE_LEXICAL_KEYWORDS_WEIGHT", default=0.2),
     # ...for a profile of at least this many effective terms (1 / sum of squared term weights);
     # one of fewer gets that share in proportion ("Papers on robotics", one word, 1/12 of it):
-    # its lexical score is nearly a yes/no and ranks worse than its semantic one.
+    # its lexical score is nearly a yes/no and ranks worse than its semantic one. A profile
+    # with keywords always gets the full share.
     "lexical_full_terms": env.float("PROFILE_LEXICAL_FULL_TERMS", default=12.0),
+    # A different share for profiles with keywords (unset: the share above). Keywords are the
+    # exact words a person chose, so their lexical part might weigh more; 0.4 won on five
+    # development sets and was vetoed by a clean sixth (docs/benchmarks.md), so it is unset.
+    "lexical_keywords": env.float("PROFILE_LEXICAL_KEYWORDS_WEIGHT", default=None),
     # A word of the interest text (never a keyword) weighs (1 - t) + t x how close it sits to
     # the profile's meaning (its LSA cosine, relative to the profile's closest word): head nouns
     # keep their weight, a sentence's filler ("realistic", "complete") loses up to t of it.

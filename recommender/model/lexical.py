@@ -195,7 +195,7 @@ def own_terms(model: FittedModel, text: str, keywords: Sequence[str]) -> list[Ow
 
 def unknown_keywords(model: FittedModel, keywords: Sequence[str]) -> list[str]:
     """The keywords with a word that no form of is in the model's vocabulary ("AlphaFold",
-    in one of 67,802 papers, under the fit's two-paper minimum): own_terms and profile_vector
+    in one of 67,802 papers, under the fit's two-paper minimum): own_terms and profile_weights
     can only leave them out, so the person is told (rare_keywords_note)."""
     lexical = space(model)
     analyzer = model.vectorizer.build_analyzer()
@@ -358,15 +358,6 @@ def topicality(model: FittedModel, terms: Sequence[str], vector: np.ndarray | No
     closeness[:] = 0.0
     closeness[known] = cosine / cosine.max()
     return closeness
-
-
-def profile_vector(
-    model: FittedModel, text: str, keywords: Sequence[str], **options
-) -> sparse.csr_matrix | None:
-    """The profile's term weights over stem keys, summing to 1 (None when no term is known):
-    `profile_weights` (with its keyword-only `options`) without the terms the vocabulary
-    lacks, which the default `unseen=""` leaves out."""
-    return profile_weights(model, text, keywords, **options)[0]
 
 
 # Which typed terms missing from the vocabulary are matched as written (PROFILE_LEXICAL_UNSEEN).

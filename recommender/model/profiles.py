@@ -203,7 +203,8 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
     vector = vector if vector is not None and np.any(vector) else None
     scoring = scoring_vector(model, vector, context_parts, weights)
     own, unseen = None, ()
-    if vector is not None and (text or keywords) and weights["lexical"] > 0:
+    lexical_on = relevance.lexical_weight(weights, keywords=bool(keywords)) > 0
+    if vector is not None and (text or keywords) and lexical_on:
         # The text undamped: in the lexical part every word the person wrote counts by its
         # specificity alone (a common head noun such as "video" included).
         own, unseen = lexical.profile_weights(

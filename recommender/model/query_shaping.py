@@ -146,7 +146,7 @@ def document_frequencies(model: FittedModel) -> np.ndarray:
     return cached
 
 
-# Terms per block when the term space is built (_term_space): its temporaries stay a few MB.
+# Terms per block when the term space is built (term_space): its temporaries stay a few MB.
 TERM_BLOCK = 4096
 
 

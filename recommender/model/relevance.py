@@ -12,7 +12,8 @@ model's reference rows, `features.REFERENCE_PAPERS` of them spread over the corp
 so 0 is a typical stored paper and 1 is a paper as close as the profile's top 1% of them, for
 each part. Relevance is `(1 - share) x semantic + share x lexical part` (PROFILE_LEXICAL_*),
 so neither part can bury the other; the share is per profile (`lexical_share`): the full
-PROFILE_LEXICAL_WEIGHT for a profile of many typed terms, less for one of a word or two. It
+PROFILE_LEXICAL_WEIGHT for a profile of many typed terms or with keywords (or
+PROFILE_LEXICAL_KEYWORDS_WEIGHT for the latter, when set), less for one of a word or two. It
 stays a per-profile affine map of two dot products: ranking computes it for a chunk as one
 dense product, one sparse product and three vectors (`Calibration.semantic`, `.lexical`,
 `.offset`).
@@ -145,6 +146,14 @@ def combine(
     return relevance.astype(np.float32, copy=False)
 
 
+def lexical_weight(weights: dict, *, keywords: bool) -> float:
+    """The lexical share setting that applies to a profile: `lexical_keywords` for one with
+    keywords when it is set, else `lexical`."""
+    if keywords and weights.get("lexical_keywords") is not None:
+        return weights["lexical_keywords"]
+    return weights["lexical"]
+
+
 def calibrate_profile(
     model: FittedModel,
     scoring: np.ndarray | None,
@@ -159,16 +168,15 @@ def calibrate_profile(
     (`scoring`: its semantic scoring vector; `own`: its lexical term weights, if any;
     `embedding`: its sentence embedding, when the optional encoder is on).
 
-    A profile with keywords gets the full lexical share however few its terms, and its share is
-    `lexical_keywords`, not `lexical`: keywords were chosen one by one, and are never damped
-    away ("protein design, AlphaFold").
+    A profile with keywords gets the full lexical share however few its terms (`lexical_weight`
+    says which setting): keywords were chosen one by one, and are never damped away ("protein
+    design, AlphaFold").
 
     `unseen` (typed terms the vocabulary lacks, lexical.profile_weights) are in none of the
     sample's rows: they add nothing to its scores, only to the profile's count of terms."""
     if scoring is None:
         return None
-    if keywords:
-        weights = {**weights, "lexical": weights.get("lexical_keywords", weights["lexical"])}
+    weights = {**weights, "lexical": lexical_weight(weights, keywords=keywords)}
     has_terms = own is not None or bool(unseen)
     lexical_rows = lexical.reference_rows(model) if has_terms else None
     lexical_scores = None

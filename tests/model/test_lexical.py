@@ -20,6 +20,11 @@ def test_it_folds_word_forms_to_one_stem(forms, stem):
     assert {stems.stem(form) for form in forms} == {stem}
 
 
+def own_weights(model, text, keywords, **options):
+    """A profile's known-term weights (lexical.profile_weights without its unseen terms)."""
+    return lexical.profile_weights(model, text, keywords, **options)[0]
+
+
 def test_it_keeps_short_words_whole():
     assert stems.stem("data") == "data"
     assert stems.stem("used") == "used"  # "us" would be too short a stem
@@ -46,7 +51,7 @@ def test_a_typed_compound_matches_a_paper_that_writes_its_words_apart(sample_mod
     space = lexical.space(sample_model)
     assert space.key("vision-language") is not None
     assert space.key("vision-language") == space.key("vision language")
-    own = lexical.profile_vector(
+    own = own_weights(
         sample_model, "", ["vision-language"], idf_power=1.0, phrase_weight=1.0, max_terms=64
     )
     apart, other = lexical.paper_rows(
@@ -58,7 +63,7 @@ def test_a_typed_compound_matches_a_paper_that_writes_its_words_apart(sample_mod
 
 
 def test_its_profile_vector_weighs_rarer_terms_more_and_sums_to_one(sample_model):
-    vector = lexical.profile_vector(
+    vector = own_weights(
         sample_model, "", ["speech synthesis", "model"], idf_power=1, phrase_weight=1, max_terms=64
     )
     space = lexical.space(sample_model)
@@ -74,12 +79,8 @@ def test_its_profile_vector_weighs_rarer_terms_more_and_sums_to_one(sample_model
 
 def test_it_keeps_only_the_strongest_terms(sample_model):
     text = "speech recognition with transformers for robots grasping objects in kitchens"
-    full = lexical.profile_vector(
-        sample_model, text, [], idf_power=1, phrase_weight=1, max_terms=64
-    )
-    pruned = lexical.profile_vector(
-        sample_model, text, [], idf_power=1, phrase_weight=1, max_terms=3
-    )
+    full = own_weights(sample_model, text, [], idf_power=1, phrase_weight=1, max_terms=64)
+    pruned = own_weights(sample_model, text, [], idf_power=1, phrase_weight=1, max_terms=3)
     assert full.nnz > 3
     assert pruned.nnz == 3
     strongest = set(full.indices[np.argsort(-full.data)[:3]].tolist())
@@ -104,9 +105,7 @@ def test_a_batch_scores_profiles_as_the_plain_sparse_product(sample_model):
     batch = lexical.BatchTerms.of(papers)
 
     def vector(text: str, keywords: list[str]):
-        return lexical.profile_vector(
-            sample_model, text, keywords, idf_power=1, phrase_weight=1, max_terms=64
-        )
+        return own_weights(sample_model, text, keywords, idf_power=1, phrase_weight=1, max_terms=64)
 
     profiles = [
         vector("robot grasping", []),
@@ -136,10 +135,8 @@ def test_a_sentences_filler_weighs_less_than_its_head_nouns(sample_model):
     profile is about ("speech", "recognition"); with `topical` at 0 they weigh by idf alone."""
     text = "new speech recognition"
     meaning = profiles.build_profile(sample_model, profiles.ProfileSpec(text=text)).vector
-    plain = lexical.profile_vector(
-        sample_model, text, [], idf_power=1, phrase_weight=1, max_terms=64
-    )
-    topical = lexical.profile_vector(
+    plain = own_weights(sample_model, text, [], idf_power=1, phrase_weight=1, max_terms=64)
+    topical = own_weights(
         sample_model,
         text,
         [],
@@ -158,17 +155,15 @@ def test_keywords_keep_their_idf_weight_whatever_the_profiles_meaning(sample_mod
     keywords = ["new speech recognition"]
     meaning = profiles.build_profile(sample_model, profiles.ProfileSpec(keywords=keywords)).vector
     common = {"idf_power": 1, "phrase_weight": 1, "max_terms": 64}
-    plain = lexical.profile_vector(sample_model, "", keywords, **common)
-    topical = lexical.profile_vector(
-        sample_model, "", keywords, **common, vector=meaning, topical=1.0
-    )
+    plain = own_weights(sample_model, "", keywords, **common)
+    topical = own_weights(sample_model, "", keywords, **common, vector=meaning, topical=1.0)
     assert np.allclose(plain.toarray(), topical.toarray())
 
 
 def test_it_counts_how_many_terms_a_profiles_weights_amount_to(sample_model):
     common = {"idf_power": 1, "phrase_weight": 1, "max_terms": 64}
-    one = lexical.profile_vector(sample_model, "robotics", [], **common)
-    many = lexical.profile_vector(
+    one = own_weights(sample_model, "robotics", [], **common)
+    many = own_weights(
         sample_model, "", ["speech recognition", "robot grasping", "image segmentation"], **common
     )
     assert lexical.effective_terms(one) == pytest.approx(1.0)
@@ -190,14 +185,23 @@ def test_the_fit_keeps_the_words_it_dropped_as_too_common_not_the_rare_ones(samp
     assert sample_model.common_words is not None  # kept by every fit
 
 
-def test_profile_weights_without_unseen_terms_are_profile_vector_exactly(sample_model):
+def test_without_unseen_matching_a_term_the_vocabulary_lacks_counts_for_nothing(sample_model):
     common = {"idf_power": 1.0, "phrase_weight": 1.0, "max_terms": 64}
     text = "I'm interested in zorbliquant solvers for sparse linear systems"
     own, unseen = lexical.profile_weights(sample_model, text, ["fast solvers"], **common)
-    vector = lexical.profile_vector(sample_model, text, ["fast solvers"], **common)
+    without, _ = lexical.profile_weights(
+        sample_model, text.replace("zorbliquant ", ""), ["fast solvers"], **common
+    )
     assert unseen == ()
-    assert own.indices.tolist() == vector.indices.tolist()
-    assert own.data.tolist() == vector.data.tolist()
+    assert own.indices.tolist() == without.indices.tolist()
+    assert own.data.tolist() == without.data.tolist()
+    # ...and with it, the term is kept by its stem and takes its share of the weight.
+    matched, unseen = lexical.profile_weights(
+        sample_model, text, ["fast solvers"], unseen="all", **common
+    )
+    assert "zorbliquant" in [stem for stem, _ in unseen]
+    assert matched.data.sum() + sum(w for _, w in unseen) == pytest.approx(1.0)
+    assert matched.data.sum() < 1.0
 
 
 def test_a_batch_finds_each_unseen_term_in_every_paper_that_has_it(sample_model):

@@ -118,3 +118,23 @@ def test_a_profile_with_keywords_takes_the_keyword_share_when_one_is_set(sample_
     as_text = relevance.calibrate_profile(sample_model, built.scoring, built.lexical, weights)
     as_text_too = relevance.calibrate_profile(sample_model, built.scoring, built.lexical, own)
     assert as_text_too == as_text
+
+
+def test_a_keyword_share_keeps_the_lexical_part_of_keyword_profiles_when_the_other_is_off(
+    sample_model,
+):
+    from recommender.model import profiles
+
+    spec = profiles.ProfileSpec(keywords=["robotics"])
+    off = profiles.build_profile(sample_model, spec, weights={"lexical": 0.0})
+    assert off.lexical is None
+    assert off.calibration.lexical == 0
+    kept = profiles.build_profile(
+        sample_model, spec, weights={"lexical": 0.0, "lexical_keywords": 0.4}
+    )
+    assert kept.lexical is not None
+    assert kept.calibration.lexical > 0
+    # Unset, the keyword share is the general one.
+    assert (
+        relevance.lexical_weight({"lexical": 0.3, "lexical_keywords": None}, keywords=True) == 0.3
+    )

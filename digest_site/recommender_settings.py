@@ -133,9 +133,6 @@ PROFILE_WEIGHTS = {
     # keep their weight, a sentence's filler ("realistic", "complete") loses up to t of it.
     "lexical_topical": env.float("PROFILE_LEXICAL_TOPICAL", default=0.5),
     "lexical_idf_power": env.float("PROFILE_LEXICAL_IDF_POWER", default=1.0),
-    # A term the person wrote n times (in the text and across keywords) weighs 1 + r x ln(n)
-    # times its strongest occurrence (a query's sublinear term frequency); 0: once is enough.
-    "lexical_repeat": env.float("PROFILE_LEXICAL_REPEAT", default=0.0),
     "lexical_phrase_weight": env.float("PROFILE_LEXICAL_PHRASE_WEIGHT", default=1.0),
     "lexical_max_terms": env.int("PROFILE_LEXICAL_MAX_TERMS", default=64),
     # Typed terms the model's vocabulary lacks (the fit found them in fewer than two papers, or

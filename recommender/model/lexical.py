@@ -24,7 +24,6 @@ How the two parts are put on one scale is in `calibrate` (profiles.py applies it
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -376,7 +375,6 @@ def profile_weights(
     vector: np.ndarray | None = None,
     topical: float = 0.0,
     unseen: str = "",
-    repeat: float = 0.0,
 ) -> tuple[sparse.csr_matrix | None, tuple[tuple[str, float], ...]]:
     """The profile's term weights: over stem keys (None when no term is known), and for the
     typed terms the vocabulary lacks, their stems with their weights; all summing to 1.
@@ -392,11 +390,6 @@ def profile_weights(
     the most specific thing the person wrote. Each weighs as the rarest vocabulary term does.
     The reference sample holds at most a paper or two with such a term, so calibrating on the
     known terms alone (relevance.py) is what their scores over it would give.
-
-    A term written n times (in the text and across the keywords: "medical VLM, medical
-    multimodal LLM, ..." says what the person cares about most) weighs 1 + `repeat` x ln(n)
-    times its strongest occurrence, as a query's sublinear term frequency does in TF-IDF;
-    with 0 a repeat adds nothing.
     """
     lexical = space(model)
     analyzer = model.vectorizer.build_analyzer()
@@ -410,7 +403,6 @@ def profile_weights(
         weighted += [(term, 1.0, True) for term in analyzer(keyword)]
     rarest = float(lexical.idf.max()) if lexical.size else 0.0
     weights: dict[int | str, float] = {}
-    counts: dict[int | str, int] = {}
     for term, factor, keyword in weighted:
         key: int | str | None = lexical.key(term)
         idf = float(lexical.idf[key]) if key is not None else rarest
@@ -422,13 +414,8 @@ def profile_weights(
         if " " in term:
             weight *= phrase_weight
         weights[key] = max(weights.get(key, 0.0), weight)
-        counts[key] = counts.get(key, 0) + 1
     if not weights:
         return None, ()
-    if repeat > 0:
-        for key, count in counts.items():
-            if count > 1:
-                weights[key] *= 1.0 + repeat * math.log(count)
     names = list(weights)
     values = np.fromiter(weights.values(), dtype=np.float32, count=len(names))
     # (Summed in the order the weights were found, or strongest first when pruned: as before

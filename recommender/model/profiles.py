@@ -217,7 +217,6 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
             vector=vector,
             topical=weights["lexical_topical"],
             unseen=weights.get("lexical_unseen", ""),
-            repeat=weights.get("lexical_repeat", 0.0),
         )
     embedding = None
     if vector is not None:

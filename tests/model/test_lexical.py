@@ -226,16 +226,3 @@ def test_a_papers_unseen_terms_are_kept_per_model_and_redone_in_another_process(
     assert hash("zorbliquant") in fresh.tolist()
     assert "stale" not in model._unseen_hashes[1]
     assert lexical.unseen_hashes(model, "zorbliquant solvers") is fresh  # kept
-
-
-def test_a_term_written_several_times_can_weigh_more(sample_model):
-    common = {"idf_power": 1.0, "phrase_weight": 1.0, "max_terms": 64}
-    keywords = ["robot learning", "robot grasping", "robot navigation", "speech"]
-    once = own_weights(sample_model, "", keywords, **common)
-    repeated = own_weights(sample_model, "", keywords, repeat=1.0, **common)
-    space = lexical.space(sample_model)
-    robot, speech = space.key("robot"), space.key("speech")
-    # "robot" is written three times: 1 + ln 3 times its weight against the once-written word.
-    ratio = (repeated[0, robot] / repeated[0, speech]) / (once[0, robot] / once[0, speech])
-    assert ratio == pytest.approx(1 + np.log(3), rel=1e-5)
-    assert repeated.data.sum() == pytest.approx(1.0)

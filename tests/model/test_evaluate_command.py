@@ -228,6 +228,8 @@ def test_the_page_sets_interests_each_have_relevant_papers_in_both_modes():
         ("topic-labels-2026-02-25.json", 209),
         ("topic-labels-2026-01-22.json", 183),
         ("topic-labels-2026-01-15.json", 212),
+        ("topic-labels-2026-01-30.json", 290),
+        ("topic-labels-2026-02-04.json", 279),
     ],
 )
 def test_the_extra_topic_sets_label_every_pool_paper_with_known_interests(name, papers):

@@ -90,6 +90,14 @@ PROFILE_WEIGHTS = {
     "text_common_word_share": env.float("PROFILE_TEXT_COMMON_WORD_SHARE", default=0.02),
     "text_common_word_weight": env.float("PROFILE_TEXT_COMMON_WORD_WEIGHT", default=0.1),
     "text_common_word_min_specific": env.int("PROFILE_TEXT_COMMON_WORD_MIN_SPECIFIC", default=2),
+    # "level": instead of that damping, every word of such a sentence is brought to the same
+    # LSA length (it counts by its idf alone), and only a common word that begins a two-word
+    # phrase of the text found in at least `text_modifier_min_docs` papers ("computer
+    # graphics") keeps the damping (query_shaping.level_word_lengths); "damp": the damping.
+    "text_word_lengths": env.str("PROFILE_TEXT_WORD_LENGTHS", default="damp"),
+    "text_modifier_min_docs": env.int("PROFILE_TEXT_MODIFIER_MIN_DOCS", default=20),
+    # ...and the word-context space reads the levelled row too (else the damped one).
+    "text_level_context": env.bool("PROFILE_TEXT_LEVEL_CONTEXT", default=False),
     # Terms of the interest text in fewer than this many stored papers (or 1% of a small
     # corpus) are left out of its semantic row: their LSA vectors are fitted on those few
     # papers. Keywords and the lexical part keep them. Chosen on topic half A (both fits) and

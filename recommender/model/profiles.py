@@ -151,11 +151,28 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
         # Keywords are terms the subscriber chose one by one: all of them count fully.
         text_row = query_shaping.damp_common_words(model, text_rows[0], **damp_common)
         user_text_row = text_row
-        text_row = query_shaping.without_rare_terms(
-            model, text_row, weights.get("text_min_docs", 0), damp_common["share"]
+        # The word-context space reads the damped row unless told otherwise: the lengths
+        # levelled out are those of the LSA space.
+        context_row = text_row
+        if weights.get("text_word_lengths") == "level":
+            text_row = query_shaping.level_word_lengths(
+                model,
+                text_rows[0],
+                **damp_common,
+                modifier_min_docs=weights["text_modifier_min_docs"],
+            )
+            if weights.get("text_level_context"):
+                context_row = text_row
+        min_docs = weights.get("text_min_docs", 0)
+        text_row, context_row = (
+            query_shaping.without_rare_terms(model, row, min_docs, damp_common["share"])
+            for row in (text_row, context_row)
         )
         user_terms = sparse.csr_matrix(user_text_row + text_rows[1])
-        for name, row in (("text", text_row), ("keywords", text_rows[1])):
+        for name, row, context in (
+            ("text", text_row, context_row),
+            ("keywords", text_rows[1], text_rows[1]),
+        ):
             if row.nnz == 0:
                 continue
             vector = model.dense_from_sparse(
@@ -166,7 +183,7 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
                     (name, weights[name], query_shaping.expand(model, vector, **expand_text))
                 )
                 if model.has_context:
-                    context_parts.append((weights[name], model.context_from_sparse(row)[0]))
+                    context_parts.append((weights[name], model.context_from_sparse(context)[0]))
         if not any(name in ("text", "keywords") for name, *_ in parts) and not problem:
             messages.append("None of the words of your interests appear in the stored papers.")
         elif rare := lexical.unknown_keywords(model, keywords):

@@ -4,7 +4,8 @@ These are the steps `profiles.build_profile` applies to the TF-IDF row of an int
 to its LSA vector, before the vector is stored on the profile:
 
 * `damp_common_words` turns down a sentence's filler words (common to many papers) when the
-  sentence has specific words;
+  sentence has specific words, or `level_word_lengths` (PROFILE_TEXT_WORD_LENGTHS "level")
+  evens out every word's LSA length instead, keeping the damping for common modifiers only;
 * `without_rare_terms` drops terms so rare that their LSA vectors are noise;
 * `expand_terms` adds the vocabulary terms nearest to the text (query term expansion);
 * `expand` adds the centroid of the nearest stored papers (pseudo-relevance feedback).
@@ -103,6 +104,53 @@ def damp_common_words(
     damped.data = damped.data * np.where(common, weight, 1.0).astype(damped.data.dtype)
     damped.eliminate_zeros()
     return damped
+
+
+def level_word_lengths(
+    model: FittedModel,
+    row: sparse.csr_matrix,
+    share: float,
+    weight: float,
+    min_specific: int,
+    modifier_min_docs: int,
+) -> sparse.csr_matrix:
+    """The TF-IDF row of a text with every term's weight divided by the length of its LSA
+    loadings (times the row's median length), so that in LSA space each word counts by its
+    idf alone: the other cure for what `damp_common_words` treats.
+
+    The damping turns a common word down to `weight` whatever its role, so a sentence's topic
+    can go with the filler ("video" in "models that watch videos", "diffusion" in "steering
+    diffusion image generators"), and its specific side words lead the profile. Here a common
+    word keeps an ordinary length, and only a common word that modifies the next one keeps the
+    damping: the first word of a two-word phrase of the text that at least `modifier_min_docs`
+    stored papers use ("computer" in "computer graphics", "language" in "language model").
+    Applied where the damping would be (at least `min_specific` specific single words); a
+    shorter text is returned unchanged.
+    """
+    if row.nnz == 0:
+        return row
+    documents = document_frequencies(model)[row.indices]
+    common = documents > share * len(model.corpus_ids)
+    singles = single_words(model, row)
+    if (singles & ~common).sum() < min_specific or model.svd is None:
+        return row
+    lengths = np.linalg.norm(model.term_rows(row.indices), axis=1)
+    known = lengths > 0
+    if not known.any():
+        return row
+    scale = np.where(known, np.median(lengths[known]) / np.where(known, lengths, 1.0), 1.0)
+    names = model.feature_names()[row.indices].astype(str)
+    modifying = {
+        name.split(" ", 1)[0]
+        for name, single, docs in zip(names, singles, documents, strict=True)
+        if not single and docs >= modifier_min_docs
+    }
+    modifier = common & singles & np.isin(names, list(modifying))
+    scale = scale * np.where(modifier, weight, 1.0)
+    out = row.copy()
+    out.data = (out.data * scale).astype(out.data.dtype)
+    out.eliminate_zeros()
+    return out
 
 
 def single_words(model: FittedModel, row: sparse.csr_matrix) -> np.ndarray:

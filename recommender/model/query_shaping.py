@@ -124,15 +124,15 @@ def level_word_lengths(
     word keeps an ordinary length, and only a common word that modifies the next one keeps the
     damping: the first word of a two-word phrase of the text that at least `modifier_min_docs`
     stored papers use ("computer" in "computer graphics", "language" in "language model").
-    Applied where the damping would be (at least `min_specific` specific single words); a
-    shorter text is returned unchanged.
+    Applied where the damping would be (a common word and at least `min_specific` specific
+    single words); any other text is returned unchanged.
     """
     if row.nnz == 0:
         return row
     documents = document_frequencies(model)[row.indices]
     common = documents > share * len(model.corpus_ids)
     singles = single_words(model, row)
-    if (singles & ~common).sum() < min_specific or model.svd is None:
+    if not common.any() or (singles & ~common).sum() < min_specific or model.svd is None:
         return row
     lengths = np.linalg.norm(model.term_rows(row.indices), axis=1)
     known = lengths > 0

@@ -103,6 +103,8 @@ PROFILE_WEIGHTS = {
     # papers. Keywords and the lexical part keep them. Chosen on topic half A (both fits) and
     # the May window (docs/benchmarks.md); 0 turns it off.
     "text_min_docs": env.int("PROFILE_TEXT_MIN_DOCS", default=5),
+    # ...at most this share of the corpus (a small corpus cannot spare so many of its words).
+    "text_min_docs_share": env.float("PROFILE_TEXT_MIN_DOCS_SHARE", default=0.01),
     # Query expansion: the centroid of the N stored papers nearest to the profile is added.
     # Text and keywords may find their neighbours by title instead of full text: +0.015 nDCG on
     # a May validation window of bench/recommender_quality.py but -0.015 on its June test days

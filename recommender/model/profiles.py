@@ -165,7 +165,9 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
                 context_row = text_row
         min_docs = weights.get("text_min_docs", 0)
         text_row, context_row = (
-            query_shaping.without_rare_terms(model, row, min_docs, damp_common["share"])
+            query_shaping.without_rare_terms(
+                model, row, min_docs, damp_common["share"], weights["text_min_docs_share"]
+            )
             for row in (text_row, context_row)
         )
         user_terms = sparse.csr_matrix(user_text_row + text_rows[1])

@@ -230,6 +230,63 @@ def test_it_damps_common_words_of_a_sentence_but_keeps_a_short_text_whole(sample
     )
 
 
+def test_levelled_lengths_make_each_word_count_by_its_weight_alone_except_common_modifiers(
+    sample_model,
+):
+    shape = {"share": 0.02, "weight": 0.1, "min_specific": 2}
+    names = sample_model.feature_names()
+    frequent = query_shaping.document_frequencies(sample_model) > 0.02 * len(
+        sample_model.corpus_ids
+    )
+    text = "a robust language model method for robot grasping with tactile sensing"
+    sentence = sample_model.sparse([text])[0]
+    levelled = query_shaping.level_word_lengths(
+        sample_model, sentence, **shape, modifier_min_docs=2
+    )
+    before = dict(zip(sentence.indices, sentence.data, strict=True))
+    after = dict(zip(levelled.indices, levelled.data, strict=True))
+    assert set(after) == set(before)
+    terms = list(before)
+    lengths = dict(
+        zip(terms, np.linalg.norm(sample_model.term_rows(terms), axis=1), strict=True)
+    )
+    # "language" begins the phrase "language model", which the corpus uses: a common modifier,
+    # it keeps the damping; the other words' contributions in LSA space (weight x length) now
+    # stand to one another as their TF-IDF weights do.
+    modifier = next(i for i in terms if names[i] == "language")
+    assert frequent[modifier] and any(names[i] == "language model" for i in terms)
+    contribution = {i: after[i] * lengths[i] / before[i] for i in terms if lengths[i] > 0}
+    plain = [v for i, v in contribution.items() if i != modifier]
+    assert np.allclose(plain, plain[0], rtol=1e-4)
+    assert np.isclose(contribution[modifier], 0.1 * plain[0], rtol=1e-4)
+    # A common word that modifies nothing ("method") is not damped, as damp_common_words would.
+    method = next(i for i in terms if names[i] == "method")
+    assert frequent[method] and np.isclose(contribution[method], plain[0], rtol=1e-4)
+
+    # Where the damping would not apply (no specific single words, or no common word), the
+    # row is returned as it is.
+    short = sample_model.sparse(["vision language models for image segmentation"])[0]
+    rare = sample_model.sparse(["robot grasping tactile"])[0]
+    assert not frequent[rare.indices].any()
+    for row in (short, rare):
+        same = query_shaping.level_word_lengths(sample_model, row, **shape, modifier_min_docs=2)
+        assert (same != row).nnz == 0
+
+    # build_profile uses it for interest text with PROFILE_TEXT_WORD_LENGTHS "level"; keywords
+    # are not touched.
+    level = {"text_word_lengths": "level"}
+    spec = ProfileSpec(text=text)
+    assert not np.allclose(
+        profiles.build_profile(sample_model, spec).vector,
+        profiles.build_profile(sample_model, spec, weights=level).vector,
+    )
+    keywords = ProfileSpec(keywords=["robust method", "robot grasping", "tactile sensing"])
+    assert np.allclose(
+        profiles.build_profile(sample_model, keywords).vector,
+        profiles.build_profile(sample_model, keywords, weights=level).vector,
+    )
+
+
 def _speech_and_graph_papers():
     from datetime import date
 

@@ -93,18 +93,19 @@ PROFILE_WEIGHTS = {
     # "level": instead of that damping, every word of such a sentence is brought to the same
     # LSA length (it counts by its idf alone), and only a common word that begins a two-word
     # phrase of the text found in at least `text_modifier_min_docs` papers ("computer
-    # graphics") keeps the damping (query_shaping.level_word_lengths); "damp": the damping.
+    # graphics") keeps the damping (query_shaping.level_word_lengths); the text's semantic
+    # rows then leave out terms in fewer than `text_level_min_docs` papers. Only on a model
+    # fitted on at least `text_level_min_corpus` papers; a smaller one damps. "damp": the
+    # damping everywhere.
     "text_word_lengths": env.str("PROFILE_TEXT_WORD_LENGTHS", default="damp"),
     "text_modifier_min_docs": env.int("PROFILE_TEXT_MODIFIER_MIN_DOCS", default=20),
-    # ...and the word-context space reads the levelled row too (else the damped one).
-    "text_level_context": env.bool("PROFILE_TEXT_LEVEL_CONTEXT", default=False),
+    "text_level_min_docs": env.int("PROFILE_TEXT_LEVEL_MIN_DOCS", default=20),
+    "text_level_min_corpus": env.int("PROFILE_TEXT_LEVEL_MIN_CORPUS", default=5_000),
     # Terms of the interest text in fewer than this many stored papers (or 1% of a small
     # corpus) are left out of its semantic row: their LSA vectors are fitted on those few
     # papers. Keywords and the lexical part keep them. Chosen on topic half A (both fits) and
     # the May window (docs/benchmarks.md); 0 turns it off.
     "text_min_docs": env.int("PROFILE_TEXT_MIN_DOCS", default=5),
-    # ...at most this share of the corpus (a small corpus cannot spare so many of its words).
-    "text_min_docs_share": env.float("PROFILE_TEXT_MIN_DOCS_SHARE", default=0.01),
     # Query expansion: the centroid of the N stored papers nearest to the profile is added.
     # Text and keywords may find their neighbours by title instead of full text: +0.015 nDCG on
     # a May validation window of bench/recommender_quality.py but -0.015 on its June test days

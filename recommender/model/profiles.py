@@ -149,27 +149,8 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
             messages.append(problem)
         text_rows = model.sparse([text, " ".join(keywords)])
         # Keywords are terms the subscriber chose one by one: all of them count fully.
-        text_row = query_shaping.damp_common_words(model, text_rows[0], **damp_common)
-        user_text_row = text_row
-        # The word-context space reads the damped row unless told otherwise: the lengths
-        # levelled out are those of the LSA space.
-        context_row = text_row
-        if weights.get("text_word_lengths") == "level":
-            text_row = query_shaping.level_word_lengths(
-                model,
-                text_rows[0],
-                **damp_common,
-                modifier_min_docs=weights["text_modifier_min_docs"],
-            )
-            if weights.get("text_level_context"):
-                context_row = text_row
-        min_docs = weights.get("text_min_docs", 0)
-        text_row, context_row = (
-            query_shaping.without_rare_terms(
-                model, row, min_docs, damp_common["share"], weights["text_min_docs_share"]
-            )
-            for row in (text_row, context_row)
-        )
+        user_text_row = query_shaping.damp_common_words(model, text_rows[0], **damp_common)
+        text_row, context_row = _semantic_rows(model, text_rows[0], user_text_row, weights)
         user_terms = sparse.csr_matrix(user_text_row + text_rows[1])
         for name, row, context in (
             ("text", text_row, context_row),
@@ -264,6 +245,42 @@ def build_profile(model: FittedModel, spec: ProfileSpec, *, weights: dict | None
         known_keys=spec.known_keys,
         parts=names,
         messages=messages,
+    )
+
+
+def _semantic_rows(
+    model: FittedModel, row: sparse.csr_matrix, damped: sparse.csr_matrix, weights: dict
+) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+    """The interest text's rows for the LSA space and for the word-context space.
+
+    Both are the damped row (query_shaping.damp_common_words) without its rare terms, unless
+    PROFILE_TEXT_WORD_LENGTHS is "level" and the model was fitted on at least
+    `text_level_min_corpus` papers: then the LSA row has its words' lengths levelled
+    (query_shaping.level_word_lengths) and both rows drop the terms in fewer than
+    `text_level_min_docs` papers, since a word at full length must have a direction fitted on
+    enough papers. On a smaller corpus that cut would take the topic's own words ("footage",
+    "localizing" on the 1,299-paper sample fit), and levelling lost there (docs/benchmarks.md),
+    so it keeps the damping.
+    """
+    share = weights["text_common_word_share"]
+    min_docs = weights.get("text_min_docs", 0)
+    text_row = damped
+    levelled = weights.get("text_word_lengths") == "level" and len(model.corpus_ids) >= weights.get(
+        "text_level_min_corpus", 0
+    )
+    if levelled:
+        text_row = query_shaping.level_word_lengths(
+            model,
+            row,
+            share,
+            weights["text_common_word_weight"],
+            weights["text_common_word_min_specific"],
+            modifier_min_docs=weights["text_modifier_min_docs"],
+        )
+        min_docs = weights["text_level_min_docs"]
+    return (
+        query_shaping.without_rare_terms(model, text_row, min_docs, share),
+        query_shaping.without_rare_terms(model, damped, min_docs, share),
     )
 
 

@@ -159,14 +159,10 @@ def single_words(model: FittedModel, row: sparse.csr_matrix) -> np.ndarray:
 
 
 def without_rare_terms(
-    model: FittedModel,
-    row: sparse.csr_matrix,
-    min_docs: int,
-    common_share: float = 1.0,
-    corpus_share: float = 0.01,
+    model: FittedModel, row: sparse.csr_matrix, min_docs: int, common_share: float = 1.0
 ) -> sparse.csr_matrix:
-    """The row without its terms in fewer than min(`min_docs`, `corpus_share` of the corpus, at
-    least 2) stored papers, whose LSA vectors are fitted on those few papers (the rule of the term
+    """The row without its terms in fewer than min(`min_docs`, 1 % of the corpus, at least 2)
+    stored papers, whose LSA vectors are fitted on those few papers (the rule of the term
     expansion). Unchanged when that would leave nothing, or would take every specific single
     word of the text (one in at most `common_share` of the papers, as damp_common_words
     counts them): on a small corpus the topic itself can be that rare ("protein" in 4 of the
@@ -174,7 +170,7 @@ def without_rare_terms(
     if min_docs <= 0 or row.nnz == 0:
         return row
     documents = document_frequencies(model)[row.indices]
-    floor = min(min_docs, max(2, int(len(model.corpus_ids) * corpus_share)))
+    floor = min(min_docs, max(2, len(model.corpus_ids) // 100))
     kept = documents >= floor - 0.5
     if kept.all() or not kept.any():
         return row

@@ -272,13 +272,18 @@ def test_levelled_lengths_make_each_word_count_by_its_weight_alone_except_common
         same = query_shaping.level_word_lengths(sample_model, row, **shape, modifier_min_docs=2)
         assert (same != row).nnz == 0
 
-    # build_profile uses it for interest text with PROFILE_TEXT_WORD_LENGTHS "level"; keywords
-    # are not touched.
-    level = {"text_word_lengths": "level"}
+    # build_profile uses it for interest text with PROFILE_TEXT_WORD_LENGTHS "level" on a
+    # model fitted on at least PROFILE_TEXT_LEVEL_MIN_CORPUS papers; a smaller one (this
+    # 996-paper sample, against the default 5,000) keeps the damping. Keywords are not touched.
     spec = ProfileSpec(text=text)
+    damped = profiles.build_profile(sample_model, spec, weights={"text_word_lengths": "damp"})
+    level = {"text_word_lengths": "level", "text_level_min_corpus": 5_000}
+    assert np.allclose(
+        damped.vector, profiles.build_profile(sample_model, spec, weights=level).vector
+    )
+    level["text_level_min_corpus"] = len(sample_model.corpus_ids)
     assert not np.allclose(
-        profiles.build_profile(sample_model, spec).vector,
-        profiles.build_profile(sample_model, spec, weights=level).vector,
+        damped.vector, profiles.build_profile(sample_model, spec, weights=level).vector
     )
     keywords = ProfileSpec(keywords=["robust method", "robot grasping", "tactile sensing"])
     assert np.allclose(

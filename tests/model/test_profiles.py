@@ -247,21 +247,21 @@ def test_levelled_lengths_make_each_word_count_by_its_weight_alone_except_common
     after = dict(zip(levelled.indices, levelled.data, strict=True))
     assert set(after) == set(before)
     terms = list(before)
-    lengths = dict(
-        zip(terms, np.linalg.norm(sample_model.term_rows(terms), axis=1), strict=True)
-    )
+    lengths = dict(zip(terms, np.linalg.norm(sample_model.term_rows(terms), axis=1), strict=True))
     # "language" begins the phrase "language model", which the corpus uses: a common modifier,
     # it keeps the damping; the other words' contributions in LSA space (weight x length) now
     # stand to one another as their TF-IDF weights do.
     modifier = next(i for i in terms if names[i] == "language")
-    assert frequent[modifier] and any(names[i] == "language model" for i in terms)
+    assert frequent[modifier]
+    assert any(names[i] == "language model" for i in terms)
     contribution = {i: after[i] * lengths[i] / before[i] for i in terms if lengths[i] > 0}
     plain = [v for i, v in contribution.items() if i != modifier]
     assert np.allclose(plain, plain[0], rtol=1e-4)
     assert np.isclose(contribution[modifier], 0.1 * plain[0], rtol=1e-4)
     # A common word that modifies nothing ("method") is not damped, as damp_common_words would.
     method = next(i for i in terms if names[i] == "method")
-    assert frequent[method] and np.isclose(contribution[method], plain[0], rtol=1e-4)
+    assert frequent[method]
+    assert np.isclose(contribution[method], plain[0], rtol=1e-4)
 
     # Where the damping would not apply (no specific single words, or no common word), the
     # row is returned as it is.

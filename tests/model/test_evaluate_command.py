@@ -232,6 +232,8 @@ def test_the_page_sets_interests_each_have_relevant_papers_in_both_modes():
         ("topic-labels-2026-02-04.json", 279),
         ("topic-labels-2026-03-25.json", 268),
         ("topic-labels-2026-04-23.json", 245),
+        ("topic-labels-2026-03-23.json", 230),
+        ("topic-labels-2026-04-13.json", 227),
     ],
 )
 def test_the_extra_topic_sets_label_every_pool_paper_with_known_interests(name, papers):

@@ -96,11 +96,12 @@ PROFILE_WEIGHTS = {
     # graphics") keeps the damping (query_shaping.level_word_lengths); the text's semantic
     # rows then leave out terms in fewer than `text_level_min_docs` papers. Only on a model
     # fitted on at least `text_level_min_corpus` papers; a smaller one damps. "damp": the
-    # damping everywhere.
-    "text_word_lengths": env.str("PROFILE_TEXT_WORD_LENGTHS", default="damp"),
+    # damping everywhere. Chosen by four rules, each with a fresh labelled test: a gain on
+    # every fit of 43,000+ papers, a toss at 10,000, a loss at 1,000 (docs/benchmarks.md).
+    "text_word_lengths": env.str("PROFILE_TEXT_WORD_LENGTHS", default="level"),
     "text_modifier_min_docs": env.int("PROFILE_TEXT_MODIFIER_MIN_DOCS", default=20),
     "text_level_min_docs": env.int("PROFILE_TEXT_LEVEL_MIN_DOCS", default=20),
-    "text_level_min_corpus": env.int("PROFILE_TEXT_LEVEL_MIN_CORPUS", default=5_000),
+    "text_level_min_corpus": env.int("PROFILE_TEXT_LEVEL_MIN_CORPUS", default=20_000),
     # Terms of the interest text in fewer than this many stored papers (or 1% of a small
     # corpus) are left out of its semantic row: their LSA vectors are fitted on those few
     # papers. Keywords and the lexical part keep them. Chosen on topic half A (both fits) and

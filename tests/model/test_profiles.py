@@ -281,6 +281,8 @@ def test_levelled_lengths_make_each_word_count_by_its_weight_alone_except_common
     assert np.allclose(
         damped.vector, profiles.build_profile(sample_model, spec, weights=level).vector
     )
+    # The defaults level from 20,000 papers on: this model keeps the damping.
+    assert np.allclose(damped.vector, profiles.build_profile(sample_model, spec).vector)
     level["text_level_min_corpus"] = len(sample_model.corpus_ids)
     assert not np.allclose(
         damped.vector, profiles.build_profile(sample_model, spec, weights=level).vector

@@ -5,7 +5,8 @@ subscriber's feedback are each turned into a unit vector in the model's dense sp
 with the weights of settings.PROFILE_WEIGHTS:
 
 * text and keywords: their TF-IDF (the text's words common to many papers damped when it has
-  specific ones) -> LSA vector, then query expansion (pseudo-relevance feedback):
+  specific ones, or on a large model every word's LSA length levelled: _semantic_rows) -> LSA
+  vector, then query expansion (pseudo-relevance feedback):
   the centroid of the stored papers nearest to it (optionally: with the nearest titles) is
   added, so "papers on robotics" also reaches abstracts about grasping and legged locomotion
   that never say "robotics";
@@ -258,9 +259,10 @@ def _semantic_rows(
     `text_level_min_corpus` papers: then the LSA row has its words' lengths levelled
     (query_shaping.level_word_lengths) and both rows drop the terms in fewer than
     `text_level_min_docs` papers, since a word at full length must have a direction fitted on
-    enough papers. On a smaller corpus that cut would take the topic's own words ("footage",
-    "localizing" on the 1,299-paper sample fit), and levelling lost there (docs/benchmarks.md),
-    so it keeps the damping.
+    enough papers. That cut applies to every text on such a model, levelled or not (it is what
+    was measured and chosen). On a smaller corpus it would take the topic's own words
+    ("footage", "localizing" on the 1,299-paper sample fit), and levelling lost there
+    (docs/benchmarks.md), so such a model keeps the damping.
     """
     share = weights["text_common_word_share"]
     min_docs = weights.get("text_min_docs", 0)

@@ -263,6 +263,14 @@ def test_levelled_lengths_make_each_word_count_by_its_weight_alone_except_common
     assert frequent[method]
     assert np.isclose(contribution[method], plain[0], rtol=1e-4)
 
+    # A phrase fewer papers use than the threshold makes no modifier: "language" then counts
+    # like the other words.
+    unmodified = query_shaping.level_word_lengths(
+        sample_model, sentence, **shape, modifier_min_docs=10**6
+    )
+    free = dict(zip(unmodified.indices, unmodified.data, strict=True))
+    assert np.isclose(free[modifier] * lengths[modifier] / before[modifier], plain[0], rtol=1e-4)
+
     # Where the damping would not apply (no specific single words, or no common word), the
     # row is returned as it is.
     short = sample_model.sparse(["vision language models for image segmentation"])[0]
@@ -274,7 +282,7 @@ def test_levelled_lengths_make_each_word_count_by_its_weight_alone_except_common
 
     # build_profile uses it for interest text with PROFILE_TEXT_WORD_LENGTHS "level" on a
     # model fitted on at least PROFILE_TEXT_LEVEL_MIN_CORPUS papers; a smaller one (this
-    # 996-paper sample, against the default 5,000) keeps the damping. Keywords are not touched.
+    # 996-paper sample, against the 5,000 set here) keeps the damping. Keywords are not touched.
     spec = ProfileSpec(text=text)
     damped = profiles.build_profile(sample_model, spec, weights={"text_word_lengths": "damp"})
     level = {"text_word_lengths": "level", "text_level_min_corpus": 5_000}

@@ -93,13 +93,12 @@ def damp_common_words(
     processing" are made of the common words, which are the topic, not filler, so a text like
     that, or one made only of common words, is kept whole.
     """
-    if weight >= 1.0 or row.nnz == 0:
+    if weight >= 1.0:
         return row
-    common = document_frequencies(model)[row.indices] > share * len(model.corpus_ids)
-    if not common.any():
+    found = _common_terms(model, row, share, min_specific)
+    if found is None:
         return row
-    if (single_words(model, row) & ~common).sum() < min_specific:
-        return row
+    common, _singles = found
     damped = row.copy()
     damped.data = damped.data * np.where(common, weight, 1.0).astype(damped.data.dtype)
     damped.eliminate_zeros()
@@ -127,13 +126,11 @@ def level_word_lengths(
     Applied where the damping would be (a common word and at least `min_specific` specific
     single words); any other text is returned unchanged.
     """
-    if row.nnz == 0:
+    found = _common_terms(model, row, share, min_specific)
+    if found is None or model.svd is None:
         return row
+    common, singles = found
     documents = document_frequencies(model)[row.indices]
-    common = documents > share * len(model.corpus_ids)
-    singles = single_words(model, row)
-    if not common.any() or (singles & ~common).sum() < min_specific or model.svd is None:
-        return row
     lengths = np.linalg.norm(model.term_rows(row.indices), axis=1)
     known = lengths > 0
     if not known.any():
@@ -151,6 +148,24 @@ def level_word_lengths(
     out.data = (out.data * scale).astype(out.data.dtype)
     out.eliminate_zeros()
     return out
+
+
+def _common_terms(
+    model: FittedModel, row: sparse.csr_matrix, share: float, min_specific: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Where a text's common words need treating (damp_common_words, level_word_lengths):
+    (which of its terms are common, which are single words) when it has a common term (in more
+    than `share` of the stored papers) and at least `min_specific` rarer single words, else
+    None."""
+    if row.nnz == 0:
+        return None
+    common = document_frequencies(model)[row.indices] > share * len(model.corpus_ids)
+    if not common.any():
+        return None
+    singles = single_words(model, row)
+    if (singles & ~common).sum() < min_specific:
+        return None
+    return common, singles
 
 
 def single_words(model: FittedModel, row: sparse.csr_matrix) -> np.ndarray:
